@@ -1,0 +1,36 @@
+# The two commands: `make run` and `make test` (as root on Debian 12; both install what is missing).
+.PHONY: run test setup setup-test services prepare lint format screenshots bench clean
+
+setup:
+	scripts/setup.sh
+
+setup-test:
+	scripts/setup.sh --test
+
+services:
+	scripts/services.sh
+
+prepare: setup services
+	.venv/bin/python manage.py migrate --noinput
+	.venv/bin/python manage.py collectstatic --noinput -v0
+	.venv/bin/python manage.py vnetweb_setup
+
+run: prepare
+	scripts/run.sh
+
+test: setup-test services
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format:
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+screenshots: setup-test services
+	.venv/bin/python scripts/screenshots.py
+
+bench: setup services
+	.venv/bin/python bench/network_list.py

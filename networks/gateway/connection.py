@@ -1,0 +1,150 @@
+"""Connections to libvirt, one per host URI per process, kept open and reopened when they die.
+
+With the other modules of this package, the only code in vnetweb that imports `libvirt`.
+"""
+
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import libvirt
+from django.conf import settings
+
+from .errors import GatewayError, HostUnreachable, NetworkNotFound
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Errors that mean the link to libvirtd is gone or was never made: worth a new connection.
+_CONNECTION_CODES = {
+    libvirt.VIR_ERR_NO_CONNECT,
+    libvirt.VIR_ERR_SYSTEM_ERROR,
+    libvirt.VIR_ERR_RPC,
+    libvirt.VIR_ERR_OPERATION_TIMEOUT,
+    libvirt.VIR_ERR_AUTH_UNAVAILABLE,
+}
+_CONNECTION_DOMAINS = {libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE}
+_NOT_FOUND_CODES = {libvirt.VIR_ERR_NO_NETWORK}
+
+_lock = threading.Lock()
+_connections: dict[str, "libvirt.virConnect"] = {}
+# Per-connection memo (host facts: QEMU's getVersion alone takes ~5 s); dropped with the connection.
+memo: "weakref.WeakKeyDictionary[libvirt.virConnect, dict[str, object]]" = (
+    weakref.WeakKeyDictionary()
+)
+_owner_pid: int | None = None
+_event_loop_pid: int | None = None
+
+
+def _quiet(_ctx: object, _err: object) -> None:
+    # libvirt prints every error to stderr by default; we raise them as GatewayError instead.
+    return None
+
+
+libvirt.registerErrorHandler(_quiet, None)
+
+
+def _ensure_event_loop() -> None:
+    """Run libvirt's default event loop in a thread of this process (keepalive needs it).
+
+    Celery's prefork pool forks after import, so the thread is started per process, on first use.
+    """
+    global _event_loop_pid
+    if _event_loop_pid == os.getpid():
+        return
+    if _event_loop_pid is None:
+        libvirt.virEventRegisterDefaultImpl()
+
+    def run() -> None:
+        while True:
+            libvirt.virEventRunDefaultImpl()
+
+    threading.Thread(target=run, name="libvirt-events", daemon=True).start()
+    _event_loop_pid = os.getpid()
+
+
+def translate(exc: "libvirt.libvirtError") -> GatewayError:
+    code = exc.get_error_code()
+    message = exc.get_error_message() or str(exc)
+    if code in _NOT_FOUND_CODES:
+        return NetworkNotFound(message, code=code)
+    if code in _CONNECTION_CODES or exc.get_error_domain() in _CONNECTION_DOMAINS:
+        return HostUnreachable(message, code=code)
+    return GatewayError(message, transient=False, code=code)
+
+
+def _open(uri: str) -> "libvirt.virConnect":
+    try:
+        conn = libvirt.open(uri)
+    except libvirt.libvirtError as exc:
+        raise translate(exc) from exc
+    try:
+        conn.setKeepAlive(settings.VNETWEB_KEEPALIVE_INTERVAL, settings.VNETWEB_KEEPALIVE_COUNT)
+    except libvirt.libvirtError:
+        pass  # Local drivers (test:///) have no keepalive; their connection cannot drop anyway.
+    return conn
+
+
+def _cached(uri: str) -> "libvirt.virConnect":
+    global _owner_pid
+    with _lock:
+        if _owner_pid != os.getpid():
+            # A forked child must not share its parent's sockets.
+            _connections.clear()
+            _owner_pid = os.getpid()
+        _ensure_event_loop()
+        conn = _connections.get(uri)
+        if conn is not None:
+            try:
+                alive = conn.isAlive()
+            except libvirt.libvirtError:
+                alive = False
+            if alive:
+                return conn
+            log.info("libvirt connection to %s is dead; reconnecting", uri)
+            forget(uri)
+        conn = _open(uri)
+        _connections[uri] = conn
+        return conn
+
+
+def forget(uri: str) -> None:
+    """Drop a cached connection (after an error that suggests it is broken)."""
+    conn = _connections.pop(uri, None)
+    if conn is not None:
+        try:
+            conn.close()
+        except libvirt.libvirtError:
+            pass
+
+
+def call(uri: str, operation: Callable[["libvirt.virConnect"], T]) -> T:
+    """Run `operation` on the host's connection; on a broken link reconnect once and try again.
+
+    A libvirtd restart closes every client socket: the first call after it fails with an RPC error,
+    and a fresh connection succeeds. Errors come out as GatewayError with a human message.
+    """
+    for attempt in (1, 2):
+        conn = _cached(uri)
+        try:
+            return operation(conn)
+        except libvirt.libvirtError as exc:
+            error = translate(exc)
+            if isinstance(error, HostUnreachable) and attempt == 1:
+                with _lock:
+                    forget(uri)
+                continue
+            raise error from exc
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def libvirt_errors() -> Iterator[None]:
+    try:
+        yield
+    except libvirt.libvirtError as exc:
+        raise translate(exc) from exc

@@ -1,0 +1,169 @@
+"""What workers ask of a host: facts, networks with their leases, start/stop/autostart."""
+
+from datetime import UTC, datetime
+
+import libvirt
+
+from .connection import call, memo
+from .types import HostFacts, HostSnapshot, LeaseInfo, NetworkInfo
+
+
+def _version(number: int) -> str:
+    return f"{number // 1_000_000}.{number // 1000 % 1000}.{number % 1000}"
+
+
+def _facts(conn: "libvirt.virConnect", *, fresh: bool = False) -> HostFacts:
+    """The host's versions and size, read once per connection (a daemon upgrade reconnects)."""
+    cache = memo.setdefault(conn, {})
+    if not fresh and "facts" in cache:
+        return cache["facts"]
+    model, memory_mib, cpus, *_ = conn.getInfo()
+    cache["facts"] = facts = HostFacts(
+        hostname=conn.getHostname(),
+        libvirt_version=_version(conn.getLibVersion()),
+        hypervisor=conn.getType(),
+        hypervisor_version=_version(conn.getVersion()),
+        cpu_model=model,
+        cpus=cpus,
+        memory_kib=memory_mib * 1024,
+    )
+    return facts
+
+
+def _leases(net: "libvirt.virNetwork") -> tuple[LeaseInfo, ...]:
+    leases = []
+    for lease in net.DHCPLeases():
+        expiry = lease.get("expirytime")
+        leases.append(
+            LeaseInfo(
+                mac=lease.get("mac") or "",
+                ip=lease.get("ipaddr") or "",
+                prefix=lease.get("prefix"),
+                hostname=lease.get("hostname") or "",
+                client_id=lease.get("clientid") or "",
+                expires=datetime.fromtimestamp(expiry, UTC) if expiry else None,
+            )
+        )
+    return tuple(leases)
+
+
+def _has_dhcp(xml: str) -> bool:
+    # Cheaper than a full parse; only networks with libvirt-run dnsmasq have leases.
+    return "<dhcp>" in xml or "<dhcp " in xml
+
+
+def _network(net: "libvirt.virNetwork") -> NetworkInfo:
+    active = bool(net.isActive())
+    xml = net.XMLDesc(0)
+    leases = None
+    if active and _has_dhcp(xml):
+        try:
+            leases = _leases(net)
+        except libvirt.libvirtError as exc:
+            # The test driver has no lease support; a real host without dnsmasq has no leases.
+            if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+                raise
+    return NetworkInfo(
+        name=net.name(),
+        uuid=net.UUIDString(),
+        active=active,
+        persistent=bool(net.isPersistent()),
+        autostart=bool(net.autostart()),
+        xml=xml,
+        leases=leases,
+    )
+
+
+def host_facts(uri: str) -> HostFacts:
+    return call(uri, lambda conn: _facts(conn, fresh=True))
+
+
+def snapshot(uri: str) -> HostSnapshot:
+    """Everything the database keeps about a host, read in one pass over one connection."""
+
+    def read(conn: "libvirt.virConnect") -> HostSnapshot:
+        networks = []
+        for net in conn.listAllNetworks():
+            try:
+                networks.append(_network(net))
+            except libvirt.libvirtError as exc:
+                # Undefined between listing and reading: it will be gone from the next listing.
+                if exc.get_error_code() != libvirt.VIR_ERR_NO_NETWORK:
+                    raise
+        return HostSnapshot(facts=_facts(conn), networks=tuple(networks))
+
+    return call(uri, read)
+
+
+def network_state(uri: str, name: str) -> NetworkInfo:
+    return call(uri, lambda conn: _network(conn.networkLookupByName(name)))
+
+
+def start_network(uri: str, name: str) -> bool:
+    """Start the network; False if it was already running."""
+
+    def start(conn: "libvirt.virConnect") -> bool:
+        net = conn.networkLookupByName(name)
+        if net.isActive():
+            return False
+        net.create()
+        return True
+
+    return call(uri, start)
+
+
+def stop_network(uri: str, name: str) -> bool:
+    """Stop (destroy) the network; False if it was not running. A transient one is gone after."""
+
+    def stop(conn: "libvirt.virConnect") -> bool:
+        net = conn.networkLookupByName(name)
+        if not net.isActive():
+            return False
+        net.destroy()
+        return True
+
+    return call(uri, stop)
+
+
+def set_autostart(uri: str, name: str, enabled: bool) -> bool:
+    """Turn autostart on or off; False if it already was so."""
+
+    def apply(conn: "libvirt.virConnect") -> bool:
+        net = conn.networkLookupByName(name)
+        if bool(net.autostart()) == enabled:
+            return False
+        net.setAutostart(1 if enabled else 0)
+        return True
+
+    return call(uri, apply)
+
+
+def define_network(uri: str, xml: str, *, start: bool = False) -> str:
+    """Define (and optionally start) a network from XML; returns its name. Used by tests for now."""
+
+    def define(conn: "libvirt.virConnect") -> str:
+        net = conn.networkDefineXML(xml)
+        if start:
+            net.create()
+        return net.name()
+
+    return call(uri, define)
+
+
+def undefine_network(uri: str, name: str) -> bool:
+    """Stop and undefine; False if no such network."""
+
+    def remove(conn: "libvirt.virConnect") -> bool:
+        try:
+            net = conn.networkLookupByName(name)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
+                return False
+            raise
+        if net.isActive():
+            net.destroy()
+        if net.isPersistent():
+            net.undefine()
+        return True
+
+    return call(uri, remove)

@@ -1,0 +1,67 @@
+"""First-run set-up, safe to repeat: the first admin, the local host and the demo host."""
+
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from networks.models import Host
+from vnetweb.env import env_bool, env_str
+
+DEMO_XML = Path(__file__).resolve().parents[2] / "demo" / "demo-host.xml"
+
+
+class Command(BaseCommand):
+    help = "Create the first admin and register the local and demo hosts (idempotent)."
+
+    def handle(self, *args, **options) -> None:
+        with transaction.atomic():
+            self._admin()
+            self._host("local", env_str("VNETWEB_LOCAL_URI", "qemu:///system"), "This machine")
+            if env_bool("VNETWEB_DEMO_HOST", True):
+                self._host(
+                    "demo",
+                    f"test://{DEMO_XML}",
+                    "Demo host on libvirt's test driver (state resets when its worker restarts)",
+                )
+
+    def _admin(self) -> None:
+        User = get_user_model()
+        username = env_str("VNETWEB_ADMIN_USER", "admin")
+        password_file = settings.DATA_DIR / "initial-admin-password"
+        if User.objects.filter(is_superuser=True).exists():
+            if password_file.exists():
+                self.stdout.write(f"Admin: {username}; first password in {password_file}")
+            else:
+                self.stdout.write(f"Admin: {username} (password unchanged)")
+            return
+        password = env_str("VNETWEB_ADMIN_PASSWORD")
+        generated = not password
+        if generated:
+            password = secrets.token_urlsafe(12)
+        user = User.objects.create_superuser(username=username, email="", password=password)
+        user.groups.add(Group.objects.get(name="admin"))
+        if generated:
+            password_file.parent.mkdir(parents=True, exist_ok=True)
+            password_file.write_text(password + "\n")
+            password_file.chmod(0o600)
+            self.stdout.write(
+                self.style.SUCCESS(f"Created admin {username!r} with password: {password}")
+                + f"\n(also kept in {password_file}; change it under Password once logged in)"
+            )
+        else:
+            self.stdout.write(f"Created admin {username!r} with VNETWEB_ADMIN_PASSWORD.")
+
+    def _host(self, name: str, uri: str, description: str) -> None:
+        host, created = Host.objects.get_or_create(
+            name=name, defaults={"uri": uri, "description": description}
+        )
+        if not created and name == "demo" and host.uri != uri:
+            # The checkout moved: the demo host's file path is part of its URI.
+            host.uri = uri
+            host.save(update_fields=["uri"])
+        self.stdout.write(f"Host {name}: {host.uri}" + (" (added)" if created else ""))

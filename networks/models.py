@@ -1,0 +1,163 @@
+"""What the database knows of each host: written by workers, read by pages.
+
+Pages never ask libvirt; they show these rows and say how old they are (`last_seen`).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+class Host(models.Model):
+    name = models.SlugField(max_length=64, unique=True, help_text="Short name, e.g. kvm1.")
+    uri = models.CharField(
+        "libvirt URI",
+        max_length=512,
+        unique=True,
+        help_text="qemu:///system, qemu+ssh://root@kvm1/system, qemu+tls://kvm1/system, test:///…",
+    )
+    description = models.CharField(max_length=200, blank=True)
+
+    # Filled in by the worker's probe.
+    reachable = models.BooleanField(null=True, default=None)
+    last_error = models.TextField(blank=True)
+    hostname = models.CharField(max_length=255, blank=True)
+    libvirt_version = models.CharField(max_length=32, blank=True)
+    hypervisor = models.CharField(max_length=64, blank=True)
+    hypervisor_version = models.CharField(max_length=32, blank=True)
+    cpu_model = models.CharField(max_length=64, blank=True)
+    cpus = models.PositiveIntegerField(null=True, blank=True)
+    memory_kib = models.PositiveBigIntegerField(null=True, blank=True)
+    last_checked = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("host-detail", args=[self.name])
+
+    @property
+    def queue(self) -> str:
+        # One Celery queue per host: a slow host never holds up another, and a worker on the KVM
+        # host itself can serve just its own queue.
+        return f"host.{self.name}"
+
+    @property
+    def memory_gib(self) -> float | None:
+        return None if self.memory_kib is None else round(self.memory_kib / 1024 / 1024, 1)
+
+
+class Network(models.Model):
+    class Mode(models.TextChoices):
+        NAT = "nat", "NAT"
+        ROUTE = "route", "Routed"
+        ISOLATED = "isolated", "Isolated"
+        OPEN = "open", "Open"
+        BRIDGE = "bridge", "Host bridge"
+        MACVTAP = "macvtap", "Macvtap"
+        PASSTHROUGH = "passthrough", "Passthrough"
+        PRIVATE = "private", "Private"
+        VEPA = "vepa", "VEPA"
+        HOSTDEV = "hostdev", "Hostdev"
+
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="networks")
+    name = models.CharField(max_length=255)
+    uuid = models.UUIDField()
+    active = models.BooleanField(default=False)
+    persistent = models.BooleanField(default=True)
+    autostart = models.BooleanField(default=False)
+    bridge = models.CharField(max_length=64, blank=True)
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.ISOLATED)
+    forward_dev = models.CharField(max_length=64, blank=True)
+    # Sortable one-line summaries ("192.168.122.1/24"), and the full list for the detail page.
+    ipv4 = models.CharField(max_length=255, blank=True)
+    ipv6 = models.CharField(max_length=255, blank=True)
+    dhcp_ranges = models.CharField(max_length=512, blank=True)
+    addresses = models.JSONField(default=list)
+    xml = models.TextField()
+    last_seen = models.DateTimeField()
+    leases_seen = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["host__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["host", "name"], name="network_unique_name_per_host")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.host_id and self.host.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("network-detail", args=[self.host.name, self.name])
+
+
+class Lease(models.Model):
+    """One DHCP lease as dnsmasq reported it through libvirt at the network's `leases_seen`."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="leases")
+    mac = models.CharField(max_length=32)
+    ip = models.GenericIPAddressField()
+    prefix = models.PositiveSmallIntegerField(null=True)
+    hostname = models.CharField(max_length=255, blank=True)
+    client_id = models.CharField(max_length=255, blank=True)
+    expires = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["ip"]
+
+
+class Job(models.Model):
+    """A user's request for a libvirt operation, carried out by the worker of the job's host."""
+
+    class Operation(models.TextChoices):
+        START = "start", "Start"
+        STOP = "stop", "Stop"
+        AUTOSTART_ON = "autostart_on", "Autostart on"
+        AUTOSTART_OFF = "autostart_off", "Autostart off"
+        PROBE = "probe", "Check host"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    FINISHED = (State.SUCCEEDED, State.FAILED)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Kept as text too so the history survives a deleted user.
+    username = models.CharField(max_length=150)
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="jobs")
+    network = models.ForeignKey(
+        Network, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    target = models.CharField(max_length=255, blank=True, help_text="Network name, if any.")
+    operation = models.CharField(max_length=32, choices=Operation.choices)
+    params = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["state", "host"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_operation_display()} {self.target or self.host.name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in self.FINISHED
+
+    @property
+    def is_pending(self) -> bool:
+        return not self.is_finished

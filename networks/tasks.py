@@ -1,0 +1,139 @@
+"""Celery tasks: the only code that acts on libvirt, always on the queue of the host concerned.
+
+Every task is safe to run twice: a job is claimed with a conditional update before anything is
+done, and each operation first checks whether libvirt already is in the wanted state.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from networks import gateway, worker_queues  # noqa: F401  (registers the worker control command)
+from networks.models import Host, Job
+from networks.sync import record_snapshot, record_unreachable
+
+log = logging.getLogger(__name__)
+
+# A job left "running" this long was lost with its worker; a redelivered task may take it over.
+STALE_RUNNING = timedelta(minutes=5)
+
+
+def refresh(host: Host) -> gateway.GatewayError | None:
+    """Read the host into the database; returns the error instead of raising when unreachable."""
+    try:
+        snap = gateway.snapshot(host.uri)
+    except gateway.GatewayError as exc:
+        record_unreachable(host, exc)
+        return exc
+    record_snapshot(host, snap)
+    return None
+
+
+def _start(job: Job) -> str:
+    if gateway.start_network(job.host.uri, job.target):
+        return f"Started {job.target}."
+    return f"{job.target} was already running; nothing to do."
+
+
+def _stop(job: Job) -> str:
+    if gateway.stop_network(job.host.uri, job.target):
+        return f"Stopped {job.target}."
+    return f"{job.target} was not running; nothing to do."
+
+
+def _autostart(enabled: bool) -> Callable[[Job], str]:
+    def apply(job: Job) -> str:
+        word = "on" if enabled else "off"
+        if gateway.set_autostart(job.host.uri, job.target, enabled):
+            return f"Autostart {word} for {job.target}."
+        return f"Autostart was already {word} for {job.target}; nothing to do."
+
+    return apply
+
+
+def _probe(job: Job) -> str:
+    facts = gateway.host_facts(job.host.uri)
+    return f"Reached {facts.hostname}: libvirt {facts.libvirt_version}, {facts.hypervisor} {facts.hypervisor_version}."
+
+
+OPERATIONS: dict[str, Callable[[Job], str]] = {
+    Job.Operation.START: _start,
+    Job.Operation.STOP: _stop,
+    Job.Operation.AUTOSTART_ON: _autostart(True),
+    Job.Operation.AUTOSTART_OFF: _autostart(False),
+    Job.Operation.PROBE: _probe,
+}
+
+
+def _claim(job_id: int) -> Job | None:
+    now = timezone.now()
+    claimable = Q(state=Job.State.QUEUED) | Q(
+        state=Job.State.RUNNING, started__lt=now - STALE_RUNNING
+    )
+    claimed = Job.objects.filter(claimable, pk=job_id).update(
+        state=Job.State.RUNNING, started=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return None
+    return Job.objects.select_related("host").get(pk=job_id)
+
+
+def _finish(job: Job, state: Job.State, message: str) -> None:
+    Job.objects.filter(pk=job.pk).update(state=state, message=message, finished=timezone.now())
+
+
+@shared_task
+def run_job(job_id: int) -> None:
+    job = _claim(job_id)
+    if job is None:
+        return  # Already done, taken by another worker, or deleted.
+    try:
+        message = OPERATIONS[job.operation](job)
+    except gateway.GatewayError as exc:
+        if exc.transient and job.attempts <= settings.VNETWEB_JOB_MAX_RETRIES:
+            delay = 2**job.attempts
+            Job.objects.filter(pk=job.pk).update(
+                state=Job.State.QUEUED,
+                message=f"{exc.message} — trying again in {delay} s "
+                f"(attempt {job.attempts} of {settings.VNETWEB_JOB_MAX_RETRIES + 1}).",
+            )
+            run_job.apply_async(args=[job.pk], queue=job.host.queue, countdown=delay)
+            return
+        refresh(job.host)
+        _finish(job, Job.State.FAILED, exc.message)
+        return
+    except Exception as exc:
+        _finish(job, Job.State.FAILED, f"Internal error: {exc}")
+        raise
+    # Refresh before finishing, so that the page, seeing the job end, also sees the new state.
+    error = refresh(job.host)
+    if error is not None:
+        message += f" (Could not re-read the host afterwards: {error.message})"
+    _finish(job, Job.State.SUCCEEDED, message)
+
+
+@shared_task
+def refresh_host(host_id: int) -> None:
+    host = Host.objects.filter(pk=host_id).first()
+    if host is not None:
+        refresh(host)
+
+
+@shared_task
+def schedule_refreshes() -> None:
+    """Beat's fan-out: one refresh per host, each on that host's queue, dropped if not run in time."""
+    expires = max(settings.VNETWEB_REFRESH_SECONDS * 2, 10)
+    for host_id, name in Host.objects.values_list("pk", "name"):
+        refresh_host.apply_async(args=[host_id], queue=Host(name=name).queue, expires=expires)
+
+
+@shared_task
+def broadcast_queue_sync() -> None:
+    from networks.worker_queues import broadcast_sync
+
+    broadcast_sync()

@@ -1,0 +1,33 @@
+from django.urls import path
+from django.views.generic import RedirectView
+
+from networks.views import hosts, jobs, networks
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="network-list"), name="home"),
+    path("networks/", networks.network_list, name="network-list"),
+    path("hosts/", hosts.host_list, name="host-list"),
+    path("hosts/add/", hosts.host_add, name="host-add"),
+    path("hosts/<slug:name>/", hosts.host_detail, name="host-detail"),
+    path("hosts/<slug:name>/edit/", hosts.host_edit, name="host-edit"),
+    path("hosts/<slug:name>/delete/", hosts.host_delete, name="host-delete"),
+    path("hosts/<slug:name>/probe/", hosts.host_probe, name="host-probe"),
+    path("hosts/<slug:host>/networks/<str:name>/", networks.network_detail, name="network-detail"),
+    path(
+        "hosts/<slug:host>/networks/<str:name>/status/",
+        networks.network_status,
+        name="network-status",
+    ),
+    path(
+        "hosts/<slug:host>/networks/<str:name>/leases/",
+        networks.network_leases,
+        name="network-leases",
+    ),
+    path(
+        "hosts/<slug:host>/networks/<str:name>/<str:action>/",
+        networks.network_action,
+        name="network-action",
+    ),
+    path("jobs/", jobs.job_list, name="job-list"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
+]

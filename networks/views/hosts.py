@@ -1,0 +1,93 @@
+"""Hosts: the list, a host's page, and the admin-only add/edit/remove."""
+
+from django.contrib import messages
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from networks import permissions
+from networks.forms import HostEditForm, HostForm
+from networks.jobs import create_job
+from networks.models import Host, Job
+from networks.views.networks import HOST_COLUMNS, PENDING
+from networks.worker_queues import broadcast_sync
+
+
+@require_GET
+def host_list(request: HttpRequest) -> HttpResponse:
+    hosts = permissions.visible_hosts(request.user).annotate(
+        network_count=Count("networks"),
+        active_count=Count("networks", filter=Q(networks__active=True)),
+    )
+    return render(request, "hosts/list.html", {"hosts": hosts})
+
+
+@require_GET
+def host_detail(request: HttpRequest, name: str) -> HttpResponse:
+    host = permissions.get_host(request.user, name)
+    networks = host.networks.select_related("host").prefetch_related(PENDING).order_by("name")
+    context = {
+        "host": host,
+        "networks": networks,
+        "columns": HOST_COLUMNS,
+        "show_host": False,
+        "probe_job": host.jobs.filter(operation=Job.Operation.PROBE).first(),
+    }
+    return render(request, "hosts/detail.html", context)
+
+
+def _host_changed(request: HttpRequest, host: Host) -> None:
+    # Workers learn about the new or changed host, and a probe fills in its facts and networks.
+    create_job(request.user, host, Job.Operation.PROBE)
+    transaction.on_commit(broadcast_sync)
+
+
+@require_http_methods(["GET", "POST"])
+def host_add(request: HttpRequest) -> HttpResponse:
+    permissions.require_administer(request.user)
+    form = HostForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            host = form.save()
+            _host_changed(request, host)
+        messages.success(request, f"Host {host.name} added; a worker is checking it now.")
+        return redirect(host)
+    return render(request, "hosts/form.html", {"form": form, "host": None})
+
+
+@require_http_methods(["GET", "POST"])
+def host_edit(request: HttpRequest, name: str) -> HttpResponse:
+    host = permissions.get_host(request.user, name)
+    permissions.require_administer(request.user, host)
+    form = HostEditForm(request.POST or None, instance=host)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            host = form.save()
+            _host_changed(request, host)
+        messages.success(request, f"Host {host.name} saved; a worker is checking it now.")
+        return redirect(host)
+    return render(request, "hosts/form.html", {"form": form, "host": host})
+
+
+@require_http_methods(["GET", "POST"])
+def host_delete(request: HttpRequest, name: str) -> HttpResponse:
+    host = permissions.get_host(request.user, name)
+    permissions.require_administer(request.user, host)
+    if request.method == "POST":
+        with transaction.atomic():
+            host.delete()
+            transaction.on_commit(broadcast_sync)
+        messages.success(request, f"Host {name} removed from vnetweb; nothing was changed on it.")
+        return redirect("host-list")
+    return render(request, "hosts/delete.html", {"host": host})
+
+
+@require_POST
+def host_probe(request: HttpRequest, name: str) -> HttpResponse:
+    host = permissions.get_host(request.user, name)
+    permissions.require_operate(request.user, None)
+    create_job(request.user, host, Job.Operation.PROBE)
+    messages.info(request, f"Checking {host.name}…")
+    return redirect(host)

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what vnetweb needs on Debian 12, as root, and skips whatever is already there.
+#   scripts/setup.sh          packages for running the site, and the virtualenv
+#   scripts/setup.sh --test   also what the tests need: Chromium, udhcpc, dev packages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_test=false
+[ "${1:-}" = "--test" ] && with_test=true
+
+packages=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-network libvirt-clients
+  libvirt-dev pkg-config gcc python3-dev dnsmasq-base iptables nftables iproute2 qemu-system-x86
+  libxml2-utils redis-server)
+if $with_test; then
+  packages+=(chromium udhcpc busybox-static)
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> Installing Debian packages: ${missing[*]}"
+  [ "$(id -u)" = 0 ] || { echo "Run as root (apt-get needs it)." >&2; exit 1; }
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# libvirt's QEMU driver will not start without its user and group (Debian's defaults).
+getent group kvm >/dev/null || groupadd -r kvm
+getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+getent passwd libvirt-qemu >/dev/null ||
+  useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+mkdir -p /var/log/libvirt /var/lib/libvirt /run/libvirt
+
+# The virtualenv, rebuilt only when the pinned requirements change.
+python=${PYTHON:-python3}
+reqs=requirements.txt
+$with_test && reqs=requirements-dev.txt
+stamp=.venv/.installed-$(cat requirements.txt "$reqs" | sha256sum | cut -c1-16)
+if [ ! -x .venv/bin/python ]; then
+  echo "==> Creating .venv"
+  "$python" -m venv .venv
+fi
+if [ ! -e "$stamp" ]; then
+  echo "==> Installing Python packages from $reqs"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r "$reqs"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi

@@ -1,0 +1,82 @@
+"""Fixtures shared by the whole suite: a fixed cast of users and hosts on libvirt's test driver.
+
+Fixtures for the real libvirt host (networks, namespace guests, a Celery worker) live in
+tests/real.py and are loaded from here too.
+"""
+
+import uuid
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.utils import timezone
+
+from networks.models import Host, Network
+
+pytest_plugins = ["tests.real"]
+
+
+def _member(username: str, group: str | None) -> User:
+    user = User.objects.create_user(username=username, password="pw-" + username)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def admin(db) -> User:
+    return _member("alice-admin", "admin")
+
+
+@pytest.fixture
+def operator(db) -> User:
+    return _member("oscar-operator", "operator")
+
+
+@pytest.fixture
+def viewer(db) -> User:
+    return _member("vera-viewer", "viewer")
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    """Logged in, but given no role."""
+    return _member("otto-outsider", None)
+
+
+@pytest.fixture
+def client_as():
+    def make(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def test_host(db) -> Host:
+    """A host on libvirt's test driver (its state lives in this test process)."""
+    return Host.objects.create(name="testdrv", uri="test:///default", description="test driver")
+
+
+@pytest.fixture
+def make_network(db):
+    """A Network row as a worker would have written it, without asking libvirt."""
+
+    def make(host: Host, name: str = "net1", **fields) -> Network:
+        defaults = {
+            "uuid": uuid.uuid4(),
+            "active": False,
+            "persistent": True,
+            "autostart": False,
+            "bridge": f"br-{name}"[:15],
+            "mode": "nat",
+            "ipv4": "10.0.0.1/24",
+            "xml": f"<network><name>{name}</name></network>",
+            "last_seen": timezone.now(),
+        }
+        defaults.update(fields)
+        return Network.objects.create(host=host, name=name, **defaults)
+
+    return make

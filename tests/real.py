@@ -1,0 +1,204 @@
+"""Fixtures on the real libvirt host (`qemu:///system`, started by `make test`).
+
+The machine is shared: everything made here is named vnwt…, lives in 10.213.0.0/16, and is
+removed again, also when the test fails. Guests are network namespaces running udhcpc with our own
+script, so no DHCP client ever runs on the host's own interfaces.
+"""
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from networks import gateway
+from networks.models import Host
+from networks.netxml import DhcpRange, IpSpec, NetworkSpec, build_network
+
+LOCAL_URI = "qemu:///system"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _used_subnets() -> set[int]:
+    out = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    return {int(part.split(".")[2]) for part in out.split() if part.startswith("10.213.")}
+
+
+@dataclass
+class TestNetwork:
+    name: str
+    bridge: str
+    subnet: int  # the third octet: 10.213.<subnet>.0/24
+
+    @property
+    def gateway_ip(self) -> str:
+        return f"10.213.{self.subnet}.1"
+
+
+def fast_network_spec(name: str, bridge: str, subnet: int, mode: str = "nat") -> NetworkSpec:
+    """DHCP that answers in ~0.15 s: no STP delay, no ping check, short leases."""
+    return NetworkSpec(
+        name=name,
+        mode=mode,
+        bridge=bridge,
+        stp=False,
+        ips=[
+            IpSpec(
+                address=f"10.213.{subnet}.1",
+                prefix=24,
+                dhcp_ranges=[
+                    DhcpRange(f"10.213.{subnet}.100", f"10.213.{subnet}.150", lease_minutes=2)
+                ],
+            )
+        ],
+        dnsmasq_options=["no-ping"],
+    )
+
+
+@pytest.fixture
+def libvirt_network() -> Iterator:
+    """Factory: define (and optionally start) vnwt networks on the real host; all removed after."""
+    made: list[str] = []
+
+    def make(*, start: bool = False, mode: str = "nat") -> TestNetwork:
+        tag = f"{random.randrange(16**6):06x}"
+        used = _used_subnets()
+        subnet = random.choice([n for n in range(100, 250) if n not in used])
+        net = TestNetwork(name=f"vnwt-{tag}", bridge=f"vnwt{tag}", subnet=subnet)
+        made.append(net.name)
+        gateway.define_network(
+            LOCAL_URI, build_network(fast_network_spec(net.name, net.bridge, subnet, mode)), start=start
+        )
+        return net
+
+    yield make
+    for name in made:
+        gateway.undefine_network(LOCAL_URI, name)
+
+
+@pytest.fixture
+def real_host(db) -> Host:
+    return Host.objects.create(name="vnwt-local", uri=LOCAL_URI, description="the real host")
+
+
+@dataclass
+class NamespaceGuest:
+    namespace: str
+    mac: str
+    hostname: str
+    process: subprocess.Popen
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # udhcpc -R releases the lease on SIGTERM
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+UDHCPC_SCRIPT = """#!/bin/sh
+# udhcpc event script for vnetweb's test guests: configure eth0 inside the namespace only.
+case "$1" in
+  deconfig) ip addr flush dev "$interface" ;;
+  bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/${mask:-24}" dev "$interface" ;;
+esac
+exit 0
+"""
+
+
+@pytest.fixture
+def namespace_guest(tmp_path) -> Iterator:
+    """Factory: a guest in its own network namespace, plugged into a bridge, asking for a lease."""
+    if not shutil.which("udhcpc"):
+        pytest.fail("udhcpc is missing: `make test` installs it (scripts/setup.sh --test)")
+    script = tmp_path / "udhcpc.sh"
+    script.write_text(UDHCPC_SCRIPT)
+    script.chmod(0o755)
+    guests: list[NamespaceGuest] = []
+
+    def run(*args: str) -> None:
+        subprocess.run(args, check=True, capture_output=True)
+
+    def make(bridge: str, hostname: str = "vnwt-guest") -> NamespaceGuest:
+        tag = f"{random.randrange(16**6):06x}"
+        ns, host_end = f"vnwt{tag}", f"vnwth{tag}"
+        mac = "52:54:00:%02x:%02x:%02x" % tuple(random.randrange(256) for _ in range(3))
+        run("ip", "netns", "add", ns)
+        guest = NamespaceGuest(ns, mac, hostname, process=None)  # type: ignore[arg-type]
+        guests.append(guest)
+        run("ip", "link", "add", host_end, "type", "veth", "peer", "name", f"vnwtg{tag}")
+        run("ip", "link", "set", f"vnwtg{tag}", "netns", ns)
+        run("ip", "-n", ns, "link", "set", f"vnwtg{tag}", "name", "eth0")
+        run("ip", "-n", ns, "link", "set", "eth0", "address", mac)
+        run("ip", "-n", ns, "link", "set", "eth0", "up")
+        run("ip", "link", "set", host_end, "master", bridge, "up")
+        guest.process = subprocess.Popen(
+            ["ip", "netns", "exec", ns, "udhcpc", "-f", "-R", "-i", "eth0", "-s", str(script),
+             "-x", f"hostname:{hostname}", "-t", "20", "-T", "1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return guest
+
+    yield make
+    for guest in guests:
+        if guest.process is not None:
+            guest.stop()
+        subprocess.run(["ip", "netns", "del", guest.namespace], capture_output=True)
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2, message: str = ""):
+    """Poll until predicate() is truthy; fail the test with `message` otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(message or f"timed out after {timeout} s")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings) -> Iterator:
+    """Factory: a real Celery worker (a separate process) over the real Redis, serving given hosts.
+
+    It opens the same SQLite test database file as the test, so the test must use
+    `transactional_db` (committed rows) to share data with it.
+    """
+    procs: list[subprocess.Popen] = []
+
+    def start(hosts: str, *, pool: str = "solo") -> subprocess.Popen:
+        db_name = connection.settings_dict["NAME"]
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": f"sqlite:///{db_name}",
+            "REDIS_URL": settings.CELERY_BROKER_URL,
+            "VNETWEB_WORKER_HOSTS": hosts,
+        }
+        log = open(REPO / "var" / f"test-worker-{len(procs)}.log", "w")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "vnetweb", "worker", "-Q", "vnwt-control",
+             "-n", f"vnwt-{os.getpid()}-{len(procs)}@%h", f"--pool={pool}", "--without-mingle",
+             "--without-gossip", "--loglevel=INFO"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

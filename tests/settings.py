@@ -1,0 +1,20 @@
+"""Test settings: the real settings, with a file-based test database that a Celery worker started
+by a test (another process) can open, a Redis database of the tests' own, and fast hashing."""
+
+import os
+
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+from vnetweb.settings import *  # noqa: E402, F403
+from vnetweb.settings import DATA_DIR, DATABASES  # noqa: E402
+
+DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+VNETWEB_JOB_MAX_RETRIES = 2
+CELERY_BEAT_SCHEDULE = {}
