@@ -109,6 +109,9 @@ class Lease(models.Model):
     class Meta:
         ordering = ["ip"]
 
+    def __str__(self) -> str:
+        return f"{self.ip} {self.mac}"
+
 
 class Job(models.Model):
     """A user's request for a libvirt operation, carried out by the worker of the job's host."""

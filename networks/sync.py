@@ -23,7 +23,7 @@ def _summary(info: gateway.NetworkInfo) -> dict:
             "dhcp_ranges": "",
             "addresses": [],
         }
-    ranges = [f"{r.start} – {r.end}" for ip in spec.ips for r in ip.dhcp_ranges]
+    ranges = [f"{r.start}-{r.end}" for ip in spec.ips for r in ip.dhcp_ranges]
     return {
         "mode": spec.mode,
         "bridge": spec.bridge,
@@ -51,7 +51,7 @@ def record_unreachable(host: Host, error: gateway.GatewayError) -> None:
 
 @transaction.atomic
 def record_snapshot(host: Host, snap: gateway.HostSnapshot) -> None:
-    """Make the host's rows match the snapshot: update, add, and drop networks libvirt no longer has."""
+    """Make the host's rows match the snapshot: update, add, and drop what libvirt no longer has."""
     now = timezone.now()
     facts = snap.facts
     Host.objects.filter(pk=host.pk).update(

@@ -58,7 +58,10 @@ def _autostart(enabled: bool) -> Callable[[Job], str]:
 
 def _probe(job: Job) -> str:
     facts = gateway.host_facts(job.host.uri)
-    return f"Reached {facts.hostname}: libvirt {facts.libvirt_version}, {facts.hypervisor} {facts.hypervisor_version}."
+    return (
+        f"Reached {facts.hostname}: libvirt {facts.libvirt_version}, "
+        f"{facts.hypervisor} {facts.hypervisor_version}."
+    )
 
 
 OPERATIONS: dict[str, Callable[[Job], str]] = {
@@ -126,7 +129,7 @@ def refresh_host(host_id: int) -> None:
 
 @shared_task
 def schedule_refreshes() -> None:
-    """Beat's fan-out: one refresh per host, each on that host's queue, dropped if not run in time."""
+    """Beat's fan-out: one refresh per host, on that host's queue, dropped if not run in time."""
     expires = max(settings.VNETWEB_REFRESH_SECONDS * 2, 10)
     for host_id, name in Host.objects.values_list("pk", "name"):
         refresh_host.apply_async(args=[host_id], queue=Host(name=name).queue, expires=expires)

@@ -53,5 +53,5 @@ def _on_ready(sender, **_kwargs) -> None:
 
 
 def broadcast_sync() -> None:
-    """Ask every worker to re-read its host list. Fire and forget: the web never waits on workers."""
+    """Ask every worker to re-read its host list. Fire and forget: web never waits on workers."""
     current_app.control.broadcast("vnetweb_sync_queues", reply=False)

@@ -19,7 +19,8 @@ pytest_plugins = ["tests.real"]
 def _member(username: str, group: str | None) -> User:
     user = User.objects.create_user(username=username, password="pw-" + username)
     if group:
-        user.groups.add(Group.objects.get(name=group))
+        # get_or_create: transactional tests flush the groups that the roles migration made.
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
     return user
 
 

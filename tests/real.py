@@ -74,7 +74,9 @@ def libvirt_network() -> Iterator:
         net = TestNetwork(name=f"vnwt-{tag}", bridge=f"vnwt{tag}", subnet=subnet)
         made.append(net.name)
         gateway.define_network(
-            LOCAL_URI, build_network(fast_network_spec(net.name, net.bridge, subnet, mode)), start=start
+            LOCAL_URI,
+            build_network(fast_network_spec(net.name, net.bridge, subnet, mode)),
+            start=start,
         )
         return net
 
@@ -141,8 +143,25 @@ def namespace_guest(tmp_path) -> Iterator:
         run("ip", "-n", ns, "link", "set", "eth0", "up")
         run("ip", "link", "set", host_end, "master", bridge, "up")
         guest.process = subprocess.Popen(
-            ["ip", "netns", "exec", ns, "udhcpc", "-f", "-R", "-i", "eth0", "-s", str(script),
-             "-x", f"hostname:{hostname}", "-t", "20", "-T", "1"],
+            [
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "udhcpc",
+                "-f",
+                "-R",
+                "-i",
+                "eth0",
+                "-s",
+                str(script),
+                "-x",
+                f"hostname:{hostname}",
+                "-t",
+                "20",
+                "-T",
+                "1",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -187,10 +206,26 @@ def celery_worker_process(transactional_db, settings) -> Iterator:
         }
         log = open(REPO / "var" / f"test-worker-{len(procs)}.log", "w")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "vnetweb", "worker", "-Q", "vnwt-control",
-             "-n", f"vnwt-{os.getpid()}-{len(procs)}@%h", f"--pool={pool}", "--without-mingle",
-             "--without-gossip", "--loglevel=INFO"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "vnetweb",
+                "worker",
+                "-Q",
+                "vnetweb",
+                "-n",
+                f"vnwt-{os.getpid()}-{len(procs)}@%h",
+                f"--pool={pool}",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel=INFO",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         procs.append(proc)
         return proc
@@ -200,5 +235,48 @@ def celery_worker_process(transactional_db, settings) -> Iterator:
         proc.terminate()
         try:
             proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def celery_beat_process(transactional_db, settings, tmp_path) -> Iterator:
+    """Factory: a real Celery beat sending the refresh fan-out every `seconds` to the test Redis."""
+    procs: list[subprocess.Popen] = []
+
+    def start(seconds: int = 1) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+            "REDIS_URL": settings.CELERY_BROKER_URL,
+            "VNETWEB_REFRESH_SECONDS": str(seconds),
+        }
+        log = open(REPO / "var" / "test-beat.log", "w")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "vnetweb",
+                "beat",
+                "--schedule",
+                str(tmp_path / "beat-schedule"),
+                "--loglevel=INFO",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()

@@ -8,7 +8,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TypeVar
 
 import libvirt
@@ -82,10 +82,9 @@ def _open(uri: str) -> "libvirt.virConnect":
         conn = libvirt.open(uri)
     except libvirt.libvirtError as exc:
         raise translate(exc) from exc
-    try:
+    # Local drivers (test:///) have no keepalive; their connection cannot drop anyway.
+    with suppress(libvirt.libvirtError):
         conn.setKeepAlive(settings.VNETWEB_KEEPALIVE_INTERVAL, settings.VNETWEB_KEEPALIVE_COUNT)
-    except libvirt.libvirtError:
-        pass  # Local drivers (test:///) have no keepalive; their connection cannot drop anyway.
     return conn
 
 
@@ -116,10 +115,8 @@ def forget(uri: str) -> None:
     """Drop a cached connection (after an error that suggests it is broken)."""
     conn = _connections.pop(uri, None)
     if conn is not None:
-        try:
+        with suppress(libvirt.libvirtError):
             conn.close()
-        except libvirt.libvirtError:
-            pass
 
 
 def call(uri: str, operation: Callable[["libvirt.virConnect"], T]) -> T:

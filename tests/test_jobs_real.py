@@ -1,0 +1,82 @@
+"""Jobs carried out by the task code on the real host (in this process; see test_worker_real for
+the same through a Celery worker over Redis)."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from networks.jobs import create_job
+from networks.models import Job, Network
+from networks.tasks import refresh, run_job
+from tests.test_gateway_real import virsh_state
+
+pytestmark = pytest.mark.libvirt
+
+
+@pytest.fixture
+def someone(db) -> User:
+    return User.objects.create_user("vnwt-someone")
+
+
+def test_refresh_records_the_hosts_networks(real_host, libvirt_network):
+    net = libvirt_network(start=True)
+    assert refresh(real_host) is None
+    row = Network.objects.get(host=real_host, name=net.name)
+    assert row.active is True
+    assert row.mode == "nat"
+    assert row.bridge == net.bridge
+    assert row.ipv4 == f"10.213.{net.subnet}.1/24"
+    assert row.dhcp_ranges == f"10.213.{net.subnet}.100-10.213.{net.subnet}.150"
+    assert row.leases_seen is not None
+    real_host.refresh_from_db()
+    assert real_host.reachable is True and real_host.hypervisor == "QEMU"
+
+
+def test_a_start_job_starts_the_network_and_the_row_follows(real_host, libvirt_network, someone):
+    net = libvirt_network()
+    refresh(real_host)
+    network = Network.objects.get(host=real_host, name=net.name)
+    job = create_job(someone, real_host, Job.Operation.START, network=network)
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.message
+    assert virsh_state(net.name)[0] == "active"
+    network.refresh_from_db()
+    assert network.active is True
+    # Running the same task again changes nothing: the job was claimed already.
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.attempts == 1
+
+
+def test_a_stop_job_on_a_stopped_network_is_a_no_op(real_host, libvirt_network, someone):
+    net = libvirt_network()
+    refresh(real_host)
+    network = Network.objects.get(host=real_host, name=net.name)
+    job = create_job(someone, real_host, Job.Operation.STOP, network=network)
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED
+    assert "nothing to do" in job.message
+    assert virsh_state(net.name)[0] == "inactive"
+
+
+def test_a_network_that_fails_to_start_fails_the_job_in_words(real_host, libvirt_network, someone):
+    first = libvirt_network(start=True)
+    # A second network on the same subnet is accepted at define but cannot start.
+    clash = libvirt_network()
+    from networks import gateway
+    from networks.netxml import build_network
+    from tests.real import LOCAL_URI, fast_network_spec
+
+    gateway.undefine_network(LOCAL_URI, clash.name)
+    gateway.define_network(
+        LOCAL_URI, build_network(fast_network_spec(clash.name, clash.bridge, first.subnet))
+    )
+    refresh(real_host)
+    network = Network.objects.get(host=real_host, name=clash.name)
+    job = create_job(someone, real_host, Job.Operation.START, network=network)
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED
+    assert "already in use" in job.message  # libvirt's own words
+    assert virsh_state(clash.name)[0] == "inactive"

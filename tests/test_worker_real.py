@@ -1,0 +1,70 @@
+"""A job through a real Celery worker (another process) over the real Redis, on the real host."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from networks.jobs import create_job
+from networks.models import Job, Network
+from networks.tasks import refresh
+from tests.real import wait_for
+from tests.test_gateway_real import virsh_state
+
+pytestmark = [pytest.mark.libvirt, pytest.mark.worker]
+
+
+def test_a_worker_starts_and_stops_a_network_from_its_hosts_queue(
+    real_host, libvirt_network, celery_worker_process
+):
+    net = libvirt_network()
+    refresh(real_host)
+    network = Network.objects.get(host=real_host, name=net.name)
+    user = User.objects.create_user("vnwt-worker-user")
+    celery_worker_process(real_host.name)
+
+    # transactional_db: create_job commits, and its on_commit hook sends the task to Redis.
+    job = create_job(user, real_host, Job.Operation.START, network=network)
+    wait_for(
+        lambda: Job.objects.get(pk=job.pk).is_finished,
+        timeout=30,
+        message="the worker did not finish the start job (see var/test-worker-0.log)",
+    )
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.message
+    assert virsh_state(net.name)[0] == "active"
+    network.refresh_from_db()
+    assert network.active is True
+
+    job = create_job(user, real_host, Job.Operation.STOP, network=network)
+    wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, timeout=30)
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.message
+    assert virsh_state(net.name)[0] == "inactive"
+    network.refresh_from_db()
+    assert network.active is False
+
+
+def test_a_worker_for_one_host_leaves_another_hosts_queue_alone(
+    real_host, libvirt_network, celery_worker_process
+):
+    from networks.models import Host
+
+    # The same libvirtd under another URI spelling: a second "host" with a queue of its own.
+    other = Host.objects.create(name="vnwt-elsewhere", uri="qemu+unix:///system")
+    net = libvirt_network()
+    refresh(real_host)
+    refresh(other)
+    user = User.objects.create_user("vnwt-worker-user2")
+    celery_worker_process(real_host.name)
+    theirs = create_job(
+        user, other, Job.Operation.START, network=Network.objects.get(host=other, name=net.name)
+    )
+    ours = create_job(user, real_host, Job.Operation.PROBE)
+    wait_for(lambda: Job.objects.get(pk=ours.pk).is_finished, timeout=30)
+    assert Job.objects.get(pk=ours.pk).state == Job.State.SUCCEEDED
+    assert Job.objects.get(pk=theirs.pk).state == Job.State.QUEUED
+    assert virsh_state(net.name)[0] == "inactive"
+    # Leave no message behind for the next run's workers.
+    from vnetweb.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(other.queue)
