@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from networks.models import Host, Network
 
-pytest_plugins = ["tests.real"]
+pytest_plugins = ["tests.real", "tests.browser"]
 
 
 def _member(username: str, group: str | None) -> User:

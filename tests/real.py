@@ -132,7 +132,7 @@ def namespace_guest(tmp_path) -> Iterator:
     def make(bridge: str, hostname: str = "vnwt-guest") -> NamespaceGuest:
         tag = f"{random.randrange(16**6):06x}"
         ns, host_end = f"vnwt{tag}", f"vnwth{tag}"
-        mac = "52:54:00:%02x:%02x:%02x" % tuple(random.randrange(256) for _ in range(3))
+        mac = "52:54:00:" + ":".join(f"{random.randrange(256):02x}" for _ in range(3))
         run("ip", "netns", "add", ns)
         guest = NamespaceGuest(ns, mac, hostname, process=None)  # type: ignore[arg-type]
         guests.append(guest)

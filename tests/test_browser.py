@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group, User
 
 from networks.models import Network
 from networks.tasks import refresh
-from tests.browser import browser, log_in  # noqa: F401  (fixture)
+from tests.browser import log_in
 from tests.test_gateway_real import virsh_state
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.worker, pytest.mark.browser]
@@ -22,7 +22,7 @@ def test_an_operator_starts_and_stops_a_network_and_the_row_follows_without_relo
     browser,
     real_host,
     libvirt_network,
-    celery_worker_process,  # noqa: F811
+    celery_worker_process,
 ):
     net = libvirt_network()
     refresh(real_host)
@@ -55,7 +55,7 @@ def test_a_viewer_sees_networks_but_no_action_buttons(
     live_server,
     browser,
     real_host,
-    libvirt_network,  # noqa: F811
+    libvirt_network,
 ):
     net = libvirt_network()
     refresh(real_host)
@@ -75,7 +75,7 @@ def test_a_guests_lease_shows_up_on_the_open_network_page(
     browser,
     real_host,
     libvirt_network,
-    namespace_guest,  # noqa: F811
+    namespace_guest,
     celery_worker_process,
     celery_beat_process,
 ):
