@@ -29,7 +29,7 @@ format:
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-screenshots: setup-test services
+screenshots: setup-test
 	.venv/bin/python scripts/screenshots.py
 
 bench: setup services
