@@ -10,10 +10,11 @@ from django.urls import reverse
 
 class Host(models.Model):
     name = models.SlugField(max_length=64, unique=True, help_text="Short name, e.g. kvm1.")
+    # Not unique: a URI is resolved by the worker serving the host, so two hosts each with a worker
+    # of their own on the machine itself are both qemu:///system.
     uri = models.CharField(
         "libvirt URI",
         max_length=512,
-        unique=True,
         help_text="qemu:///system, qemu+ssh://root@kvm1/system, qemu+tls://kvm1/system, test:///…",
     )
     description = models.CharField(max_length=200, blank=True)

@@ -1,6 +1,6 @@
 """Settings for vnetweb, read from the environment with defaults that run on a fresh checkout.
 
-The README lists every variable. Production needs at least VNETWEB_SECRET_KEY (or a writable data
+docs/deployment.md lists every variable. Production needs at least VNETWEB_SECRET_KEY (or a writable data
 directory where one is generated), VNETWEB_ALLOWED_HOSTS and, behind TLS, VNETWEB_HTTPS=true.
 """
 
