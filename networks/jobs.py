@@ -4,16 +4,33 @@ A request writes a Job row and, once its transaction commits, queues `run_job` o
 queue. The page then polls the row; the worker does the rest.
 """
 
+import logging
+
 from django.db import transaction
+from django.utils import timezone
 
 from networks.models import Host, Job, Network
+
+log = logging.getLogger(__name__)
 
 
 def enqueue(job: Job) -> None:
     from networks.tasks import run_job  # tasks import this module's callers; avoid a cycle
 
     queue = job.host.queue
-    transaction.on_commit(lambda: run_job.apply_async(args=[job.pk], queue=queue))
+
+    def send() -> None:
+        try:
+            run_job.apply_async(args=[job.pk], queue=queue)
+        except Exception as exc:  # kombu/redis errors vary by transport; all mean "not queued"
+            log.warning("could not queue job %s: %s", job.pk, exc)
+            Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(
+                state=Job.State.FAILED,
+                message=f"The job could not be queued (is Redis running?): {exc}",
+                finished=timezone.now(),
+            )
+
+    transaction.on_commit(send)
 
 
 def create_job(

@@ -54,4 +54,7 @@ def _on_ready(sender, **_kwargs) -> None:
 
 def broadcast_sync() -> None:
     """Ask every worker to re-read its host list. Fire and forget: web never waits on workers."""
-    current_app.control.broadcast("vnetweb_sync_queues", reply=False)
+    try:
+        current_app.control.broadcast("vnetweb_sync_queues", reply=False)
+    except Exception as exc:  # Redis down: workers catch up through beat's periodic broadcast.
+        log.warning("could not tell workers about host changes: %s", exc)

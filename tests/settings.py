@@ -3,10 +3,13 @@ by a test (another process) can open, a Redis database of the tests' own, and fa
 
 import os
 
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+from vnetweb.settings import *  # noqa: F403
+from vnetweb.settings import DATA_DIR, DATABASES
 
-from vnetweb.settings import *  # noqa: E402, F403
-from vnetweb.settings import DATA_DIR, DATABASES  # noqa: E402
+# Never the site's own Redis database: workers of a running `make run` must not see test jobs.
+REDIS_URL = CELERY_BROKER_URL = os.environ.get(
+    "VNETWEB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
+)
 
 DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,7 +1,8 @@
 """Settings for vnetweb, read from the environment with defaults that run on a fresh checkout.
 
-docs/deployment.md lists every variable. Production needs at least VNETWEB_SECRET_KEY (or a writable data
-directory where one is generated), VNETWEB_ALLOWED_HOSTS and, behind TLS, VNETWEB_HTTPS=true.
+docs/deployment.md lists every variable. Production needs at least VNETWEB_SECRET_KEY (or a
+writable data directory where one is generated), VNETWEB_ALLOWED_HOSTS and, behind TLS,
+VNETWEB_HTTPS=true.
 """
 
 import secrets
@@ -143,6 +144,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("VNETWEB_CELERY_EAGER", False)
+# A request that queues a job gives up on an unreachable Redis within about a second and says so
+# on the job, instead of hanging the page on Celery's default retries.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.3,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 
 # How often workers re-read every host's networks and leases into the database.
 VNETWEB_REFRESH_SECONDS = env_int("VNETWEB_REFRESH_SECONDS", 5)

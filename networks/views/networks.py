@@ -1,13 +1,15 @@
 """The network list, a network's page, and start/stop/autostart."""
 
+import ipaddress
+
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from networks import permissions
 from networks.jobs import create_job
-from networks.models import Job, Network
+from networks.models import Job, Lease, Network
 
 SORTS = {
     "name": ("name", "host__name"),
@@ -79,6 +81,11 @@ def _job_for(network: Network, job_id: str | None) -> Job | None:
     return network.jobs.exclude(state__in=Job.FINISHED).order_by("-created").first()
 
 
+def _leases(network: Network) -> list[Lease]:
+    # By address, not by text: 10.0.0.9 before 10.0.0.17.
+    return sorted(network.leases.all(), key=lambda lease: ipaddress.ip_address(lease.ip))
+
+
 def _status(request: HttpRequest, network: Network, part: str, job: Job | None) -> HttpResponse:
     template = "networks/_row.html" if part == "row" else "networks/_panel.html"
     show_host = request.GET.get("host_column", request.POST.get("host_column", "1")) == "1"
@@ -96,24 +103,42 @@ def network_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
     context = {
         "network": network,
         "job": _job_for(network, None),
-        "leases": network.leases.all(),
+        "leases": _leases(network),
         "recent_jobs": network.jobs.all()[:10],
     }
     return render(request, "networks/detail.html", context)
 
 
+def _polled_network(request: HttpRequest, host: str, name: str) -> Network | HttpResponse:
+    """The network, or for htmx polling of one that no longer exists an empty 286.
+
+    A transient network vanishes when stopped; without this its row or panel would poll a 404
+    every second for as long as the page stays open. 286 stops the polling and swaps in nothing.
+    """
+    try:
+        return permissions.get_network(request.user, host, name)
+    except Http404:
+        if request.htmx:
+            return HttpResponse(status=286)
+        raise
+
+
 @require_GET
 def network_status(request: HttpRequest, host: str, name: str) -> HttpResponse:
-    network = permissions.get_network(request.user, host, name)
+    network = _polled_network(request, host, name)
+    if isinstance(network, HttpResponse):
+        return network
     part = request.GET.get("part", "row")
     return _status(request, network, part, _job_for(network, request.GET.get("job")))
 
 
 @require_GET
 def network_leases(request: HttpRequest, host: str, name: str) -> HttpResponse:
-    network = permissions.get_network(request.user, host, name)
+    network = _polled_network(request, host, name)
+    if isinstance(network, HttpResponse):
+        return network
     return render(
-        request, "networks/_leases.html", {"network": network, "leases": network.leases.all()}
+        request, "networks/_leases.html", {"network": network, "leases": _leases(network)}
     )
 
 
