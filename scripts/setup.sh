@@ -33,19 +33,24 @@ getent passwd libvirt-qemu >/dev/null ||
   useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
 mkdir -p /var/log/libvirt /var/lib/libvirt /run/libvirt
 
-# The virtualenv, rebuilt only when the pinned requirements change.
+# The virtualenv, reinstalled only when the pinned requirements change. The test set includes the
+# run set, so a venv made by `make test` also serves `make run`.
 python=${PYTHON:-python3}
-reqs=requirements.txt
-$with_test && reqs=requirements-dev.txt
-stamp=.venv/.installed-$(cat requirements.txt "$reqs" | sha256sum | cut -c1-16)
+run_stamp=.venv/.installed-run-$(sha256sum requirements.txt | cut -c1-16)
+test_stamp=.venv/.installed-test-$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
 if [ ! -x .venv/bin/python ]; then
   echo "==> Creating .venv"
   "$python" -m venv .venv
 fi
-if [ ! -e "$stamp" ]; then
+if $with_test; then
+  reqs=requirements-dev.txt wanted=$test_stamp
+else
+  reqs=requirements.txt wanted=$run_stamp
+fi
+if [ ! -e "$wanted" ] && { $with_test || [ ! -e "$test_stamp" ]; }; then
   echo "==> Installing Python packages from $reqs"
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r "$reqs"
   rm -f .venv/.installed-*
-  touch "$stamp"
+  touch "$wanted"
 fi

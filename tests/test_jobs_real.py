@@ -80,3 +80,14 @@ def test_a_network_that_fails_to_start_fails_the_job_in_words(real_host, libvirt
     assert job.state == Job.State.FAILED
     assert "already in use" in job.message  # libvirt's own words
     assert virsh_state(clash.name)[0] == "inactive"
+
+
+def test_a_viewer_who_posts_stop_anyway_is_refused_and_the_network_keeps_running(
+    real_host, libvirt_network, viewer, client_as
+):
+    net = libvirt_network(start=True)
+    refresh(real_host)
+    response = client_as(viewer).post(f"/hosts/{real_host.name}/networks/{net.name}/stop/")
+    assert response.status_code == 403
+    assert not Job.objects.exists()
+    assert virsh_state(net.name)[0] == "active"
