@@ -187,41 +187,25 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2, message: s
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, settings) -> Iterator:
-    """Factory: a real Celery worker (a separate process) over the real Redis, serving given hosts.
+def celery_processes(transactional_db, settings) -> Iterator:
+    """Factory: `celery -A vnetweb <args>` in another process, on the test database and Redis.
 
-    It opens the same SQLite test database file as the test, so the test must use
-    `transactional_db` (committed rows) to share data with it.
+    It opens the same SQLite test database file as the test, so tests must use
+    `transactional_db` (committed rows) to share data with it. Output goes to var/test-<log>.log.
     """
     procs: list[subprocess.Popen] = []
 
-    def start(hosts: str, *, pool: str = "solo") -> subprocess.Popen:
-        db_name = connection.settings_dict["NAME"]
+    def start(args: list[str], log_name: str, **env_extra: str) -> subprocess.Popen:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": f"sqlite:///{db_name}",
-            "REDIS_URL": settings.CELERY_BROKER_URL,
-            "VNETWEB_WORKER_HOSTS": hosts,
+            "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+            "VNETWEB_TEST_REDIS_URL": settings.CELERY_BROKER_URL,
+            **env_extra,
         }
-        log = open(REPO / "var" / f"test-worker-{len(procs)}.log", "w")  # noqa: SIM115
+        log = open(REPO / "var" / f"test-{log_name}.log", "w")  # noqa: SIM115
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "vnetweb",
-                "worker",
-                "-Q",
-                "vnetweb",
-                "-n",
-                f"vnwt-{os.getpid()}-{len(procs)}@%h",
-                f"--pool={pool}",
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel=INFO",
-            ],
+            [sys.executable, "-m", "celery", "-A", "vnetweb", *args, "--loglevel=INFO"],
             cwd=REPO,
             env=env,
             stdout=log,
@@ -240,43 +224,28 @@ def celery_worker_process(transactional_db, settings) -> Iterator:
 
 
 @pytest.fixture
-def celery_beat_process(transactional_db, settings, tmp_path) -> Iterator:
+def celery_worker_process(celery_processes):
+    """Factory: a real Celery worker over the real Redis, serving the hosts matching `hosts`."""
+    count = 0
+
+    def start(hosts: str, *, pool: str = "solo") -> subprocess.Popen:
+        nonlocal count
+        count += 1
+        name = f"vnwt-{os.getpid()}-{count}@%h"
+        args = ["worker", "-Q", "vnetweb", "-n", name, f"--pool={pool}", "--without-mingle"]
+        return celery_processes(
+            [*args, "--without-gossip"], f"worker-{count}", VNETWEB_WORKER_HOSTS=hosts
+        )
+
+    return start
+
+
+@pytest.fixture
+def celery_beat_process(celery_processes, tmp_path):
     """Factory: a real Celery beat sending the refresh fan-out every `seconds` to the test Redis."""
-    procs: list[subprocess.Popen] = []
 
     def start(seconds: int = 1) -> subprocess.Popen:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
-            "REDIS_URL": settings.CELERY_BROKER_URL,
-            "VNETWEB_REFRESH_SECONDS": str(seconds),
-        }
-        log = open(REPO / "var" / "test-beat.log", "w")  # noqa: SIM115
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "vnetweb",
-                "beat",
-                "--schedule",
-                str(tmp_path / "beat-schedule"),
-                "--loglevel=INFO",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        procs.append(proc)
-        return proc
+        args = ["beat", "--schedule", str(tmp_path / "beat-schedule")]
+        return celery_processes(args, "beat", VNETWEB_REFRESH_SECONDS=str(seconds))
 
-    yield start
-    for proc in procs:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    return start

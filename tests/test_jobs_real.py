@@ -31,13 +31,19 @@ def test_refresh_records_the_hosts_networks(real_host, libvirt_network):
     assert real_host.reachable is True and real_host.hypervisor == "QEMU"
 
 
-def test_a_start_job_starts_the_network_and_the_row_follows(real_host, libvirt_network, someone):
-    net = libvirt_network()
-    refresh(real_host)
-    network = Network.objects.get(host=real_host, name=net.name)
-    job = create_job(someone, real_host, Job.Operation.START, network=network)
+def run_on(host, name: str, operation: Job.Operation, user: User) -> tuple[Job, Network]:
+    """Read the host, then create the job as a page would and run its task here."""
+    refresh(host)
+    network = Network.objects.get(host=host, name=name)
+    job = create_job(user, host, operation, network=network)
     run_job(job.pk)
     job.refresh_from_db()
+    return job, network
+
+
+def test_a_start_job_starts_the_network_and_the_row_follows(real_host, libvirt_network, someone):
+    net = libvirt_network()
+    job, network = run_on(real_host, net.name, Job.Operation.START, someone)
     assert job.state == Job.State.SUCCEEDED, job.message
     assert virsh_state(net.name)[0] == "active"
     network.refresh_from_db()
@@ -50,11 +56,7 @@ def test_a_start_job_starts_the_network_and_the_row_follows(real_host, libvirt_n
 
 def test_a_stop_job_on_a_stopped_network_is_a_no_op(real_host, libvirt_network, someone):
     net = libvirt_network()
-    refresh(real_host)
-    network = Network.objects.get(host=real_host, name=net.name)
-    job = create_job(someone, real_host, Job.Operation.STOP, network=network)
-    run_job(job.pk)
-    job.refresh_from_db()
+    job, _ = run_on(real_host, net.name, Job.Operation.STOP, someone)
     assert job.state == Job.State.SUCCEEDED
     assert "nothing to do" in job.message
     assert virsh_state(net.name)[0] == "inactive"
@@ -72,11 +74,7 @@ def test_a_network_that_fails_to_start_fails_the_job_in_words(real_host, libvirt
     gateway.define_network(
         LOCAL_URI, build_network(fast_network_spec(clash.name, clash.bridge, first.subnet))
     )
-    refresh(real_host)
-    network = Network.objects.get(host=real_host, name=clash.name)
-    job = create_job(someone, real_host, Job.Operation.START, network=network)
-    run_job(job.pk)
-    job.refresh_from_db()
+    job, _ = run_on(real_host, clash.name, Job.Operation.START, someone)
     assert job.state == Job.State.FAILED
     assert "already in use" in job.message  # libvirt's own words
     assert virsh_state(clash.name)[0] == "inactive"

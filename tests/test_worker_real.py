@@ -26,7 +26,7 @@ def test_a_worker_starts_and_stops_a_network_from_its_hosts_queue(
     wait_for(
         lambda: Job.objects.get(pk=job.pk).is_finished,
         timeout=30,
-        message="the worker did not finish the start job (see var/test-worker-0.log)",
+        message="the worker did not finish the start job (see var/test-worker-1.log)",
     )
     job.refresh_from_db()
     assert job.state == Job.State.SUCCEEDED, job.message
