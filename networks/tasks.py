@@ -131,8 +131,8 @@ def refresh_host(host_id: int) -> None:
 def schedule_refreshes() -> None:
     """Beat's fan-out: one refresh per host, on that host's queue, dropped if not run in time."""
     expires = max(settings.VNETWEB_REFRESH_SECONDS * 2, 10)
-    for host_id, name in Host.objects.values_list("pk", "name"):
-        refresh_host.apply_async(args=[host_id], queue=Host(name=name).queue, expires=expires)
+    for host in Host.objects.only("name"):
+        refresh_host.apply_async(args=[host.pk], queue=host.queue, expires=expires)
 
 
 @shared_task

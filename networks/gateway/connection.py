@@ -32,6 +32,7 @@ _NOT_FOUND_CODES = {libvirt.VIR_ERR_NO_NETWORK}
 
 _lock = threading.Lock()
 _connections: dict[str, "libvirt.virConnect"] = {}
+_uri_locks: dict[str, threading.Lock] = {}
 # Per-connection memo (host facts: QEMU's getVersion alone takes ~5 s); dropped with the connection.
 memo: "weakref.WeakKeyDictionary[libvirt.virConnect, dict[str, object]]" = (
     weakref.WeakKeyDictionary()
@@ -88,14 +89,21 @@ def _open(uri: str) -> "libvirt.virConnect":
     return conn
 
 
-def _cached(uri: str) -> "libvirt.virConnect":
+def _uri_lock(uri: str) -> threading.Lock:
     global _owner_pid
     with _lock:
         if _owner_pid != os.getpid():
             # A forked child must not share its parent's sockets.
             _connections.clear()
+            _uri_locks.clear()
             _owner_pid = os.getpid()
         _ensure_event_loop()
+        return _uri_locks.setdefault(uri, threading.Lock())
+
+
+def _cached(uri: str) -> "libvirt.virConnect":
+    # One lock per URI: a host whose connect hangs (an ssh timeout) holds up only its own jobs.
+    with _uri_lock(uri):
         conn = _connections.get(uri)
         if conn is not None:
             try:
@@ -132,7 +140,7 @@ def call(uri: str, operation: Callable[["libvirt.virConnect"], T]) -> T:
         except libvirt.libvirtError as exc:
             error = translate(exc)
             if isinstance(error, HostUnreachable) and attempt == 1:
-                with _lock:
+                with _uri_lock(uri):
                     forget(uri)
                 continue
             raise error from exc
