@@ -13,10 +13,10 @@ if ! pgrep -x libvirtd >/dev/null; then
   libvirtd -d
 fi
 for _ in $(seq 50); do
-  virsh -c qemu:///system version >/dev/null 2>&1 && break
+  virsh -c qemu:///system uri >/dev/null 2>&1 && break
   sleep 0.2
 done
-virsh -c qemu:///system version >/dev/null 2>&1 ||
+virsh -c qemu:///system uri >/dev/null 2>&1 ||
   { echo "libvirtd does not answer on qemu:///system; see /var/log/libvirt/libvirtd.log" >&2; exit 1; }
 
 if ! redis-cli -u "$redis_url" ping >/dev/null 2>&1; then
