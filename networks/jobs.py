@@ -51,12 +51,3 @@ def create_job(
     )
     enqueue(job)
     return job
-
-
-def pending_job(network: Network) -> Job | None:
-    """The newest unfinished job on a network, so a page reload keeps showing its progress."""
-    return (
-        network.jobs.exclude(state__in=Job.FINISHED).order_by("-created").first()
-        if network.pk
-        else None
-    )

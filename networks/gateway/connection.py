@@ -7,8 +7,8 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from typing import TypeVar
 
 import libvirt
@@ -145,11 +145,3 @@ def call(uri: str, operation: Callable[["libvirt.virConnect"], T]) -> T:
                 continue
             raise error from exc
     raise AssertionError("unreachable")
-
-
-@contextmanager
-def libvirt_errors() -> Iterator[None]:
-    try:
-        yield
-    except libvirt.libvirtError as exc:
-        raise translate(exc) from exc
