@@ -140,3 +140,14 @@ def broadcast_queue_sync() -> None:
     from networks.worker_queues import broadcast_sync
 
     broadcast_sync()
+
+
+@shared_task
+def fail_lost_jobs() -> int:
+    """Jobs left "running" by a worker that died say so, instead of spinning on the page forever."""
+    now = timezone.now()
+    return Job.objects.filter(state=Job.State.RUNNING, started__lt=now - STALE_RUNNING).update(
+        state=Job.State.FAILED,
+        finished=now,
+        message="Its worker stopped while running it. Check the network's state and try again.",
+    )

@@ -36,6 +36,6 @@ pids+=($!)
 sleep 2
 echo
 echo "vnetweb is running at http://$bind/"
-python manage.py vnetweb_setup | grep '^Admin\|^Created' || true
+python manage.py vnetweb_setup | grep '^Login\|^Admin\|^Created' || true
 echo "Press Ctrl-C to stop."
 wait -n "${pids[@]}" || true

@@ -170,3 +170,21 @@ def test_refreshing_the_demo_host_records_its_six_networks():
     demo.refresh_from_db()
     assert demo.reachable is True
     assert demo.cpus == 8
+
+
+def test_a_later_run_repeats_the_generated_login_while_it_still_works(settings):
+    run()
+    password = password_file(settings).read_text().strip()
+    assert f"Login: admin / {password}" in run()
+
+
+def test_a_later_run_forgets_the_generated_password_once_it_was_changed(settings):
+    run()
+    admin = User.objects.get()
+    old = password_file(settings).read_text().strip()
+    admin.set_password("a-new-and-long-password")
+    admin.save()
+    output = run()
+    assert old not in output
+    assert "the password you set" in output
+    assert not password_file(settings).exists()

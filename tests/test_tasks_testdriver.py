@@ -516,3 +516,28 @@ def test_a_network_recreated_under_the_same_name_gets_its_new_uuid(kvm9):
         kvm9, gateway.HostSnapshot(FACTS, (net_info("a", 1, uuid=str(uuid.UUID(int=99))),))
     )
     assert Network.objects.get(host=kvm9).uuid == uuid.UUID(int=99)
+
+
+def test_jobs_left_running_by_a_dead_worker_are_failed_in_words(test_host):
+    lost = Job.objects.create(
+        username="u",
+        host=test_host,
+        operation=Job.Operation.START,
+        target="default",
+        state=Job.State.RUNNING,
+        started=timezone.now() - timedelta(minutes=10),
+    )
+    busy = Job.objects.create(
+        username="u",
+        host=test_host,
+        operation=Job.Operation.START,
+        target="default",
+        state=Job.State.RUNNING,
+        started=timezone.now(),
+    )
+    assert tasks.fail_lost_jobs() == 1
+    lost.refresh_from_db()
+    busy.refresh_from_db()
+    assert lost.state == Job.State.FAILED and "worker stopped" in lost.message
+    assert lost.finished is not None
+    assert busy.state == Job.State.RUNNING

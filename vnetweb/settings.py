@@ -176,6 +176,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(VNETWEB_REFRESH_SECONDS),
         "options": {"expires": float(VNETWEB_REFRESH_SECONDS)},
     },
+    "fail-lost-jobs": {
+        "task": "networks.tasks.fail_lost_jobs",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
     # A safety net for hosts added while a worker was away: workers re-read which queues they serve.
     "sync-worker-queues": {
         "task": "networks.tasks.broadcast_queue_sync",

@@ -34,10 +34,7 @@ class Command(BaseCommand):
         username = env_str("VNETWEB_ADMIN_USER", "admin")
         password_file = settings.DATA_DIR / "initial-admin-password"
         if User.objects.filter(is_superuser=True).exists():
-            if password_file.exists():
-                self.stdout.write(f"Admin: {username}; first password in {password_file}")
-            else:
-                self.stdout.write(f"Admin: {username} (password unchanged)")
+            self._remind(User.objects.filter(username=username).first(), password_file)
             return
         password = env_str("VNETWEB_ADMIN_PASSWORD")
         generated = not password
@@ -55,6 +52,19 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(f"Created admin {username!r} with VNETWEB_ADMIN_PASSWORD.")
+
+    def _remind(self, user, password_file: Path) -> None:
+        """Repeat the generated login while it still works; forget it once it was changed."""
+        if user is None:
+            self.stdout.write("Admin: an admin exists (not the VNETWEB_ADMIN_USER one).")
+            return
+        if password_file.exists():
+            password = password_file.read_text().strip()
+            if user.check_password(password):
+                self.stdout.write(f"Login: {user.username} / {password}")
+                return
+            password_file.unlink()  # changed since: the file would only mislead
+        self.stdout.write(f"Login: {user.username} with the password you set.")
 
     def _host(self, name: str, uri: str, description: str) -> None:
         host, created = Host.objects.get_or_create(
