@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -186,6 +187,15 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2, message: s
         time.sleep(interval)
 
 
+def _test_database_url() -> str:
+    """The test database (not the site's) as a DATABASE_URL for another process."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = f"{quote(db['USER'])}:{quote(db['PASSWORD'])}@" if db["USER"] else ""
+    return f"postgresql://{auth}{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 @pytest.fixture
 def celery_processes(transactional_db, settings) -> Iterator:
     """Factory: `celery -A vnetweb <args>` in another process, on the test database and Redis.
@@ -199,7 +209,7 @@ def celery_processes(transactional_db, settings) -> Iterator:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+            "DATABASE_URL": _test_database_url(),
             "VNETWEB_TEST_REDIS_URL": settings.CELERY_BROKER_URL,
             **env_extra,
         }

@@ -11,7 +11,8 @@ REDIS_URL = CELERY_BROKER_URL = os.environ.get(
     "VNETWEB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 )
 
-DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
