@@ -7,8 +7,7 @@ class NetworksConfig(AppConfig):
     verbose_name = "Virtual networks"
 
     def ready(self) -> None:
-        from networks.roles import grant_admin_permissions, install_admin_site_check
+        from networks.roles import grant_admin_permissions
 
         # Permissions exist only after every app migrated, hence post_migrate, not a migration.
         post_migrate.connect(grant_admin_permissions, sender=self)
-        install_admin_site_check()

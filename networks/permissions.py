@@ -74,7 +74,7 @@ def can_administer(user, host: Host | None = None) -> bool:
     return role_of(user) >= Role.ADMIN
 
 
-def require_operate(user, network: Network) -> None:
+def require_operate(user, network: Network | None = None) -> None:
     if not can_operate(user, network):
         raise PermissionDenied("Your role may not change this network.")
 

@@ -1,11 +1,12 @@
 """What the *admin* role means inside Django's admin site.
 
 vnetweb's own pages ask networks.permissions. Django's admin asks for `is_staff` and model
-permissions instead; these hooks make a member of the admin group an admin there too, without
-having to remember to tick "staff status" and a list of permissions for each one.
+permissions instead; this site and the permissions granted after migrating make a member of the
+admin group an admin there too, without ticking "staff status" and a list of permissions for each.
 """
 
-from django.contrib import admin
+from django.contrib.admin import AdminSite
+from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest
 
 # Users and groups (to hand out roles), hosts; the network mirror and jobs are read-only.
@@ -30,10 +31,16 @@ def grant_admin_permissions(**_kwargs) -> None:
         )
 
 
-def install_admin_site_check() -> None:
-    from networks.permissions import Role, role_of
+class VnetwebAdminSite(AdminSite):
+    site_header = "vnetweb administration"
 
-    def has_permission(request: HttpRequest) -> bool:
+    def has_permission(self, request: HttpRequest) -> bool:
+        from networks.permissions import Role, role_of
+
         return request.user.is_active and role_of(request.user) >= Role.ADMIN
 
-    admin.site.has_permission = has_permission
+
+class VnetwebAdminConfig(AdminConfig):
+    """Installed instead of django.contrib.admin, so that `admin.site` is a VnetwebAdminSite."""
+
+    default_site = "networks.roles.VnetwebAdminSite"

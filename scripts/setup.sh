@@ -43,11 +43,13 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 if $with_test; then
-  reqs=requirements-dev.txt wanted=$test_stamp
+  reqs=requirements-dev.txt wanted=$test_stamp satisfied_by=("$test_stamp")
 else
-  reqs=requirements.txt wanted=$run_stamp
+  reqs=requirements.txt wanted=$run_stamp satisfied_by=("$run_stamp" "$test_stamp")
 fi
-if [ ! -e "$wanted" ] && { $with_test || [ ! -e "$test_stamp" ]; }; then
+installed=false
+for stamp in "${satisfied_by[@]}"; do [ -e "$stamp" ] && installed=true; done
+if ! $installed; then
   echo "==> Installing Python packages from $reqs"
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r "$reqs"

@@ -519,22 +519,14 @@ def test_a_network_recreated_under_the_same_name_gets_its_new_uuid(kvm9):
 
 
 def test_jobs_left_running_by_a_dead_worker_are_failed_in_words(test_host):
-    lost = Job.objects.create(
-        username="u",
-        host=test_host,
-        operation=Job.Operation.START,
-        target="default",
-        state=Job.State.RUNNING,
+    running = Job.State.RUNNING
+    lost = make_job(
+        test_host,
+        Job.Operation.START,
+        state=running,
         started=timezone.now() - timedelta(minutes=10),
     )
-    busy = Job.objects.create(
-        username="u",
-        host=test_host,
-        operation=Job.Operation.START,
-        target="default",
-        state=Job.State.RUNNING,
-        started=timezone.now(),
-    )
+    busy = make_job(test_host, Job.Operation.START, state=running, started=timezone.now())
     assert tasks.fail_lost_jobs() == 1
     lost.refresh_from_db()
     busy.refresh_from_db()

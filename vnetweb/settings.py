@@ -36,7 +36,7 @@ ALLOWED_HOSTS = env_list("VNETWEB_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("VNETWEB_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "networks.roles.VnetwebAdminConfig",  # django.contrib.admin, with vnetweb's roles
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

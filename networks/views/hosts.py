@@ -87,7 +87,7 @@ def host_delete(request: HttpRequest, name: str) -> HttpResponse:
 @require_POST
 def host_probe(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
-    permissions.require_operate(request.user, None)
+    permissions.require_operate(request.user)
     create_job(request.user, host, Job.Operation.PROBE)
     messages.info(request, f"Checking {host.name}…")
     return redirect(host)

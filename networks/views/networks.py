@@ -1,6 +1,8 @@
 """The network list, a network's page, and start/stop/autostart."""
 
 import ipaddress
+from collections.abc import Callable
+from functools import wraps
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -109,34 +111,37 @@ def network_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
     return render(request, "networks/detail.html", context)
 
 
-def _polled_network(request: HttpRequest, host: str, name: str) -> Network | HttpResponse:
-    """The network, or for htmx polling of one that no longer exists an empty 286.
+def stop_polling_when_gone(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For htmx polls of a network that no longer exists, answer an empty 286 instead of 404.
 
     A transient network vanishes when stopped; without this its row or panel would poll a 404
     every second for as long as the page stays open. 286 stops the polling and swaps in nothing.
     """
-    try:
-        return permissions.get_network(request.user, host, name)
-    except Http404:
-        if request.htmx:
-            return HttpResponse(status=286)
-        raise
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            if request.htmx:
+                return HttpResponse(status=286)
+            raise
+
+    return wrapper
 
 
 @require_GET
+@stop_polling_when_gone
 def network_status(request: HttpRequest, host: str, name: str) -> HttpResponse:
-    network = _polled_network(request, host, name)
-    if isinstance(network, HttpResponse):
-        return network
+    network = permissions.get_network(request.user, host, name)
     part = request.GET.get("part", "row")
     return _status(request, network, part, _job_for(network, request.GET.get("job")))
 
 
 @require_GET
+@stop_polling_when_gone
 def network_leases(request: HttpRequest, host: str, name: str) -> HttpResponse:
-    network = _polled_network(request, host, name)
-    if isinstance(network, HttpResponse):
-        return network
+    network = permissions.get_network(request.user, host, name)
     return render(
         request, "networks/_leases.html", {"network": network, "leases": _leases(network)}
     )
