@@ -34,3 +34,4 @@ screenshots: setup-test
 
 bench: setup services
 	.venv/bin/python bench/network_list.py
+	.venv/bin/python bench/snapshot_real.py

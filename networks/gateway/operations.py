@@ -52,8 +52,9 @@ def _has_dhcp(xml: str) -> bool:
     return "<dhcp>" in xml or "<dhcp " in xml
 
 
-def _network(net: "libvirt.virNetwork") -> NetworkInfo:
-    active = bool(net.isActive())
+def _network(
+    net: "libvirt.virNetwork", *, active: bool, persistent: bool, autostart: bool
+) -> NetworkInfo:
     xml = net.XMLDesc(0)
     leases = None
     if active and _has_dhcp(xml):
@@ -67,8 +68,8 @@ def _network(net: "libvirt.virNetwork") -> NetworkInfo:
         name=net.name(),
         uuid=net.UUIDString(),
         active=active,
-        persistent=bool(net.isPersistent()),
-        autostart=bool(net.autostart()),
+        persistent=persistent,
+        autostart=autostart,
         xml=xml,
         leases=leases,
     )
@@ -82,10 +83,26 @@ def snapshot(uri: str) -> HostSnapshot:
     """Everything the database keeps about a host, read in one pass over one connection."""
 
     def read(conn: "libvirt.virConnect") -> HostSnapshot:
+        # State comes from three filtered listings rather than three calls per network: at 1000
+        # networks that is 3 round trips to libvirtd instead of 3000 (name and UUID are local).
+        def names(flag: int) -> set[str]:
+            return {net.name() for net in conn.listAllNetworks(flag)}
+
+        active = names(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE)
+        persistent = names(libvirt.VIR_CONNECT_LIST_NETWORKS_PERSISTENT)
+        autostart = names(libvirt.VIR_CONNECT_LIST_NETWORKS_AUTOSTART)
         networks = []
         for net in conn.listAllNetworks():
+            name = net.name()
             try:
-                networks.append(_network(net))
+                networks.append(
+                    _network(
+                        net,
+                        active=name in active,
+                        persistent=name in persistent,
+                        autostart=name in autostart,
+                    )
+                )
             except libvirt.libvirtError as exc:
                 # Undefined between listing and reading: it will be gone from the next listing.
                 if exc.get_error_code() != libvirt.VIR_ERR_NO_NETWORK:
@@ -96,7 +113,16 @@ def snapshot(uri: str) -> HostSnapshot:
 
 
 def network_state(uri: str, name: str) -> NetworkInfo:
-    return call(uri, lambda conn: _network(conn.networkLookupByName(name)))
+    def read(conn: "libvirt.virConnect") -> NetworkInfo:
+        net = conn.networkLookupByName(name)
+        return _network(
+            net,
+            active=bool(net.isActive()),
+            persistent=bool(net.isPersistent()),
+            autostart=bool(net.autostart()),
+        )
+
+    return call(uri, read)
 
 
 def start_network(uri: str, name: str) -> bool:
