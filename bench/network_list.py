@@ -46,7 +46,7 @@ def main() -> None:
 
     from networks import gateway
     from networks.models import Host, Job, Network
-    from networks.netxml import DhcpRange, IpSpec, NetworkSpec, build_network
+    from networks.spec import DhcpRange, IpSpec, NetworkSpec, to_xml
     from networks.sync import record_snapshot
 
     setup_test_environment()
@@ -80,7 +80,7 @@ def main() -> None:
                     active,
                     True,
                     False,
-                    build_network(spec),
+                    to_xml(spec),
                     leases=() if active else None,
                 )
             )

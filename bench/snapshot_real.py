@@ -28,7 +28,7 @@ def main() -> None:
 
     django.setup()
     from networks import gateway
-    from networks.netxml import IpSpec, NetworkSpec, build_network
+    from networks.spec import IpSpec, NetworkSpec, to_xml
 
     names = [f"vnwt-bench{i:04d}" for i in range(args.networks)]
     try:
@@ -39,7 +39,7 @@ def main() -> None:
                 bridge=f"vnwtb{i:04d}",
                 ips=[IpSpec(f"10.213.{i % 250}.1", 24)],
             )
-            gateway.define_network(URI, build_network(spec))
+            gateway.define_network(URI, to_xml(spec))
         gateway.snapshot(URI)  # connect and read host facts once
         samples = []
         for _ in range(args.rounds):

@@ -7,13 +7,13 @@ from django.utils import timezone
 
 from networks import gateway
 from networks.models import Host, Lease, Network
-from networks.netxml import NetworkXMLError, parse_network
+from networks.spec import SpecXMLError, parse
 
 
 def _summary(info: gateway.NetworkInfo) -> dict:
     try:
-        spec = parse_network(info.xml)
-    except NetworkXMLError:
+        spec = parse(info.xml)
+    except SpecXMLError:
         return {
             "mode": "",
             "bridge": "",
@@ -24,10 +24,14 @@ def _summary(info: gateway.NetworkInfo) -> dict:
             "addresses": [],
         }
     ranges = [f"{r.start}-{r.end}" for ip in spec.ips for r in ip.dhcp_ranges]
+    # The list shows macvtap's private/vepa/passthrough by name, and the first NIC of a pool.
+    mode = spec.mode
+    if mode == "macvtap" and spec.macvtap_mode != "bridge":
+        mode = spec.macvtap_mode
     return {
-        "mode": spec.mode,
+        "mode": mode,
         "bridge": spec.bridge,
-        "forward_dev": spec.forward_dev,
+        "forward_dev": spec.forward_dev or next(iter(spec.forward_interfaces), ""),
         "ipv4": ", ".join(spec.addresses("ipv4")),
         "ipv6": ", ".join(spec.addresses("ipv6")),
         "dhcp_ranges": ", ".join(ranges),

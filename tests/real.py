@@ -21,7 +21,7 @@ from django.db import connection
 
 from networks import gateway
 from networks.models import Host
-from networks.netxml import DhcpRange, IpSpec, NetworkSpec, build_network
+from networks.spec import DhcpRange, IpSpec, NetworkSpec, to_xml
 
 LOCAL_URI = "qemu:///system"
 REPO = Path(__file__).resolve().parent.parent
@@ -76,7 +76,7 @@ def libvirt_network() -> Iterator:
         made.append(net.name)
         gateway.define_network(
             LOCAL_URI,
-            build_network(fast_network_spec(net.name, net.bridge, subnet, mode)),
+            to_xml(fast_network_spec(net.name, net.bridge, subnet, mode)),
             start=start,
         )
         return net

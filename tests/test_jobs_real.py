@@ -67,12 +67,12 @@ def test_a_network_that_fails_to_start_fails_the_job_in_words(real_host, libvirt
     # A second network on the same subnet is accepted at define but cannot start.
     clash = libvirt_network()
     from networks import gateway
-    from networks.netxml import build_network
+    from networks.spec import to_xml
     from tests.real import LOCAL_URI, fast_network_spec
 
     gateway.undefine_network(LOCAL_URI, clash.name)
     gateway.define_network(
-        LOCAL_URI, build_network(fast_network_spec(clash.name, clash.bridge, first.subnet))
+        LOCAL_URI, to_xml(fast_network_spec(clash.name, clash.bridge, first.subnet))
     )
     job, _ = run_on(real_host, clash.name, Job.Operation.START, someone)
     assert job.state == Job.State.FAILED

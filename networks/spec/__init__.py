@@ -1,0 +1,56 @@
+"""libvirt virtual networks as a typed spec: model, XML, schema check, validation, live updates.
+
+No libvirt import here: all of it runs in the web process and in tests without libvirt-python.
+"""
+
+from networks.spec.context import HostContext, Problems
+from networks.spec.defaults import default_spec, next_free_subnet
+from networks.spec.live import LivePlan, LiveUpdate, plan_update
+from networks.spec.model import (
+    MACVTAP_MODES,
+    MODES,
+    Bandwidth,
+    DhcpHost,
+    DhcpRange,
+    DnsForwarder,
+    DnsHost,
+    DnsSrv,
+    DnsTxt,
+    IpSpec,
+    NetworkSpec,
+    PortGroup,
+    RouteSpec,
+)
+from networks.spec.schema import SchemaUnavailable, schema_errors
+from networks.spec.validate import validate
+from networks.spec.xml import DNSMASQ_NS, SpecXMLError, parse, to_xml
+
+__all__ = [
+    "DNSMASQ_NS",
+    "MACVTAP_MODES",
+    "MODES",
+    "Bandwidth",
+    "DhcpHost",
+    "DhcpRange",
+    "DnsForwarder",
+    "DnsHost",
+    "DnsSrv",
+    "DnsTxt",
+    "HostContext",
+    "IpSpec",
+    "LivePlan",
+    "LiveUpdate",
+    "NetworkSpec",
+    "PortGroup",
+    "Problems",
+    "RouteSpec",
+    "SchemaUnavailable",
+    "SpecXMLError",
+    "default_spec",
+    "next_free_subnet",
+    "parse",
+    "plan_update",
+    "schema_errors",
+    "to_xml",
+    "validate",
+]
