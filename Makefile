@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test` (as root on Debian 12; both install what is missing).
-.PHONY: run test setup setup-test services prepare lint format screenshots bench clean
+.PHONY: run status test setup setup-test services prepare lint format screenshots bench clean
 
 setup:
 	scripts/setup.sh
@@ -17,6 +17,10 @@ prepare: setup services
 
 run: prepare
 	scripts/run.sh
+
+# How `make run`'s programs are doing (supervisorctl status), from another terminal.
+status:
+	scripts/run.sh status
 
 test: setup-test services
 	.venv/bin/python -m pytest $(PYTEST_ARGS)

@@ -147,6 +147,9 @@ class Job(models.Model):
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     message = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The Celery node (e.g. hosts@kvm1) that claimed it: when that node starts again, a job it
+    # left "running" was lost with the process that ran it.
+    worker = models.CharField(max_length=255, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from networks import gateway, worker_queues  # noqa: F401  (registers the worker control command)
+from networks import gateway, worker_queues  # worker_queues also registers a control command
 from networks.models import Host, Job
 from networks.sync import record_snapshot, record_unreachable
 
@@ -73,13 +74,13 @@ OPERATIONS: dict[str, Callable[[Job], str]] = {
 }
 
 
-def _claim(job_id: int) -> Job | None:
+def _claim(job_id: int, worker: str) -> Job | None:
     now = timezone.now()
     claimable = Q(state=Job.State.QUEUED) | Q(
         state=Job.State.RUNNING, started__lt=now - STALE_RUNNING
     )
     claimed = Job.objects.filter(claimable, pk=job_id).update(
-        state=Job.State.RUNNING, started=now, attempts=F("attempts") + 1
+        state=Job.State.RUNNING, started=now, attempts=F("attempts") + 1, worker=worker
     )
     if not claimed:
         return None
@@ -92,7 +93,7 @@ def _finish(job: Job, state: Job.State, message: str) -> None:
 
 @shared_task
 def run_job(job_id: int) -> None:
-    job = _claim(job_id)
+    job = _claim(job_id, run_job.request.hostname or "")
     if job is None:
         return  # Already done, taken by another worker, or deleted.
     try:
@@ -151,3 +152,58 @@ def fail_lost_jobs() -> int:
         finished=now,
         message="Its worker stopped while running it. Check the network's state and try again.",
     )
+
+
+def recover_lost_jobs(worker: str) -> tuple[int, int]:
+    """Jobs that this Celery node left "running" when its process died: mark them queued again.
+
+    Called when the node (same name, e.g. restarted by supervisord) is ready; the caller then sends
+    them. Nothing else can be running them: a node name is one process. Running a job again is
+    safe because every operation first compares with libvirt's real state. A job that keeps
+    killing its worker is failed once it has used its attempts. Returns (queued again, failed).
+    """
+    requeued = failed = 0
+    if not worker:
+        return requeued, failed
+    for job in Job.objects.filter(state=Job.State.RUNNING, worker=worker):
+        mine = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING, worker=worker)
+        if job.attempts <= settings.VNETWEB_JOB_MAX_RETRIES:
+            requeued += mine.update(
+                state=Job.State.QUEUED,
+                message=f"Its worker {worker} stopped while running it; running it again "
+                f"(attempt {job.attempts + 1} of {settings.VNETWEB_JOB_MAX_RETRIES + 1}).",
+            )
+        elif mine.update(
+            state=Job.State.FAILED,
+            finished=timezone.now(),
+            message=f"Its worker {worker} stopped while running it, {job.attempts} times; "
+            "given up. Check the network's state and the worker's log.",
+        ):
+            failed += 1
+    return requeued, failed
+
+
+def resend_queued_jobs(worker: str) -> int:
+    """Send again every queued job of the hosts this worker serves; returns how many.
+
+    A message pushed to Redis in the instant a worker is killed can be handed to the dead
+    worker's blocking pop and vanish, so a job asked for during a crash would wait forever.
+    Sending it again is harmless: a job is claimed once, and a second message finds it taken.
+    """
+    queued = Job.objects.filter(state=Job.State.QUEUED).select_related("host")
+    jobs = [job for job in queued if worker_queues.serves(job.host.name)]
+    for job in jobs:
+        run_job.apply_async(args=[job.pk], queue=job.host.queue)
+    if jobs:
+        log.warning("%s sent %d queued job(s) again", worker, len(jobs))
+    return len(jobs)
+
+
+@worker_ready.connect
+def _take_back_jobs(sender, **_kwargs) -> None:
+    requeued, failed = recover_lost_jobs(sender.hostname)
+    if requeued or failed:
+        log.warning(
+            "jobs lost by %s: %d queued again, %d failed", sender.hostname, requeued, failed
+        )
+    resend_queued_jobs(sender.hostname)

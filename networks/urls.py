@@ -1,10 +1,11 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from networks.views import hosts, jobs, networks
+from networks.views import health, hosts, jobs, networks
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="network-list"), name="home"),
+    path("healthz/", health.healthz, name="healthz"),
     path("networks/", networks.network_list, name="network-list"),
     path("hosts/", hosts.host_list, name="host-list"),
     path("hosts/add/", hosts.host_add, name="host-add"),

@@ -17,7 +17,8 @@ from vnetweb.env import env_list
 log = logging.getLogger(__name__)
 
 
-def _matches(name: str) -> bool:
+def serves(name: str) -> bool:
+    """Whether this worker serves the host called `name`."""
     include = env_list("VNETWEB_WORKER_HOSTS", ["*"])
     exclude = env_list("VNETWEB_WORKER_EXCLUDE", [])
     return any(fnmatch.fnmatch(name, pat) for pat in include) and not any(
@@ -28,7 +29,7 @@ def _matches(name: str) -> bool:
 def wanted_queues() -> set[str]:
     from networks.models import Host
 
-    return {host.queue for host in Host.objects.only("name") if _matches(host.name)}
+    return {host.queue for host in Host.objects.only("name") if serves(host.name)}
 
 
 def sync(consumer) -> dict[str, list[str]]:

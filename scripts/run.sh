@@ -1,41 +1,39 @@
 #!/usr/bin/env bash
-# Runs web, workers and beat in the foreground; Ctrl-C stops them all.
+# Runs web, workers and beat in the foreground under supervisord (scripts/supervisord.conf):
+# a program that dies is restarted within seconds while the others keep serving; Ctrl-C (or
+# SIGTERM) stops them all. Logs go to var/log/ (VNETWEB_LOG_DIR).
+#   scripts/run.sh            start (what `make run` does after its set-up)
+#   scripts/run.sh status     ask the running supervisord how its programs are (`make status`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PWD/.venv/bin:$PATH"
-bind=${VNETWEB_BIND:-127.0.0.1:8000}
+export VNETWEB_HOME=$PWD
+export VNETWEB_VENV=${VNETWEB_VENV:-$PWD/.venv}
+export PATH="$VNETWEB_VENV/bin:$PATH"
+export VNETWEB_BIND=${VNETWEB_BIND:-127.0.0.1:8000}
+# Where supervisord keeps its socket, pid file and beat's schedule, and where programs log.
+export VNETWEB_RUN_DIR=${VNETWEB_RUN_DIR:-$PWD/var/run}
+export VNETWEB_LOG_DIR=${VNETWEB_LOG_DIR:-$PWD/var/log}
 # Workers refresh every host every few seconds: INFO would log each refresh. Jobs and errors show.
-level=${VNETWEB_WORKER_LOG_LEVEL:-WARNING}
-mkdir -p var
+export VNETWEB_WORKER_LOG_LEVEL=${VNETWEB_WORKER_LOG_LEVEL:-WARNING}
+export VNETWEB_DEMO_HOST=${VNETWEB_DEMO_HOST:-true}
+conf=scripts/supervisord.conf
 
-pids=()
-stop() {
-  trap - INT TERM EXIT
-  echo
-  echo "==> Stopping web, workers and beat"
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
-}
-trap stop INT TERM EXIT
-
-gunicorn vnetweb.wsgi --bind "$bind" --workers 2 --threads 4 --access-logfile var/access.log &
-pids+=($!)
-# Real hosts (and any host added later), served by one worker with a thread per job.
-VNETWEB_WORKER_EXCLUDE=demo celery -A vnetweb worker -Q vnetweb -n hosts@%h \
-  --pool=threads --concurrency=4 --loglevel="$level" &
-pids+=($!)
-if [ "${VNETWEB_DEMO_HOST:-true}" = true ]; then
-  # The test driver keeps its state in one process: the demo host gets its own single worker.
-  VNETWEB_WORKER_HOSTS=demo celery -A vnetweb worker -Q vnetweb -n demo@%h \
-    --pool=solo --loglevel="$level" &
-  pids+=($!)
+if [ "${1:-}" != "" ]; then
+  exec supervisorctl -c "$conf" "$@"
 fi
-celery -A vnetweb beat --schedule var/celerybeat-schedule --loglevel="$level" &
-pids+=($!)
 
-sleep 2
+mkdir -p "$VNETWEB_RUN_DIR" "$VNETWEB_LOG_DIR"
+if supervisorctl -c "$conf" pid >/dev/null 2>&1; then
+  echo "vnetweb is already running here (supervisord pid $(cat "$VNETWEB_RUN_DIR/supervisord.pid"))." >&2
+  echo "Stop it with Ctrl-C in its terminal, or: kill \$(cat $VNETWEB_RUN_DIR/supervisord.pid)" >&2
+  exit 1
+fi
+
 echo
-echo "vnetweb is running at http://$bind/"
+echo "vnetweb is starting at http://$VNETWEB_BIND/"
 python manage.py vnetweb_setup | grep '^Login\|^Admin\|^Created' || true
-echo "Press Ctrl-C to stop."
-wait -n "${pids[@]}" || true
+echo "Logs: $VNETWEB_LOG_DIR/{web,worker-hosts,worker-demo,beat,access}.log"
+echo "Status: make status.  A program that dies is restarted; Ctrl-C stops everything."
+echo
+# exec: supervisord itself receives Ctrl-C and the SIGTERM that make passes on.
+exec supervisord -n -c "$conf"

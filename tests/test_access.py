@@ -25,6 +25,9 @@ URL_KWARGS = {
     "job-detail": {"pk": None},  # filled in with the fixture job's pk
 }
 
+# Answer without a login on purpose, and show nothing about hosts or networks.
+PUBLIC_URLS = {"healthz"}
+
 ADMIN_URLS = [
     "admin:index",
     "admin:networks_host_changelist",
@@ -61,7 +64,14 @@ def _all_urls(job: Job) -> list[tuple[str, str]]:
 
 def test_every_pattern_of_the_app_is_covered_by_these_tests():
     names = {pattern.name for pattern in network_urls.urlpatterns}
-    assert names == set(URL_KWARGS), "give new URL patterns arguments in URL_KWARGS"
+    assert names == set(URL_KWARGS) | PUBLIC_URLS, "give new URL patterns arguments in URL_KWARGS"
+
+
+def test_the_health_check_answers_without_a_login_and_says_only_ok(world):
+    response = Client().get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.content == b"ok\n"
+    assert Client().post(reverse("healthz")).status_code == 405
 
 
 # --- anonymous ---------------------------------------------------------------------------------

@@ -533,3 +533,61 @@ def test_jobs_left_running_by_a_dead_worker_are_failed_in_words(test_host):
     assert lost.state == Job.State.FAILED and "worker stopped" in lost.message
     assert lost.finished is not None
     assert busy.state == Job.State.RUNNING
+
+
+# --- a worker that comes back after dying --------------------------------------------------------
+
+
+def test_a_job_left_running_by_the_same_worker_before_it_died_is_queued_again(
+    default_net, test_host, requeued
+):
+    job = make_job(
+        test_host, Job.Operation.STOP, state=Job.State.RUNNING, attempts=1, worker="hosts@kvm1"
+    )
+    assert tasks.recover_lost_jobs("hosts@kvm1") == (1, 0)
+    job = reload(job)
+    assert job.state == Job.State.QUEUED
+    assert "stopped while running it" in job.message
+    assert tasks.resend_queued_jobs("hosts@kvm1") == 1
+    assert requeued == [{"args": [job.pk], "kwargs": None, "queue": test_host.queue}]
+    tasks.run_job(job.pk)
+    assert reload(job).state == Job.State.SUCCEEDED
+    assert gateway.network_state(URI, "default").active is False
+
+
+def test_a_job_that_keeps_killing_its_worker_is_failed_with_the_reason(
+    default_net, test_host, settings
+):
+    job = make_job(
+        test_host,
+        Job.Operation.STOP,
+        state=Job.State.RUNNING,
+        attempts=settings.VNETWEB_JOB_MAX_RETRIES + 1,
+        worker="hosts@kvm1",
+    )
+    assert tasks.recover_lost_jobs("hosts@kvm1") == (0, 1)
+    job = reload(job)
+    assert job.state == Job.State.FAILED
+    assert job.finished is not None
+    assert "given up" in job.message
+    assert gateway.network_state(URI, "default").active is True
+
+
+def test_a_job_running_on_another_worker_is_left_alone(default_net, test_host):
+    job = make_job(
+        test_host, Job.Operation.STOP, state=Job.State.RUNNING, attempts=1, worker="hosts@kvm2"
+    )
+    assert tasks.recover_lost_jobs("hosts@kvm1") == (0, 0)
+    assert reload(job).state == Job.State.RUNNING
+
+
+def test_a_ready_worker_sends_again_only_the_queued_jobs_of_hosts_it_serves(
+    default_net, test_host, requeued, monkeypatch
+):
+    other = Host.objects.create(name="elsewhere", uri=URI)
+    mine = make_job(test_host, Job.Operation.START)
+    make_job(other, Job.Operation.START)
+    make_job(test_host, Job.Operation.STOP, state=Job.State.SUCCEEDED)
+    monkeypatch.setenv("VNETWEB_WORKER_HOSTS", test_host.name)
+    assert tasks.resend_queued_jobs("w@x") == 1
+    assert [call["args"] for call in requeued] == [[mine.pk]]

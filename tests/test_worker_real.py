@@ -1,7 +1,10 @@
 """A job through a real Celery worker (another process) over the real Redis, on the real host."""
 
+import os
+
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from networks.jobs import create_job
 from networks.models import Job, Network
@@ -68,3 +71,35 @@ def test_a_worker_for_one_host_leaves_another_hosts_queue_alone(
 
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge(other.queue)
+
+
+def test_a_restarted_worker_runs_again_the_job_it_was_running_when_it_died(
+    real_host, libvirt_network, celery_worker_process
+):
+    import socket
+
+    net = libvirt_network()
+    refresh(real_host)
+    network = Network.objects.get(host=real_host, name=net.name)
+    # The name the fixture gives its first worker: the node that "died" running this job.
+    node = f"vnwt-{os.getpid()}-1@{socket.gethostname()}"
+    job = Job.objects.create(
+        username="oscar-operator",
+        host=real_host,
+        network=network,
+        target=net.name,
+        operation=Job.Operation.START,
+        state=Job.State.RUNNING,
+        started=timezone.now(),
+        attempts=1,
+        worker=node,
+    )
+    celery_worker_process(real_host.name)
+    wait_for(
+        lambda: Job.objects.get(pk=job.pk).is_finished,
+        timeout=30,
+        message="the restarted worker did not take back its lost job (see var/test-worker-1.log)",
+    )
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.worker) == (Job.State.SUCCEEDED, 2, node), job.message
+    assert virsh_state(net.name)[0] == "active"
