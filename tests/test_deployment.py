@@ -309,3 +309,28 @@ def test_deployment_doc_lists_every_environment_variable():
     doc = DEPLOYMENT_DOC.read_text()
     missing = sorted(name for name in names if f"`{name}`" not in doc)
     assert not missing, f"docs/deployment.md does not describe {missing}"
+
+
+@pytest.mark.parametrize(
+    ("name", "check"),
+    [("web", ["web"]), ("worker", ["worker", "worker"]), ("demo-worker", ["worker", "demo"])],
+)
+def test_app_services_restart_after_a_crash_and_check_their_own_health(services, name, check):
+    service = services[name]
+    assert service["restart"] == "unless-stopped"
+    assert service["healthcheck"]["test"] == ["CMD", "python", "-m", "vnetweb.healthcheck", *check]
+    if name != "web":
+        # The node name the check pings must be the one the worker is started with.
+        assert f"-n {check[1]}@%h" in " ".join(command(service))
+
+
+def test_beat_restarts_and_its_health_check_reads_the_schedule_it_writes(services):
+    beat = services["beat"]
+    assert beat["restart"] == "unless-stopped"
+    schedule = command(beat)[command(beat).index("--schedule") + 1]
+    assert beat["healthcheck"]["test"][-2:] == ["beat", schedule]
+
+
+@pytest.mark.parametrize("name", ["postgres", "redis"])
+def test_postgres_and_redis_restart_after_a_crash(services, name):
+    assert services[name]["restart"] == "unless-stopped"

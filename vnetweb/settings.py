@@ -127,6 +127,8 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS and env_bool("VNETWEB_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("VNETWEB_HSTS_SECONDS", 31536000) if HTTPS else 0
+# The container health check asks over plain http from inside the container.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 if env_bool("VNETWEB_BEHIND_PROXY", False):
@@ -143,6 +145,8 @@ CELERY_TASK_DEFAULT_QUEUE = "vnetweb"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat rewrites its schedule file after every task it sends: the beat health check reads its age.
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("VNETWEB_CELERY_EAGER", False)
 # A request that queues a job gives up on an unreachable Redis within about a second and says so
 # on the job, instead of hanging the page on Celery's default retries.

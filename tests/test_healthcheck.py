@@ -1,0 +1,49 @@
+"""The container health checks (vnetweb/healthcheck.py), against a real web server and worker."""
+
+import os
+import socket
+import time
+
+import pytest
+
+from tests.real import wait_for
+from vnetweb import healthcheck
+
+
+def test_web_is_healthy_when_the_site_answers_its_health_page(live_server):
+    assert healthcheck.check_web(f"{live_server.url}/healthz/") is None
+
+
+def test_web_is_unhealthy_when_nothing_answers():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    problem = healthcheck.check_web(f"http://127.0.0.1:{port}/healthz/")
+    assert problem and "did not answer" in problem
+
+
+def test_beat_is_healthy_while_it_keeps_rewriting_its_schedule(tmp_path):
+    (tmp_path / "celerybeat-schedule.dat").write_bytes(b"x")
+    assert healthcheck.check_beat(str(tmp_path / "celerybeat-schedule")) is None
+
+
+def test_beat_is_unhealthy_when_its_schedule_is_old_or_missing(tmp_path):
+    schedule = tmp_path / "celerybeat-schedule"
+    assert "no beat schedule" in healthcheck.check_beat(str(schedule))
+    schedule.write_bytes(b"x")
+    an_hour_ago = time.time() - 3600
+    os.utime(schedule, (an_hour_ago, an_hour_ago))
+    assert "s ago" in healthcheck.check_beat(str(schedule))
+
+
+@pytest.mark.worker
+def test_worker_is_healthy_only_while_its_node_answers_a_ping(celery_worker_process, monkeypatch):
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "tests.settings")
+    assert "did not answer" in healthcheck.check_worker(f"vnwt-nobody-{os.getpid()}")
+    celery_worker_process("vnwt-no-such-host")
+    # The fixture names its first worker vnwt-<pid>-1@<hostname>.
+    wait_for(
+        lambda: healthcheck.check_worker(f"vnwt-{os.getpid()}-1") is None,
+        timeout=30,
+        message="the worker never answered the health check's ping",
+    )

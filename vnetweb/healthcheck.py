@@ -1,0 +1,75 @@
+"""Container health checks: `python -m vnetweb.healthcheck web|worker NAME|beat SCHEDULE`.
+
+Exit 0 when healthy, 1 with a reason on stderr otherwise. docker-compose.yml runs them.
+- web: GET /healthz/ on this container's gunicorn (the database is reachable).
+- worker NAME: the Celery node NAME@<this hostname> answers a ping over the broker.
+- beat SCHEDULE: beat rewrote its schedule file recently (it does after every task it sends,
+  CELERY_BEAT_SYNC_EVERY=1, and it sends a refresh every VNETWEB_REFRESH_SECONDS).
+"""
+
+import os
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+def _site_host() -> str:
+    # The first name the site answers to: Django refuses other Host headers.
+    names = [n.strip() for n in os.environ.get("VNETWEB_ALLOWED_HOSTS", "").split(",") if n.strip()]
+    name = names[0] if names else "localhost"
+    return "localhost" if name == "*" else name.lstrip(".")
+
+
+def check_web(url: str = "http://127.0.0.1:8000/healthz/") -> str | None:
+    request = urllib.request.Request(url, headers={"Host": _site_host()})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return None if response.status == 200 else f"/healthz/ answered {response.status}"
+    except urllib.error.HTTPError as exc:
+        return f"/healthz/ answered {exc.code}: {exc.read(200).decode(errors='replace')}"
+    except OSError as exc:
+        return f"/healthz/ did not answer: {exc}"
+
+
+def check_worker(name: str) -> str | None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vnetweb.settings")
+    django.setup()
+    from vnetweb.celery import app
+
+    node = f"{name}@{socket.gethostname()}"
+    try:
+        replies = app.control.ping(destination=[node], timeout=5)
+    except Exception as exc:  # broker errors vary by transport
+        return f"could not ask {node}: {exc}"
+    return None if replies else f"worker {node} did not answer a ping within 5 s"
+
+
+def check_beat(schedule: str) -> str | None:
+    limit = max(60, 6 * int(os.environ.get("VNETWEB_REFRESH_SECONDS") or 5))
+    candidates = [Path(schedule), *Path(schedule).parent.glob(Path(schedule).name + ".*")]
+    mtimes = [path.stat().st_mtime for path in candidates if path.exists()]
+    if not mtimes:
+        return f"no beat schedule at {schedule}"
+    age = time.time() - max(mtimes)
+    return None if age <= limit else f"beat last wrote its schedule {age:.0f} s ago (> {limit} s)"
+
+
+def main(argv: list[str]) -> int:
+    checks = {"web": check_web, "worker": check_worker, "beat": check_beat}
+    if not argv or argv[0] not in checks:
+        print(__doc__, file=sys.stderr)
+        return 2
+    problem = checks[argv[0]](*argv[1:])
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
