@@ -5,6 +5,7 @@ a network at all (a forward mode that does not exist, a prefix of 99, a multicas
 and ranges outside their subnet are `validate`'s job.
 """
 
+import re
 import threading
 from pathlib import Path
 
@@ -45,4 +46,20 @@ def schema_errors(xml: str | bytes, path: Path = SCHEMA_PATH) -> list[str]:
         schema = _schema(path)
         if schema.validate(doc):
             return []
-        return [f"line {error.line}: {error.message}" for error in schema.error_log]
+        raw = [(error.line, error.message) for error in schema.error_log]
+    messages = [_readable(doc, line, message) for line, message in raw]
+    # "Element network failed to validate content" only repeats what the others say.
+    specific = [m for m in messages if "network failed to validate content" not in m]
+    return specific or messages
+
+
+def _readable(doc: etree._Element, line: int, message: str) -> str:
+    """libxml2 reports an element inside an <interleave> without a line: find the element."""
+    extra = re.fullmatch(r"Extra element (\S+) in interleave", message)
+    if extra:
+        found = next(doc.iter(extra.group(1)), None)
+        if found is not None:
+            attrs = "".join(f" {k}='{v}'" for k, v in found.attrib.items())
+            tag = f"<{found.tag}{attrs}>"
+            return f"line {found.sourceline}: {tag} (or what it holds) is not valid for libvirt"
+    return f"line {line}: {message}" if line else message
