@@ -177,9 +177,9 @@ def _host_identity_problems(host, family: str) -> list[str]:
 def check_overlaps(subnets, context: HostContext, problems: Problems, own: str | None) -> None:
     for index, (path, net) in enumerate(subnets):
         where = f"{path}.address"
-        for other_path, other in subnets[:index]:
+        for _, other in subnets[:index]:
             if _overlap(net, other):
-                problems.error(where, f"{net} overlaps {other} of {other_path} above")
+                problems.error(where, f"{net} overlaps {other}, another subnet of this network")
         for name, other in context.subnets_here:
             if name != own and _overlap(net, other):
                 problems.error(where, f"{net} overlaps {other} of network {name} on this host")

@@ -180,6 +180,14 @@ def check_mac(spec: NetworkSpec, problems: Problems) -> None:
         problems.error("mac", problem)
 
 
+def check_switches(spec: NetworkSpec, problems: Problems) -> None:
+    # Forms hand over booleans; anything else would be written as a surprise "on".
+    for name, allow_none in (("stp", True), ("dns_enabled", False), ("domain_local_only", False)):
+        value = getattr(spec, name)
+        if not isinstance(value, bool) and not (allow_none and value is None):
+            problems.error(name, f"{shown(value)} is not on or off")
+
+
 def check_bandwidth(path: str, value: Bandwidth | None, problems: Problems) -> None:
     if value is None:
         return

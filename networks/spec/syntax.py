@@ -24,9 +24,9 @@ MAX_TEXT = 255
 
 
 def shown(value: object) -> str:
-    """A value quoted for a message: control characters visible, long values cut."""
-    text = str(value).encode("unicode_escape").decode("ascii")
-    return repr(text[:40] + "…") if len(text) > 40 else repr(text)
+    """A value quoted for a message: control characters made visible, long values cut."""
+    text = CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", str(value))
+    return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
 
 
 def text_problem(value: str, limit: int = MAX_TEXT) -> str | None:
@@ -57,9 +57,8 @@ def hostname_problem(value: str) -> str | None:
 
 
 def interface_problem(value: str) -> str | None:
-    problem = text_problem(value)
-    if problem:
-        return problem
+    if not isinstance(value, str) or CONTROL.search(value):
+        return text_problem(value)
     if len(value) > 15:
         return f"{shown(value)} is longer than 15 characters, the Linux limit for interface names"
     if not INTERFACE_NAME.fullmatch(value):

@@ -17,6 +17,7 @@ from networks.spec.rules_network import (
     check_name,
     check_network_bandwidth,
     check_portgroups,
+    check_switches,
 )
 
 __all__ = ["HostContext", "Problems", "validate"]
@@ -42,4 +43,5 @@ def validate(
         check_portgroups(spec, problems)
         check_dnsmasq_options(spec, problems)
     check_mac(spec, problems)
+    check_switches(spec, problems)
     return problems
