@@ -1,7 +1,15 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from networks.views import health, hosts, jobs, networks
+from networks.views import (
+    health,
+    hosts,
+    jobs,
+    networks,
+    switch_delete,
+    switch_edit,
+    switch_xml,
+)
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="network-list"), name="home"),
@@ -13,7 +21,18 @@ urlpatterns = [
     path("hosts/<slug:name>/edit/", hosts.host_edit, name="host-edit"),
     path("hosts/<slug:name>/delete/", hosts.host_delete, name="host-delete"),
     path("hosts/<slug:name>/probe/", hosts.host_probe, name="host-probe"),
+    path("hosts/<slug:host>/new-network/", switch_edit.switch_create, name="switch-create"),
     path("hosts/<slug:host>/networks/<str:name>/", networks.network_detail, name="network-detail"),
+    # Before network-action, whose <action> would otherwise take these words.
+    path(
+        "hosts/<slug:host>/networks/<str:name>/edit/", switch_edit.switch_edit, name="switch-edit"
+    ),
+    path("hosts/<slug:host>/networks/<str:name>/xml/", switch_xml.switch_xml, name="switch-xml"),
+    path(
+        "hosts/<slug:host>/networks/<str:name>/delete/",
+        switch_delete.switch_delete,
+        name="switch-delete",
+    ),
     path(
         "hosts/<slug:host>/networks/<str:name>/status/",
         networks.network_status,

@@ -1,0 +1,81 @@
+"""Reviewing a switch change before it is sent: the XML, its diff, what applies live, warnings.
+
+Pure of requests and libvirt: the views hand in a spec (from the form or the raw XML editor) and
+get back everything the review page shows, or the problems that keep it from being sent.
+"""
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from networks.spec import (
+    HostContext,
+    LivePlan,
+    NetworkSpec,
+    Problems,
+    SchemaUnavailable,
+    plan_update,
+    schema_errors,
+    to_xml,
+    validate,
+)
+
+
+@dataclass
+class Review:
+    spec: NetworkSpec
+    xml: str
+    problems: Problems
+    schema: list[str] = field(default_factory=list)
+    diff: list[tuple[str, str]] = field(default_factory=list)  # (css class, line)
+    plan: LivePlan | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problems.ok and not self.schema
+
+    @property
+    def changed(self) -> bool:
+        return any(kind in ("add", "del") for kind, _ in self.diff)
+
+    def token(self, **extra: object) -> str:
+        """Names exactly what was reviewed: applying needs the same token back."""
+        payload = json.dumps([self.xml, extra], sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def diff_lines(old: str, new: str) -> list[tuple[str, str]]:
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), "saved", "new", n=3)
+    kinds = {"+": "add", "-": "del", "@": "hunk"}
+    return [
+        (kinds.get(line[:1], "same"), line) for line in lines if not line.startswith(("+++", "---"))
+    ]
+
+
+def review(
+    spec: NetworkSpec,
+    context: HostContext,
+    *,
+    original: NetworkSpec | None = None,
+    base_xml: str | None = None,
+    xml: str | None = None,
+) -> Review:
+    """Validate `spec` and, if it is sound, what would be sent and how it would apply.
+
+    `xml` is given by the raw editor (sent as typed); otherwise the spec is applied onto
+    `base_xml`, keeping what the spec does not model.
+    """
+    problems = validate(spec, context, original)
+    xml = xml if xml is not None else to_xml(spec, base=base_xml)
+    result = Review(spec=spec, xml=xml, problems=problems)
+    try:
+        result.schema = schema_errors(xml)
+    except SchemaUnavailable as exc:
+        result.schema = [str(exc)]
+    if not result.ok:
+        return result
+    result.diff = diff_lines(base_xml or "", xml)
+    if original is not None:
+        result.plan = plan_update(original, spec, base=base_xml)
+    return result

@@ -1,0 +1,189 @@
+"""Drawing switches: create a network, edit one through the form; both reviewed before sending.
+
+A POST with "review" validates and shows the XML (or its diff against the saved config) and how
+the change would apply; only a POST with "apply" and the token of that very review queues the
+job. Nothing reaches libvirt until then, and bad input only ever comes back as field errors.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from networks import permissions
+from networks.editor import Review, review
+from networks.forms.switch import SwitchForm, initial_from
+from networks.host_context import host_context
+from networks.jobs import create_job
+from networks.models import Host, Network
+from networks.spec import NetworkSpec, SpecXMLError, default_spec, parse
+from networks.spec.defaults import free_bridge_name
+
+
+def saved_xml(network: Network) -> str:
+    """The persistent config the editor starts from (the live XML for a transient network)."""
+    return getattr(network, "config_xml", "") or network.xml
+
+
+def _inventory(host: Host) -> dict:
+    context = host_context(host)
+    libvirt_bridges = set(context.bridges_in_use)
+    return {
+        "host_bridges": [b for b in context.host_bridges if b not in libvirt_bridges],
+        "host_interfaces": context.host_interfaces,
+    }
+
+
+def _render(request, template: str, context: dict) -> HttpResponse:
+    return render(request, template, context, status=422 if context.get("invalid") else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def switch_create(request: HttpRequest, host: str) -> HttpResponse:
+    host_obj = permissions.get_host(request.user, host)
+    permissions.require_administer(request.user, host_obj)
+    context = host_context(host_obj)
+    page = {"host": host_obj, "creating": True, **_inventory(host_obj)}
+    if request.method == "GET":
+        form = SwitchForm(initial=initial_from(default_spec(context)), creating=True)
+        return render(request, "networks/editor.html", {**page, "form": form})
+
+    form = SwitchForm(request.POST, creating=True)
+    result = _checked(form, NetworkSpec(name=""), context, None, free_bridge_name(context))
+    extra = {}
+    if result is not None and result.ok:
+        extra = {"start": form.cleaned_data["start"], "autostart": form.cleaned_data["autostart"]}
+    if result is None or not result.ok or not _confirmed(request, result, extra):
+        return _render(request, "networks/editor.html", _page(page, form, result, extra))
+    job = create_job(
+        request.user,
+        host_obj,
+        "define",
+        target=result.spec.name,
+        params={"xml": result.xml, **extra},
+    )
+    messages.info(request, f"Creating {result.spec.name} on {host_obj.name}…")
+    return redirect("job-detail", job.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def switch_edit(request: HttpRequest, host: str, name: str) -> HttpResponse:
+    network = permissions.get_network(request.user, host, name)
+    permissions.require_operate(request.user, network)
+    operator_only = not permissions.can_administer(request.user, network.host)
+    base_xml = saved_xml(network)
+    try:
+        original = parse(base_xml)
+    except SpecXMLError as exc:
+        messages.error(
+            request, f"vnetweb cannot read this network's XML ({exc}); use the XML editor."
+        )
+        return redirect(network)
+    page = {
+        "host": network.host,
+        "network": network,
+        "creating": False,
+        "operator_only": operator_only,
+        **_inventory(network.host),
+    }
+    initial = initial_from(original)
+    if request.method == "GET":
+        form = SwitchForm(initial=initial, creating=False, operator_only=operator_only)
+        return render(request, "networks/editor.html", {**page, "form": form})
+
+    form = SwitchForm(request.POST, initial=initial, creating=False, operator_only=operator_only)
+    context = host_context(network.host, editing=network)
+    result = _checked(form, original, context, base_xml)
+    if result is None or not result.ok or not _confirmed(request, result, {}):
+        return _render(request, "networks/editor.html", _page(page, form, result, {}))
+    if operator_only and result.plan is not None and result.plan.needs_restart:
+        # The form lets operators touch only what applies live; anything else is an admin's.
+        raise PermissionDenied("Only admins may change more than static hosts and DNS records.")
+    return _apply(request, network, result, base_xml)
+
+
+def _checked(
+    form: SwitchForm,
+    original: NetworkSpec,
+    context,
+    base_xml: str | None,
+    free_bridge: str = "",
+) -> Review | None:
+    """The review of the form's switch; None when the form itself has errors."""
+    if not form.is_valid():
+        return None
+    spec = form.apply_to(original, free_bridge=free_bridge)
+    if form.errors:
+        return None
+    editing = original if base_xml is not None else None
+    result = review(spec, context, original=editing, base_xml=base_xml)
+    form.add_problems(result.problems, spec)
+    for message in result.schema:
+        form.add_error(None, f"libvirt's schema refuses the result: {message}")
+    return result
+
+
+def _confirmed(request: HttpRequest, result: Review, extra: dict) -> bool:
+    asked = "apply" in request.POST or "restart" in request.POST
+    return asked and request.POST.get("token") == result.token(**extra)
+
+
+def _page(page: dict, form: SwitchForm, result: Review | None, extra: dict) -> dict:
+    ok = result is not None and result.ok and not form.errors
+    return {
+        **page,
+        "form": form,
+        "review": result if ok else None,
+        "token": result.token(**extra) if ok else "",
+        "warnings": form.warnings_for(result.problems, result.spec) if result else [],
+        "invalid": not ok,
+    }
+
+
+def _apply(request: HttpRequest, network: Network, result: Review, base_xml: str) -> HttpResponse:
+    """Queue the edit: live where libvirt allows it, else a define (and a restart if asked)."""
+    plan = result.plan
+    if plan is None or plan.is_empty:
+        messages.info(request, "Nothing changed; nothing was sent.")
+        return redirect(network)
+    restart = "restart" in request.POST
+    create_job(
+        request.user,
+        network.host,
+        "update",
+        network=network,
+        params={
+            "xml": result.xml,
+            "base_xml": base_xml,
+            "live": [
+                {
+                    "section": u.section,
+                    "command": u.command,
+                    "xml": u.xml,
+                    "parent_index": u.parent_index,
+                }
+                for u in plan.updates
+            ],
+            "restart": restart,
+        },
+    )
+    if not network.active or not plan.needs_restart:
+        messages.info(request, f"Applying the change to {network.name}…")
+    elif restart:
+        messages.info(request, f"Saving and restarting {network.name}…")
+    else:
+        reasons = ", ".join(plan.restart_reasons)
+        messages.warning(
+            request,
+            f"Saving {network.name}; it runs the old settings until restarted ({reasons}).",
+        )
+    return redirect(network)
+
+
+def job_redirect_target(job) -> str | None:
+    """Where a finished define job leads: the new network's page."""
+    if job.operation == "define" and job.target:
+        return reverse("network-detail", args=[job.host.name, job.target])
+    return None
