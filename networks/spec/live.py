@@ -10,7 +10,7 @@ Section and command names are libvirt's, spelled as strings; the gateway maps th
 
 import copy
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import astuple, dataclass, field, fields
 from typing import TypeVar
 
 from lxml import etree
@@ -188,7 +188,7 @@ def _plan_dns(plan: LivePlan, old: NetworkSpec, new: NetworkSpec) -> None:
     # libvirt cannot modify DNS records: a changed one is deleted and added again.
     _plan_list(plan, "dns-host", old.dns_hosts, new.dns_hosts, lambda h: h.ip, host_xml)
     _plan_list(plan, "dns-txt", old.dns_txts, new.dns_txts, lambda t: t.name, txt_xml)
-    _plan_list(plan, "dns-srv", old.dns_srvs, new.dns_srvs, lambda s: s, srv_xml)
+    _plan_list(plan, "dns-srv", old.dns_srvs, new.dns_srvs, astuple, srv_xml)
 
 
 def _interfaces_live(old: NetworkSpec, new: NetworkSpec) -> bool:

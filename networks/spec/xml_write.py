@@ -37,9 +37,10 @@ from networks.spec.xml_tree import (
 
 
 def write_prefix(el: Element, prefix: int, family: str) -> None:
-    # Keep netmask= or a missing prefix when they already say the same thing.
+    # Keep a netmask= that says the same thing. A missing prefix is always written out: libvirt's
+    # default differs between <ip> and <route> (an IPv6 route without one is refused).
     try:
-        if el.get("prefix") is None and prefix_of(el, family) == prefix:
+        if el.get("prefix") is None and el.get("netmask") and prefix_of(el, family) == prefix:
             return
     except ValueError:
         pass  # an unreadable netmask= is replaced
