@@ -1,11 +1,17 @@
-"""What workers ask of a host: facts, networks with their leases, start/stop/autostart."""
+"""What workers ask of a host: facts, networks with their leases, start/stop/autostart.
+
+Changing a network's definition (define, update, restart, undefine) is in changes.py.
+"""
 
 from datetime import UTC, datetime
 
 import libvirt
 
 from .connection import call, memo
-from .types import HostFacts, HostSnapshot, LeaseInfo, NetworkInfo
+from .errors import NetworkNotFound
+from .guests import guests_by_network
+from .inventory import is_local, libvirt_inventory, local_inventory
+from .types import GuestInfo, HostFacts, HostSnapshot, LeaseInfo, NetworkInfo
 
 
 def _version(number: int) -> str:
@@ -52,10 +58,27 @@ def _has_dhcp(xml: str) -> bool:
     return "<dhcp>" in xml or "<dhcp " in xml
 
 
+def saved_xml(net: "libvirt.virNetwork") -> str:
+    """The saved definition; the test driver cannot tell it apart, so there it is the live one."""
+    try:
+        return net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:  # "unsupported flags"
+            raise
+        return net.XMLDesc(0)
+
+
 def _network(
-    net: "libvirt.virNetwork", *, active: bool, persistent: bool, autostart: bool
+    net: "libvirt.virNetwork",
+    *,
+    active: bool,
+    persistent: bool,
+    autostart: bool,
+    guests: tuple[GuestInfo, ...] = (),
 ) -> NetworkInfo:
     xml = net.XMLDesc(0)
+    # A running network keeps its old settings until restarted; its saved definition may differ.
+    config_xml = saved_xml(net) if active and persistent else ""
     leases = None
     if active and _has_dhcp(xml):
         try:
@@ -72,6 +95,8 @@ def _network(
         autostart=autostart,
         xml=xml,
         leases=leases,
+        config_xml=config_xml,
+        guests=guests,
     )
 
 
@@ -91,6 +116,7 @@ def snapshot(uri: str) -> HostSnapshot:
         active = names(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE)
         persistent = names(libvirt.VIR_CONNECT_LIST_NETWORKS_PERSISTENT)
         autostart = names(libvirt.VIR_CONNECT_LIST_NETWORKS_AUTOSTART)
+        guests = guests_by_network(conn)
         networks = []
         for net in conn.listAllNetworks():
             name = net.name()
@@ -101,18 +127,22 @@ def snapshot(uri: str) -> HostSnapshot:
                         active=name in active,
                         persistent=name in persistent,
                         autostart=name in autostart,
+                        guests=guests.get(name, ()),
                     )
                 )
             except libvirt.libvirtError as exc:
                 # Undefined between listing and reading: it will be gone from the next listing.
                 if exc.get_error_code() != libvirt.VIR_ERR_NO_NETWORK:
                     raise
-        return HostSnapshot(facts=_facts(conn), networks=tuple(networks))
+        inventory = local_inventory() if is_local(uri) else libvirt_inventory(conn)
+        return HostSnapshot(facts=_facts(conn), networks=tuple(networks), inventory=inventory)
 
     return call(uri, read)
 
 
 def network_state(uri: str, name: str) -> NetworkInfo:
+    """One network as the snapshot would read it; NetworkNotFound if there is none."""
+
     def read(conn: "libvirt.virConnect") -> NetworkInfo:
         net = conn.networkLookupByName(name)
         return _network(
@@ -120,9 +150,23 @@ def network_state(uri: str, name: str) -> NetworkInfo:
             active=bool(net.isActive()),
             persistent=bool(net.isPersistent()),
             autostart=bool(net.autostart()),
+            guests=guests_by_network(conn).get(name, ()),
         )
 
     return call(uri, read)
+
+
+def find_network(uri: str, name: str) -> NetworkInfo | None:
+    """Like network_state, but None when the host has no such network."""
+    try:
+        return network_state(uri, name)
+    except NetworkNotFound:
+        return None
+
+
+def network_config_xml(uri: str, name: str) -> str:
+    """The saved definition (what a restart would run); NetworkNotFound if there is none."""
+    return call(uri, lambda conn: saved_xml(conn.networkLookupByName(name)))
 
 
 def start_network(uri: str, name: str) -> bool:
@@ -162,34 +206,3 @@ def set_autostart(uri: str, name: str, enabled: bool) -> bool:
         return True
 
     return call(uri, apply)
-
-
-def define_network(uri: str, xml: str, *, start: bool = False) -> str:
-    """Define (and optionally start) a network from XML; returns its name. Used by tests for now."""
-
-    def define(conn: "libvirt.virConnect") -> str:
-        net = conn.networkDefineXML(xml)
-        if start:
-            net.create()
-        return net.name()
-
-    return call(uri, define)
-
-
-def undefine_network(uri: str, name: str) -> bool:
-    """Stop and undefine; False if no such network."""
-
-    def remove(conn: "libvirt.virConnect") -> bool:
-        try:
-            net = conn.networkLookupByName(name)
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
-                return False
-            raise
-        if net.isActive():
-            net.destroy()
-        if net.isPersistent():
-            net.undefine()
-        return True
-
-    return call(uri, remove)

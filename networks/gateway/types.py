@@ -26,6 +26,15 @@ class LeaseInfo:
 
 
 @dataclass(frozen=True)
+class GuestInfo:
+    """A guest NIC configured on a network (<interface type='network'>)."""
+
+    domain: str
+    mac: str
+    running: bool
+
+
+@dataclass(frozen=True)
 class NetworkInfo:
     name: str
     uuid: str
@@ -35,9 +44,50 @@ class NetworkInfo:
     xml: str
     # None when the network has no libvirt-run DHCP server or is not running.
     leases: tuple[LeaseInfo, ...] | None = None
+    # The saved (inactive) definition of a running persistent network, which may differ from the
+    # running one until a restart; "" otherwise (then `xml` is the saved definition).
+    config_xml: str = ""
+    guests: tuple[GuestInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostBridge:
+    name: str
+    ports: tuple[str, ...] = ()
+    addresses: tuple[str, ...] = ()
+    up: bool = True
+
+
+@dataclass(frozen=True)
+class HostInterface:
+    """A host link other than a bridge or the loopback: a NIC, bond, VLAN, veth, tap..."""
+
+    name: str
+    kind: str = ""  # the kernel's link kind ("veth", "bond", "vlan"); "" for a physical NIC
+    mac: str = ""
+    up: bool = True
+    master: str = ""  # the bridge or bond it is enslaved to
+    addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostRoute:
+    dst: str  # a CIDR; the default route is 0.0.0.0/0 or ::/0
+    gateway: str = ""
+    dev: str = ""
+
+
+@dataclass(frozen=True)
+class HostInventory:
+    """What the create form offers and checks against. Empty lists mean "not known"."""
+
+    bridges: tuple[HostBridge, ...] = ()
+    interfaces: tuple[HostInterface, ...] = ()
+    routes: tuple[HostRoute, ...] = ()
 
 
 @dataclass(frozen=True)
 class HostSnapshot:
     facts: HostFacts
     networks: tuple[NetworkInfo, ...]
+    inventory: HostInventory = HostInventory()

@@ -1,0 +1,156 @@
+"""The host's own bridges, NICs and routes, which the create form offers and checks against.
+
+A worker on the host itself (qemu:///system) reads them over netlink with pyroute2; for a host
+reached over the network only libvirt's interface listing answers, where the host supports it.
+Anything that cannot be read comes back empty, which the form takes as "not known".
+"""
+
+import logging
+import socket
+from contextlib import suppress
+from urllib.parse import urlsplit
+
+import libvirt
+from lxml import etree
+from pyroute2 import IPRoute
+
+from .types import HostBridge, HostInterface, HostInventory, HostRoute
+
+log = logging.getLogger(__name__)
+
+IFF_UP = 0x1
+IFF_LOOPBACK = 0x8
+MAIN_TABLE = 254
+RTN_UNICAST = 1
+_XML = etree.XMLParser(resolve_entities=False, no_network=True)
+
+
+def is_local(uri: str) -> bool:
+    """Whether the URI names the machine this process runs on (no host part, no remote link)."""
+    parts = urlsplit(uri)
+    driver, _, transport = parts.scheme.partition("+")
+    return driver not in ("", "test") and not parts.hostname and transport in ("", "unix")
+
+
+def local_inventory() -> HostInventory:
+    try:
+        with IPRoute() as ipr:
+            links, addrs = ipr.get_links(), ipr.get_addr()
+            routes = ipr.get_routes(table=MAIN_TABLE)
+    except OSError as exc:  # no netlink in this sandbox: say "not known" rather than fail
+        log.warning("cannot read the host's links over netlink: %s", exc)
+        return HostInventory()
+    names = {link["index"]: link.get("IFLA_IFNAME") or "" for link in links}
+    addresses: dict[int, list[str]] = {}
+    for addr in addrs:
+        ip = addr.get("IFA_ADDRESS") or ""
+        if ip and not ip.startswith("fe80:"):
+            addresses.setdefault(addr["index"], []).append(f"{ip}/{addr['prefixlen']}")
+    return HostInventory(
+        bridges=_bridges(links, names, addresses),
+        interfaces=_interfaces(links, names, addresses),
+        routes=_routes(routes, names),
+    )
+
+
+def _kind(link) -> str:
+    info = link.get("IFLA_LINKINFO")
+    return (info.get("IFLA_INFO_KIND") if info else None) or ""
+
+
+def _bridges(links, names, addresses) -> tuple[HostBridge, ...]:
+    bridges = []
+    for link in links:
+        if _kind(link) != "bridge":
+            continue
+        index = link["index"]
+        ports = sorted(names[p["index"]] for p in links if p.get("IFLA_MASTER") == index)
+        bridges.append(
+            HostBridge(
+                name=names[index],
+                ports=tuple(ports),
+                addresses=tuple(addresses.get(index, ())),
+                up=bool(link["flags"] & IFF_UP),
+            )
+        )
+    return tuple(sorted(bridges, key=lambda b: b.name))
+
+
+def _interfaces(links, names, addresses) -> tuple[HostInterface, ...]:
+    found = []
+    for link in links:
+        if _kind(link) == "bridge" or link["flags"] & IFF_LOOPBACK:
+            continue
+        index = link["index"]
+        found.append(
+            HostInterface(
+                name=names[index],
+                kind=_kind(link),
+                mac=link.get("IFLA_ADDRESS") or "",
+                up=bool(link["flags"] & IFF_UP),
+                master=names.get(link.get("IFLA_MASTER") or 0, ""),
+                addresses=tuple(addresses.get(index, ())),
+            )
+        )
+    return tuple(sorted(found, key=lambda i: i.name))
+
+
+def _routes(routes, names) -> tuple[HostRoute, ...]:
+    found = []
+    for route in routes:
+        if route["type"] != RTN_UNICAST:
+            continue
+        family = route["family"]
+        dst = route.get("RTA_DST") or ("0.0.0.0" if family == socket.AF_INET else "::")
+        if dst.startswith("fe80:"):
+            continue  # every IPv6 link has one; says nothing about the host's networks
+        found.append(
+            HostRoute(
+                dst=f"{dst}/{route['dst_len']}",
+                gateway=route.get("RTA_GATEWAY") or "",
+                dev=names.get(route.get("RTA_OIF") or 0, ""),
+            )
+        )
+    return tuple(found)
+
+
+def libvirt_inventory(conn: "libvirt.virConnect") -> HostInventory:
+    """The host's interfaces as libvirt's interface driver reports them (no routes)."""
+    try:
+        listed = conn.listAllInterfaces(0)
+    except libvirt.libvirtError as exc:
+        log.info("no interface listing on %s: %s", conn.getURI(), exc.get_error_message())
+        return HostInventory()
+    bridges, interfaces = [], {}
+    for iface in listed:
+        with suppress(libvirt.libvirtError, etree.XMLSyntaxError):
+            root = etree.fromstring(iface.XMLDesc(0).encode(), _XML)
+            up = bool(iface.isActive())
+            ips = tuple(
+                f"{ip.get('address')}/{ip.get('prefix')}" for ip in root.iterfind("protocol/ip")
+            )
+            name = root.get("name", "")
+            if root.get("type") == "bridge":
+                ports = tuple(p.get("name", "") for p in root.iterfind("bridge/interface"))
+                bridges.append(HostBridge(name=name, ports=ports, addresses=ips, up=up))
+                for port in root.iterfind("bridge/interface"):
+                    interfaces[port.get("name", "")] = _libvirt_interface(port, master=name)
+            else:
+                interfaces[name] = _libvirt_interface(root, up=up, addresses=ips)
+    return HostInventory(
+        bridges=tuple(sorted(bridges, key=lambda b: b.name)),
+        interfaces=tuple(interfaces[name] for name in sorted(interfaces)),
+    )
+
+
+def _libvirt_interface(el, *, master: str = "", up: bool = True, addresses=()) -> HostInterface:
+    mac = el.find("mac")
+    kind = el.get("type", "")
+    return HostInterface(
+        name=el.get("name", ""),
+        kind="" if kind == "ethernet" else kind,
+        mac=mac.get("address", "") if mac is not None else "",
+        up=up,
+        master=master,
+        addresses=tuple(addresses),
+    )
