@@ -31,6 +31,12 @@ class Host(models.Model):
     memory_kib = models.PositiveBigIntegerField(null=True, blank=True)
     last_checked = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
+    # The host's own links and routes, for the create form; [] means "not known" (see
+    # networks.gateway.inventory): [{"name", "ports", "addresses", "up"}], [{"name", "kind",
+    # "mac", "up", "master", "addresses"}], [{"dst", "gateway", "dev"}].
+    bridges = models.JSONField(default=list, blank=True)
+    interfaces = models.JSONField(default=list, blank=True)
+    routes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -80,6 +86,12 @@ class Network(models.Model):
     dhcp_ranges = models.CharField(max_length=512, blank=True)
     addresses = models.JSONField(default=list)
     xml = models.TextField()
+    # The saved definition, only while the network runs with settings that differ from it (a
+    # change saved without a restart); "" when they agree or the network is stopped, for then
+    # `xml` is the saved definition. Compared as parsed specs, not as text.
+    config_xml = models.TextField(blank=True)
+    # Guest NICs configured on this network: [{"domain", "mac", "running"}].
+    guests = models.JSONField(default=list, blank=True)
     last_seen = models.DateTimeField()
     leases_seen = models.DateTimeField(null=True, blank=True)
 
@@ -94,6 +106,16 @@ class Network(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("network-detail", args=[self.host.name, self.name])
+
+    @property
+    def config_differs(self) -> bool:
+        """Running with settings other than the saved ones: a restart would change it."""
+        return bool(self.config_xml)
+
+    @property
+    def saved_xml(self) -> str:
+        """The saved definition, what an edit starts from (the live XML of a transient one)."""
+        return self.config_xml or self.xml
 
 
 class Lease(models.Model):
@@ -114,15 +136,33 @@ class Lease(models.Model):
         return f"{self.ip} {self.mac}"
 
 
+def operation_choices() -> list[tuple[str, str]]:
+    # networks.operations imports permissions, which imports this module: resolve it late.
+    from networks.operations import choices
+
+    return choices()
+
+
+class _OperationKeys:
+    """`Job.Operation.START == "start"`: the registry's keys by upper-case name, for older code.
+
+    The operations themselves are declared in networks.operations only.
+    """
+
+    def __getattr__(self, name: str) -> str:
+        if not name.isupper():  # e.g. Django's model class checking for contribute_to_class
+            raise AttributeError(name)
+        from networks.operations import REGISTRY
+
+        if name.lower() in REGISTRY:
+            return name.lower()
+        raise AttributeError(name)
+
+
 class Job(models.Model):
     """A user's request for a libvirt operation, carried out by the worker of the job's host."""
 
-    class Operation(models.TextChoices):
-        START = "start", "Start"
-        STOP = "stop", "Stop"
-        AUTOSTART_ON = "autostart_on", "Autostart on"
-        AUTOSTART_OFF = "autostart_off", "Autostart off"
-        PROBE = "probe", "Check host"
+    Operation = _OperationKeys()
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -142,7 +182,7 @@ class Job(models.Model):
         Network, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )
     target = models.CharField(max_length=255, blank=True, help_text="Network name, if any.")
-    operation = models.CharField(max_length=32, choices=Operation.choices)
+    operation = models.CharField(max_length=32, choices=operation_choices)
     params = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     message = models.TextField(blank=True)

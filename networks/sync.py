@@ -1,6 +1,9 @@
-"""Write what a worker read from libvirt into the database, in one transaction per host."""
+"""Write what a worker read from libvirt into the database: a whole host in one transaction
+(`record_snapshot`), or after a job just the network it changed (`record_network`)."""
 
 import uuid
+from dataclasses import asdict
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -47,6 +50,42 @@ def _summary(info: gateway.NetworkInfo) -> dict:
     }
 
 
+def _config_xml(info: gateway.NetworkInfo) -> str:
+    """The saved definition when it differs in substance from the running one, else ""."""
+    if not info.config_xml:
+        return ""
+    try:
+        return "" if parse(info.config_xml) == parse(info.xml) else info.config_xml
+    except SpecXMLError:
+        return "" if info.config_xml == info.xml else info.config_xml
+
+
+def _fields(info: gateway.NetworkInfo) -> dict:
+    return {
+        "uuid": uuid.UUID(info.uuid),
+        "active": info.active,
+        "persistent": info.persistent,
+        "autostart": info.autostart,
+        "xml": info.xml,
+        "config_xml": _config_xml(info),
+        "guests": [_row(guest) for guest in info.guests],
+        **_summary(info),
+    }
+
+
+def _row(item) -> dict:
+    """A dataclass as the JSON a JSONField gives back (lists, not tuples), so rows compare equal."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(item).items()}
+
+
+def _inventory(inventory: gateway.HostInventory) -> dict:
+    return {
+        "bridges": [_row(bridge) for bridge in inventory.bridges],
+        "interfaces": [_row(interface) for interface in inventory.interfaces],
+        "routes": [_row(route) for route in inventory.routes],
+    }
+
+
 def record_unreachable(host: Host, error: gateway.GatewayError) -> None:
     Host.objects.filter(pk=host.pk).update(
         reachable=False, last_error=error.message, last_checked=timezone.now()
@@ -70,6 +109,7 @@ def record_snapshot(host: Host, snap: gateway.HostSnapshot) -> None:
         memory_kib=facts.memory_kib,
         last_checked=now,
         last_seen=now,
+        **_inventory(snap.inventory),
     )
     existing = {
         net.name: net for net in Network.objects.filter(host=host).prefetch_related("leases")
@@ -78,35 +118,49 @@ def record_snapshot(host: Host, snap: gateway.HostSnapshot) -> None:
     with_leases: list[int] = []
     for info in snap.networks:
         seen.add(info.name)
-        fields = {
-            "uuid": uuid.UUID(info.uuid),
-            "active": info.active,
-            "persistent": info.persistent,
-            "autostart": info.autostart,
-            "xml": info.xml,
-            **_summary(info),
-        }
-        net = existing.get(info.name)
-        if net is None:
-            net = Network.objects.create(host=host, name=info.name, last_seen=now, **fields)
-            current: list[Lease] = []
-        else:
-            # Only write rows that changed: a refresh of an idle host is a handful of queries.
-            changed = [key for key, value in fields.items() if getattr(net, key) != value]
-            for key in changed:
-                setattr(net, key, fields[key])
-            if changed:
-                net.save(update_fields=changed)
-            current = list(net.leases.all())
+        net = _record_one(host, existing.get(info.name), info, now)
         if info.leases is not None:
             with_leases.append(net.pk)
-            _record_leases(net, current, info.leases)
-        elif current:
-            Lease.objects.filter(network=net).delete()
     networks = Network.objects.filter(host=host)
     networks.exclude(name__in=seen).delete()
     networks.update(last_seen=now, leases_seen=None)
     networks.filter(pk__in=with_leases).update(leases_seen=now)
+
+
+@transaction.atomic
+def record_network(host: Host, name: str, info: gateway.NetworkInfo | None) -> Network | None:
+    """Make one network's row (and its leases) match `info`; None (it is gone) deletes the row."""
+    if info is None:
+        Network.objects.filter(host=host, name=name).delete()
+        return None
+    now = timezone.now()
+    existing = Network.objects.filter(host=host, name=info.name).prefetch_related("leases").first()
+    net = _record_one(host, existing, info, now)
+    leases_seen = now if info.leases is not None else None
+    Network.objects.filter(pk=net.pk).update(last_seen=now, leases_seen=leases_seen)
+    return net
+
+
+def _record_one(
+    host: Host, net: Network | None, info: gateway.NetworkInfo, now: datetime
+) -> Network:
+    fields = _fields(info)
+    if net is None:
+        net = Network.objects.create(host=host, name=info.name, last_seen=now, **fields)
+        current: list[Lease] = []
+    else:
+        # Only write rows that changed: a refresh of an idle host is a handful of queries.
+        changed = [key for key, value in fields.items() if getattr(net, key) != value]
+        for key in changed:
+            setattr(net, key, fields[key])
+        if changed:
+            net.save(update_fields=changed)
+        current = list(net.leases.all())
+    if info.leases is not None:
+        _record_leases(net, current, info.leases)
+    elif current:
+        Lease.objects.filter(network=net).delete()
+    return net
 
 
 def _record_leases(
