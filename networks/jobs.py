@@ -1,27 +1,30 @@
 """Creating jobs: the web side of every libvirt operation.
 
 A request writes a Job row and, once its transaction commits, queues `run_job` on the host's own
-queue. The page then polls the row; the worker does the rest.
+queue. The page then polls the row; the worker does the rest. The task is sent by name, so the
+web process never imports the worker's code (nor libvirt, which only the worker loads).
 """
 
 import logging
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
+from networks import operations
 from networks.models import Host, Job, Network
 
 log = logging.getLogger(__name__)
 
+RUN_JOB = "networks.tasks.run_job"
+
 
 def enqueue(job: Job) -> None:
-    from networks.tasks import run_job  # tasks import this module's callers; avoid a cycle
-
     queue = job.host.queue
 
     def send() -> None:
         try:
-            run_job.apply_async(args=[job.pk], queue=queue)
+            current_app.send_task(RUN_JOB, args=[job.pk], queue=queue)
         except Exception as exc:  # kombu/redis errors vary by transport; all mean "not queued"
             log.warning("could not queue job %s: %s", job.pk, exc)
             Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(
@@ -36,17 +39,24 @@ def enqueue(job: Job) -> None:
 def create_job(
     user,
     host: Host,
-    operation: Job.Operation,
+    operation: str,
     network: Network | None = None,
+    target: str = "",
     params: dict | None = None,
 ) -> Job:
+    """Record `operation` (a key of networks.operations) and queue it once the request commits.
+
+    `target` is the network's name; it defaults to `network.name` and is needed on its own only
+    for a network that does not exist yet (define). The caller has checked the user's role.
+    """
+    op = operations.get(operation)
     job = Job.objects.create(
         user=user if user.is_authenticated else None,
         username=user.get_username() if user.is_authenticated else "system",
         host=host,
         network=network,
-        target=network.name if network else "",
-        operation=operation,
+        target=target or (network.name if network else ""),
+        operation=op.key,
         params=params or {},
     )
     enqueue(job)

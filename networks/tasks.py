@@ -5,7 +5,6 @@ done, and each operation first checks whether libvirt already is in the wanted s
 """
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
 from celery import shared_task
@@ -13,10 +12,12 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from networks import gateway, worker_queues  # worker_queues also registers a control command
+from networks import gateway, operations, worker_queues  # worker_queues: a control command
 from networks.models import Host, Job
-from networks.sync import record_snapshot, record_unreachable
+from networks.sync import record_network, record_snapshot, record_unreachable
+from networks.worker_ops import Refused
 
 log = logging.getLogger(__name__)
 
@@ -35,43 +36,29 @@ def refresh(host: Host) -> gateway.GatewayError | None:
     return None
 
 
-def _start(job: Job) -> str:
-    if gateway.start_network(job.host.uri, job.target):
-        return f"Started {job.target}."
-    return f"{job.target} was already running; nothing to do."
+def reread(job: Job) -> gateway.GatewayError | None:
+    """After a job: read the network it concerned (or, for a host operation, the whole host)."""
+    op = operations.REGISTRY.get(job.operation)
+    if op is None or op.target == "host" or not job.target:
+        return refresh(job.host)
+    try:
+        info = gateway.find_network(job.host.uri, job.target)
+    except gateway.GatewayError as exc:
+        record_unreachable(job.host, exc)
+        return exc
+    network = record_network(job.host, job.target, info)
+    if network is not None and job.network_id is None:
+        # A network the job created: link them, so its page lists the job.
+        Job.objects.filter(pk=job.pk).update(network=network)
+    return None
 
 
-def _stop(job: Job) -> str:
-    if gateway.stop_network(job.host.uri, job.target):
-        return f"Stopped {job.target}."
-    return f"{job.target} was not running; nothing to do."
-
-
-def _autostart(enabled: bool) -> Callable[[Job], str]:
-    def apply(job: Job) -> str:
-        word = "on" if enabled else "off"
-        if gateway.set_autostart(job.host.uri, job.target, enabled):
-            return f"Autostart {word} for {job.target}."
-        return f"Autostart was already {word} for {job.target}; nothing to do."
-
-    return apply
-
-
-def _probe(job: Job) -> str:
-    facts = gateway.host_facts(job.host.uri)
-    return (
-        f"Reached {facts.hostname}: libvirt {facts.libvirt_version}, "
-        f"{facts.hypervisor} {facts.hypervisor_version}."
-    )
-
-
-OPERATIONS: dict[str, Callable[[Job], str]] = {
-    Job.Operation.START: _start,
-    Job.Operation.STOP: _stop,
-    Job.Operation.AUTOSTART_ON: _autostart(True),
-    Job.Operation.AUTOSTART_OFF: _autostart(False),
-    Job.Operation.PROBE: _probe,
-}
+def _run(job: Job) -> str:
+    try:
+        runner = import_string(operations.get(job.operation).runner)
+    except KeyError:
+        raise Refused(f"vnetweb does not know the operation {job.operation!r}.") from None
+    return runner(job)
 
 
 def _claim(job_id: int, worker: str) -> Job | None:
@@ -97,7 +84,11 @@ def run_job(job_id: int) -> None:
     if job is None:
         return  # Already done, taken by another worker, or deleted.
     try:
-        message = OPERATIONS[job.operation](job)
+        message = _run(job)
+    except Refused as exc:
+        reread(job)
+        _finish(job, Job.State.FAILED, str(exc))
+        return
     except gateway.GatewayError as exc:
         if exc.transient and job.attempts <= settings.VNETWEB_JOB_MAX_RETRIES:
             delay = 2**job.attempts
@@ -108,14 +99,14 @@ def run_job(job_id: int) -> None:
             )
             run_job.apply_async(args=[job.pk], queue=job.host.queue, countdown=delay)
             return
-        refresh(job.host)
+        reread(job)
         _finish(job, Job.State.FAILED, exc.message)
         return
     except Exception as exc:
         _finish(job, Job.State.FAILED, f"Internal error: {exc}")
         raise
-    # Refresh before finishing, so that the page, seeing the job end, also sees the new state.
-    error = refresh(job.host)
+    # Re-read before finishing, so that the page, seeing the job end, also sees the new state.
+    error = reread(job)
     if error is not None:
         message += f" (Could not re-read the host afterwards: {error.message})"
     _finish(job, Job.State.SUCCEEDED, message)

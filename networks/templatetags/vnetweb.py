@@ -1,18 +1,28 @@
+from typing import NamedTuple
+
 from django import template
 
+from networks import operations
 from networks.models import Network
 
 register = template.Library()
 
 
-@register.filter
-def available_actions(network: Network) -> list[tuple[str, str, str]]:
-    """(action, label, css class) for the buttons that make sense in the network's current state."""
-    actions = [("stop", "Stop", "stop")] if network.active else [("start", "Start", "start")]
-    # A transient network has no config to autostart from.
-    if network.persistent:
-        if network.autostart:
-            actions.append(("autostart-off", "Autostart off", ""))
-        else:
-            actions.append(("autostart-on", "Autostart on", ""))
-    return actions
+class Button(NamedTuple):
+    action: str  # the network-action URL word
+    label: str
+    css: str
+    confirm: str
+
+
+@register.simple_tag(takes_context=True)
+def network_buttons(context: template.Context, network: Network) -> list[Button]:
+    """The operation buttons for this network that make sense now and that the user may use."""
+    request = context.get("request")
+    user = context.get("user") or getattr(request, "user", None)
+    if user is None:
+        return []
+    return [
+        Button(op.slug, op.label, op.css, op.confirm_for(network))
+        for op in operations.buttons(network, user)
+    ]

@@ -1,4 +1,4 @@
-"""The network list, a network's page, and start/stop/autostart."""
+"""The network list, a network's page, and its buttons (start, stop, restart, autostart)."""
 
 import ipaddress
 from collections.abc import Callable
@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from networks import permissions
+from networks import operations, permissions
 from networks.jobs import create_job
 from networks.models import Job, Lease, Network
 
@@ -37,13 +37,6 @@ COLUMNS = [
     ("dhcp", "DHCP range"),
 ]
 HOST_COLUMNS = [column for column in COLUMNS if column[0] != "host"]
-
-ACTIONS = {
-    "start": Job.Operation.START,
-    "stop": Job.Operation.STOP,
-    "autostart-on": Job.Operation.AUTOSTART_ON,
-    "autostart-off": Job.Operation.AUTOSTART_OFF,
-}
 
 PENDING = Prefetch(
     "jobs",
@@ -150,11 +143,12 @@ def network_leases(request: HttpRequest, host: str, name: str) -> HttpResponse:
 @require_POST
 def network_action(request: HttpRequest, host: str, name: str, action: str) -> HttpResponse:
     network = permissions.get_network(request.user, host, name)
-    permissions.require_operate(request.user, network)
-    operation = ACTIONS.get(action)
-    if operation is None:
+    op = operations.by_slug(action)
+    if op is None or not op.button:
+        # Editing, creating and deleting have pages of their own.
         return HttpResponse("Unknown action.", status=400)
-    job = create_job(request.user, network.host, operation, network=network)
+    operations.require(request.user, op)
+    job = create_job(request.user, network.host, op.key, network=network)
     if request.htmx:
         return _status(request, network, request.POST.get("part", "row"), job)
     return redirect(network)
