@@ -11,6 +11,7 @@ from django.utils import timezone
 from networks import gateway
 from networks.models import Host, Lease, Network
 from networks.spec import SpecXMLError, parse
+from networks.spec_compare import runs_as_saved
 
 
 def _summary(info: gateway.NetworkInfo) -> dict:
@@ -52,12 +53,9 @@ def _summary(info: gateway.NetworkInfo) -> dict:
 
 def _config_xml(info: gateway.NetworkInfo) -> str:
     """The saved definition when it differs in substance from the running one, else ""."""
-    if not info.config_xml:
+    if not info.config_xml or runs_as_saved(info.xml, info.config_xml):
         return ""
-    try:
-        return "" if parse(info.config_xml) == parse(info.xml) else info.config_xml
-    except SpecXMLError:
-        return "" if info.config_xml == info.xml else info.config_xml
+    return info.config_xml
 
 
 def _fields(info: gateway.NetworkInfo) -> dict:

@@ -37,9 +37,8 @@ def refresh(host: Host) -> gateway.GatewayError | None:
 
 
 def reread(job: Job) -> gateway.GatewayError | None:
-    """After a job: read the network it concerned (or, for a host operation, the whole host)."""
-    op = operations.REGISTRY.get(job.operation)
-    if op is None or op.target == "host" or not job.target:
+    """After a job: read the network it concerned (a probe, which has none, reads the host)."""
+    if not job.target:  # a host operation (probe)
         return refresh(job.host)
     try:
         info = gateway.find_network(job.host.uri, job.target)

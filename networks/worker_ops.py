@@ -6,8 +6,6 @@ job twice is harmless. A request that cannot be carried out raises `Refused` (or
 error) before anything on the host changed.
 """
 
-import dataclasses
-
 from lxml import etree
 
 from networks import gateway
@@ -22,10 +20,7 @@ from networks.spec import (
     schema_errors,
     to_xml,
 )
-
-# What libvirt fills in when the XML leaves it out: not a difference between a request and the
-# network that an earlier run of the same request defined.
-LIBVIRT_FILLS = ("uuid", "mac", "bridge", "stp", "delay")
+from networks.spec_compare import already_defined, comparable, runs_as_saved, same_spec
 
 
 class Refused(Exception):
@@ -99,16 +94,6 @@ def _checked(xml: str) -> NetworkSpec:
         raise Refused(f"vnetweb cannot read the definition: {exc}") from exc
 
 
-def same_config(current: NetworkSpec, wanted: NetworkSpec) -> bool:
-    """Whether the host already has `wanted`, not counting what libvirt fills in by itself."""
-    filled = {
-        name: getattr(current, name)
-        for name in LIBVIRT_FILLS
-        if getattr(wanted, name) in (None, "")
-    }
-    return dataclasses.replace(wanted, **filled) == current
-
-
 def define(job: Job) -> str:
     params = job.params
     xml, start_it, autostart = params["xml"], bool(params.get("start")), params.get("autostart")
@@ -121,7 +106,7 @@ def define(job: Job) -> str:
         gateway.define_network(uri, xml, start=start_it, autostart=bool(autostart))
         started = " and started it" if start_it else ""
         return f"Created {name}{started}" + (", autostart on." if autostart else ".")
-    if not same_config(parse(info.config_xml or info.xml), spec):
+    if not already_defined(parse(info.config_xml or info.xml), spec):
         raise Refused(
             f"A network named {name} already exists on {job.host.name} with another "
             "definition; nothing was changed."
@@ -147,18 +132,23 @@ def update(job: Job) -> str:
         raise Refused(f"{name} is no longer on {job.host.name}; nothing was changed.")
     saved_xml = info.config_xml or info.xml
     saved = parse(saved_xml)
-    running_differs = info.active and parse(info.xml) != saved
-    if same_config(saved, new):
+    if not new.uuid and saved.uuid:
+        # XML without a UUID means this network (libvirt would refuse it as another one).
+        new.uuid = saved.uuid
+        new_xml = to_xml(new, base=new_xml)
+    running_differs = info.active and not runs_as_saved(info.xml, saved_xml)
+    if already_defined(saved, new):
         if params.get("restart") and running_differs:
             gateway.restart_network(uri, name)
             return f"{name} already had this definition saved; restarted it to apply it."
         return f"{name} already has this definition; nothing to do."
-    if saved != _base_spec(params.get("base_xml", "")):
+    base = _base_spec(params.get("base_xml", ""))
+    if base is None or not same_spec(saved, base):
         raise Refused(
             f"{name} was changed on the host since the editor was opened; nothing was changed. "
             "Open the editor again to start from its current definition."
         )
-    plan = plan_update(saved, new, base=saved_xml)
+    plan = plan_update(comparable(saved), comparable(new), base=saved_xml)
     reasons = list(plan.restart_reasons)
     if _unmodelled_changes(new, new_xml, saved_xml):
         reasons.append("parts of the XML that vnetweb does not model")

@@ -1,6 +1,9 @@
 """Only networks/gateway/ may talk to libvirt: every other module goes through the gateway."""
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +107,43 @@ def test_no_module_outside_the_gateway_imports_libvirt():
 @pytest.mark.parametrize("name", ["connection.py", "operations.py"])
 def test_libvirt_is_imported_in_the_gateway_module(name):
     assert libvirt_imports((GATEWAY / name).read_text())
+
+
+WEB_SIDE = """
+import sys
+import django
+
+django.setup()
+import networks.jobs, networks.operations, networks.urls, networks.views, vnetweb.urls
+from celery import current_app
+
+# Queueing a job as a request does (to an in-memory broker) must not pull in the worker's code.
+current_app.send_task(networks.jobs.RUN_JOB, args=[1], queue="host.x")
+loaded = sorted(m for m in sys.modules if m.split(".")[0].startswith("libvirt"))
+loaded += sorted(m for m in sys.modules if m.startswith(("networks.gateway", "networks.tasks")))
+print(",".join(loaded))
+"""
+
+
+def test_the_web_side_runs_without_loading_libvirt_or_the_gateway():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "VNETWEB_TEST_REDIS_URL": "memory://",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", WEB_SIDE], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"the web side loaded {result.stdout.strip()}"
+
+
+def test_the_check_above_would_see_libvirt_if_the_web_side_loaded_it():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    script = WEB_SIDE.replace("import networks.jobs,", "import networks.tasks, networks.jobs,")
+    script = script.replace("current_app.send_task(", "(lambda *a, **k: None)(")
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "libvirt" in result.stdout.split(",")

@@ -1,0 +1,42 @@
+"""Whether two network definitions mean the same, as libvirt hands them back.
+
+libvirt adds to what it was given: a UUID, a MAC, a bridge name and STP settings at define, and
+in the running XML of a NAT network its default port range. Neither is a change a person made,
+so comparisons of saved, running and requested definitions look past them.
+"""
+
+import dataclasses
+
+from networks.spec import NetworkSpec, SpecXMLError, parse
+
+# Filled in at define when the XML leaves them out.
+DEFINE_FILLS = ("uuid", "mac", "bridge", "stp", "delay")
+# The NAT port range a running network reports when none was set.
+DEFAULT_NAT_PORTS = (1024, 65535)
+
+
+def comparable(spec: NetworkSpec) -> NetworkSpec:
+    """`spec` without what libvirt reports by default."""
+    if (spec.nat_port_start, spec.nat_port_end) == DEFAULT_NAT_PORTS:
+        return dataclasses.replace(spec, nat_port_start=None, nat_port_end=None)
+    return spec
+
+
+def same_spec(a: NetworkSpec, b: NetworkSpec) -> bool:
+    return comparable(a) == comparable(b)
+
+
+def already_defined(current: NetworkSpec, wanted: NetworkSpec) -> bool:
+    """Whether the host's `current` definition is `wanted`, counting what libvirt fills in."""
+    filled = {
+        name: getattr(current, name) for name in DEFINE_FILLS if getattr(wanted, name) in (None, "")
+    }
+    return same_spec(dataclasses.replace(wanted, **filled), current)
+
+
+def runs_as_saved(live_xml: str, saved_xml: str) -> bool:
+    """Whether a running network runs its saved definition (no restart pending)."""
+    try:
+        return same_spec(parse(live_xml), parse(saved_xml))
+    except SpecXMLError:
+        return live_xml == saved_xml
