@@ -337,7 +337,7 @@ def test_a_probe_still_reads_the_whole_host(test_host, lab):
 # --- what a refresh records --------------------------------------------------------------------
 
 
-def test_a_refresh_records_which_guests_use_each_network_of_the_demo_host(db, settings):
+def test_a_refresh_records_the_demo_hosts_guests_bridges_and_nics(db, settings):
     path = settings.BASE_DIR / "networks" / "demo" / "demo-host.xml"
     demo = Host.objects.create(name="demo", uri=f"test://{path}")
     assert tasks.refresh(demo) is None
@@ -345,6 +345,9 @@ def test_a_refresh_records_which_guests_use_each_network_of_the_demo_host(db, se
     assert guests["default"] == [{"domain": "web01", "mac": "52:54:00:de:00:01", "running": True}]
     assert [g["domain"] for g in guests["storage-isolated"]] == ["build01", "db01"]
     assert guests["uplink-macvtap"] == []
+    demo.refresh_from_db()
+    assert [(b["name"], b["ports"]) for b in demo.bridges] == [("br0", ["eth3"])]
+    assert [i["name"] for i in demo.interfaces] == ["eth0", "eth1", "eth2", "eth3"]
 
 
 def test_a_refresh_records_the_interfaces_libvirt_reports(test_host):
