@@ -142,12 +142,7 @@ def update(job: Job) -> str:
             gateway.restart_network(uri, name)
             return f"{name} already had this definition saved; restarted it to apply it."
         return f"{name} already has this definition; nothing to do."
-    base = _base_spec(params.get("base_xml", ""))
-    if base is None or not same_spec(saved, base):
-        raise Refused(
-            f"{name} was changed on the host since the editor was opened; nothing was changed. "
-            "Open the editor again to start from its current definition."
-        )
+    _refuse_if_changed_since(job, saved, params.get("base_xml", ""))
     plan = plan_update(comparable(saved), comparable(new), base=saved_xml)
     reasons = list(plan.restart_reasons)
     if _unmodelled_changes(new, new_xml, saved_xml):
@@ -156,26 +151,57 @@ def update(job: Job) -> str:
         updates = _live_updates(params, plan.updates)
         gateway.update_network(uri, name, updates, live=True)
         return f"Changed {name} while it runs ({_count(updates)}), without a restart."
+    return _redefine(job, new_xml, saved_xml, active=info.active, reasons=reasons)
+
+
+def _refuse_if_changed_since(job: Job, saved: NetworkSpec, base_xml: str) -> None:
+    """The edit was made on `base_xml`: applied onto anything else it would undo someone's work."""
+    try:
+        base = parse(base_xml)
+    except SpecXMLError:
+        base = None
+    if base is None or not same_spec(saved, base):
+        raise Refused(
+            f"{job.target} was changed on the host since the editor was opened; nothing was "
+            "changed. Open the editor again to start from its current definition."
+        )
+
+
+def _redefine(job: Job, new_xml: str, old_xml: str, *, active: bool, reasons: list[str]) -> str:
+    """Save the new definition; a running network takes it at a restart (now, if asked)."""
+    name, uri = job.target, job.host.uri
     gateway.define_network(uri, new_xml)
-    if not info.active:
+    if not active:
         return f"Saved {name}; it takes effect when {name} starts."
-    if params.get("restart"):
-        gateway.restart_network(uri, name)
+    if job.params.get("restart"):
+        try:
+            gateway.restart_network(uri, name)
+        except gateway.GatewayError as exc:
+            _put_back(job, old_xml, exc)
         return f"Saved and restarted {name}."
     why = ", ".join(reasons) or "it still runs an older definition"
     return f"Saved {name}; restart needed: it runs with its old settings until then ({why})."
 
 
-def _base_spec(base_xml: str) -> NetworkSpec | None:
+def _put_back(job: Job, old_xml: str, error: gateway.GatewayError) -> None:
+    """The new definition did not start: bring back the old one, running, and say so."""
+    name, uri = job.target, job.host.uri
+    gateway.define_network(uri, old_xml)
     try:
-        return parse(base_xml)
-    except SpecXMLError:
-        return None
+        gateway.start_network(uri, name)
+    except gateway.GatewayError as again:
+        raise gateway.GatewayError(
+            f"{error.message} The previous definition was saved again, but {name} did not "
+            f"start with it either: {again.message}"
+        ) from error
+    raise gateway.GatewayError(
+        f"{error.message} The previous definition was put back and {name} runs with it."
+    ) from error
 
 
 def _live_updates(params: dict, planned: list[LiveUpdate]) -> list[LiveUpdate]:
     """The updates the person reviewed (the job's "live" list), else those planned here."""
-    if "live" not in params:
+    if not params.get("live"):
         return planned
     return [
         LiveUpdate(u["section"], u["command"], u["xml"], int(u.get("parent_index", -1)))

@@ -195,6 +195,24 @@ def test_an_edit_applied_with_a_restart_runs_at_once(real_host, libvirt_network,
     assert live_spec(net.name).mtu == 9000
 
 
+def test_an_edit_that_does_not_start_puts_the_old_definition_back(
+    real_host, libvirt_network, someone
+):
+    other = libvirt_network(start=True)
+    net = libvirt_network(start=True)
+    refresh(real_host)
+    network = Network.objects.get(host=real_host, name=net.name)
+    before = saved_spec(net.name)
+    clash = saved_spec(other.name).ips
+
+    job = edit(someone, network, lambda spec: setattr(spec, "ips", clash), restart=True)
+    assert job.state == Job.State.FAILED
+    assert "already in use" in job.message and "put back" in job.message, job.message
+    assert gateway.network_state(LOCAL_URI, net.name).active is True
+    assert saved_spec(net.name) == before
+    assert live_spec(net.name).ips == before.ips
+
+
 def test_a_failed_live_update_is_rolled_back_on_the_host(real_host, libvirt_network, someone):
     net = libvirt_network(start=True)
     refresh(real_host)
