@@ -39,12 +39,12 @@ def _route_networks(routes: list) -> list:
 def host_context(host: Host, editing: Network | None = None) -> HostContext:
     """The host as validation sees it; `editing` is the network being changed (not a conflict)."""
     context = HostContext(
-        host_bridges=_names(getattr(host, "bridges", [])),
-        host_interfaces=_names(getattr(host, "interfaces", [])),
+        host_bridges=_names(host.bridges),
+        host_interfaces=_names(host.interfaces),
     )
     own_routes = set(_subnets(editing)) if editing else set()
     context.routes = [
-        r for r in _route_networks(getattr(host, "routes", [])) if r not in own_routes
+        r for r in _route_networks(host.routes) if r not in own_routes
     ]
     networks = Network.objects.select_related("host").only(
         "name", "bridge", "addresses", "host__name"

@@ -87,6 +87,49 @@ def libvirt_network() -> Iterator:
 
 
 @pytest.fixture
+def switch_names() -> Iterator[list[str]]:
+    """Names of switches a test makes through the site: undefined afterwards, whatever happens."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        gateway.undefine_network(LOCAL_URI, name)
+
+
+@pytest.fixture
+def host_links() -> Iterator:
+    """Make Linux bridges and veth pairs on the host (vnwt… names), for host-bridge and macvtap
+    switches; all deleted afterwards."""
+    made: list[str] = []
+
+    class Links:
+        def bridge(self) -> str:
+            name = f"vnwtbr{random.randrange(16**6):06x}"
+            subprocess.run(["ip", "link", "add", name, "type", "bridge"], check=True)
+            made.append(name)
+            subprocess.run(["ip", "link", "set", name, "up"], check=True)
+            return name
+
+        def veth(self) -> str:
+            tag = f"{random.randrange(16**6):06x}"
+            end, peer = f"vnwtva{tag}", f"vnwtvb{tag}"
+            subprocess.run(
+                ["ip", "link", "add", end, "type", "veth", "peer", "name", peer], check=True
+            )
+            made.append(end)
+            subprocess.run(["ip", "link", "set", end, "up"], check=True)
+            return end
+
+    yield Links()
+    for name in made:
+        subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+def free_subnet() -> int:
+    """A third octet of 10.213.x.0/24 that no address on the host uses."""
+    return random.choice([n for n in range(100, 250) if n not in _used_subnets()])
+
+
+@pytest.fixture
 def real_host(db) -> Host:
     return Host.objects.create(name="vnwt-local", uri=LOCAL_URI, description="the real host")
 
@@ -97,6 +140,7 @@ class NamespaceGuest:
     mac: str
     hostname: str
     process: subprocess.Popen
+    host_end: str = ""  # its veth end on the bridge
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -130,12 +174,12 @@ def namespace_guest(tmp_path) -> Iterator:
     def run(*args: str) -> None:
         subprocess.run(args, check=True, capture_output=True)
 
-    def make(bridge: str, hostname: str = "vnwt-guest") -> NamespaceGuest:
+    def make(bridge: str, hostname: str = "vnwt-guest", mac: str = "") -> NamespaceGuest:
         tag = f"{random.randrange(16**6):06x}"
         ns, host_end = f"vnwt{tag}", f"vnwth{tag}"
-        mac = "52:54:00:" + ":".join(f"{random.randrange(256):02x}" for _ in range(3))
+        mac = mac or "52:54:00:" + ":".join(f"{random.randrange(256):02x}" for _ in range(3))
         run("ip", "netns", "add", ns)
-        guest = NamespaceGuest(ns, mac, hostname, process=None)  # type: ignore[arg-type]
+        guest = NamespaceGuest(ns, mac, hostname, process=None, host_end=host_end)  # type: ignore[arg-type]
         guests.append(guest)
         run("ip", "link", "add", host_end, "type", "veth", "peer", "name", f"vnwtg{tag}")
         run("ip", "link", "set", f"vnwtg{tag}", "netns", ns)

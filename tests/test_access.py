@@ -17,7 +17,11 @@ URL_KWARGS = {
     "host-edit": {"name": "testdrv"},
     "host-delete": {"name": "testdrv"},
     "host-probe": {"name": "testdrv"},
+    "switch-create": {"host": "testdrv"},
     "network-detail": {"host": "testdrv", "name": "net1"},
+    "switch-edit": {"host": "testdrv", "name": "net1"},
+    "switch-xml": {"host": "testdrv", "name": "net1"},
+    "switch-delete": {"host": "testdrv", "name": "net1"},
     "network-status": {"host": "testdrv", "name": "net1"},
     "network-leases": {"host": "testdrv", "name": "net1"},
     "network-action": {"host": "testdrv", "name": "net1", "action": "start"},
@@ -297,7 +301,7 @@ def test_a_get_on_the_probe_url_is_method_not_allowed(world, operator, client_as
     assert client_as(operator).get(reverse("host-probe", args=["testdrv"])).status_code == 405
 
 
-@pytest.mark.parametrize("action", ["reboot", "delete", "START", "autostart"])
+@pytest.mark.parametrize("action", ["reboot", "destroy", "START", "autostart"])
 def test_an_unknown_action_is_a_bad_request_and_creates_no_job(world, operator, client_as, action):
     url = reverse("network-action", args=["testdrv", "net1", action])
     response = client_as(operator).post(url)

@@ -7,6 +7,7 @@ Anything that cannot be read comes back empty, which the form takes as "not know
 
 import logging
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from urllib.parse import urlsplit
 
@@ -32,11 +33,18 @@ def is_local(uri: str) -> bool:
     return driver not in ("", "test") and not parts.hostname and transport in ("", "unix")
 
 
+def _read_netlink() -> tuple[list, list, list]:
+    with IPRoute() as ipr:
+        return list(ipr.get_links()), list(ipr.get_addr()), list(ipr.get_routes(table=MAIN_TABLE))
+
+
 def local_inventory() -> HostInventory:
+    # pyroute2's synchronous API drives an asyncio loop of its own, which fails in a thread whose
+    # loop is already running (an async caller, Playwright in the browser tests): read in a thread.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlink") as pool:
+        reading = pool.submit(_read_netlink)
     try:
-        with IPRoute() as ipr:
-            links, addrs = ipr.get_links(), ipr.get_addr()
-            routes = ipr.get_routes(table=MAIN_TABLE)
+        links, addrs, routes = reading.result()
     except OSError as exc:  # no netlink in this sandbox: say "not known" rather than fail
         log.warning("cannot read the host's links over netlink: %s", exc)
         return HostInventory()

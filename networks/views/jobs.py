@@ -1,8 +1,10 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseClientRedirect
 
 from networks import permissions
+from networks.views.switch_edit import job_redirect_target
 
 
 @require_GET
@@ -14,8 +16,12 @@ def job_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(permissions.visible_jobs(request.user).select_related("host"), pk=pk)
+    leads_to = job_redirect_target(job) if job.state == job.State.SUCCEEDED else None
+    if request.htmx and leads_to:
+        # A new switch exists now: take the person who made it to its page.
+        return HttpResponseClientRedirect(leads_to)
     template = "jobs/_status.html" if request.htmx else "jobs/detail.html"
-    response = render(request, template, {"job": job})
+    response = render(request, template, {"job": job, "leads_to": leads_to})
     if request.htmx and job.is_finished:
         response.status_code = 286
     return response

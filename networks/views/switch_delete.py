@@ -13,7 +13,7 @@ from networks.jobs import create_job
 def switch_delete(request: HttpRequest, host: str, name: str) -> HttpResponse:
     network = permissions.get_network(request.user, host, name)
     permissions.require_administer(request.user, network.host)
-    guests = list(getattr(network, "guests", None) or [])
+    guests = list(network.guests or [])
     if request.method == "POST":
         create_job(request.user, network.host, "undefine", network=network)
         messages.info(request, f"Deleting {network.name} from {network.host.name}…")

@@ -24,7 +24,7 @@ from networks.spec.defaults import free_bridge_name
 
 def saved_xml(network: Network) -> str:
     """The persistent config the editor starts from (the live XML for a transient network)."""
-    return getattr(network, "config_xml", "") or network.xml
+    return network.saved_xml
 
 
 def _inventory(host: Host) -> dict:
