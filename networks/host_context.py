@@ -43,9 +43,7 @@ def host_context(host: Host, editing: Network | None = None) -> HostContext:
         host_interfaces=_names(host.interfaces),
     )
     own_routes = set(_subnets(editing)) if editing else set()
-    context.routes = [
-        r for r in _route_networks(host.routes) if r not in own_routes
-    ]
+    context.routes = [r for r in _route_networks(host.routes) if r not in own_routes]
     networks = Network.objects.select_related("host").only(
         "name", "bridge", "addresses", "host__name"
     )
