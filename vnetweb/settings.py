@@ -162,6 +162,9 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 VNETWEB_REFRESH_SECONDS = env_int("VNETWEB_REFRESH_SECONDS", 5)
 # Transient libvirt failures (host unreachable, daemon restarting) are retried this often.
 VNETWEB_JOB_MAX_RETRIES = env_int("VNETWEB_JOB_MAX_RETRIES", 3)
+# Whether a worker serving qemu:///system reads that host's bridges, NICs and routes over netlink
+# (false in a container with a network namespace of its own: libvirt's interface list is used).
+VNETWEB_HOST_NETLINK = env_bool("VNETWEB_HOST_NETLINK", True)
 # libvirt keepalive: a host that misses this many probes, this many seconds apart, is dropped.
 VNETWEB_KEEPALIVE_INTERVAL = env_int("VNETWEB_KEEPALIVE_INTERVAL", 5)
 VNETWEB_KEEPALIVE_COUNT = env_int("VNETWEB_KEEPALIVE_COUNT", 3)

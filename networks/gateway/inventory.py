@@ -12,6 +12,7 @@ from contextlib import suppress
 from urllib.parse import urlsplit
 
 import libvirt
+from django.conf import settings
 from lxml import etree
 from pyroute2 import IPRoute
 
@@ -27,7 +28,13 @@ _XML = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
 def is_local(uri: str) -> bool:
-    """Whether the URI names the machine this process runs on (no host part, no remote link)."""
+    """Whether the URI names the machine this process runs on (no host part, no remote link).
+
+    A worker in a container of its own network namespace reaches the host's libvirt through the
+    mounted socket but sees only the container's links: VNETWEB_HOST_NETLINK=false says so.
+    """
+    if not settings.VNETWEB_HOST_NETLINK:
+        return False
     parts = urlsplit(uri)
     driver, _, transport = parts.scheme.partition("+")
     return driver not in ("", "test") and not parts.hostname and transport in ("", "unix")
