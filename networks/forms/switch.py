@@ -152,7 +152,9 @@ class SwitchForm(forms.Form):
     outbound_peak = _number("Outbound peak (kB/s)", 1, 2**32)
     outbound_burst = _number("Outbound burst (kB)", 1, 2**32)
     portgroups = _text(
-        "Port groups", "One per line: name [default] [vlan=10,20] [trunk].", "web vlan=10"
+        "Port groups",
+        "One per line: name [default] [vlan=10,20] [trunk]; VLANs need an Open vSwitch bridge.",
+        "web default",
     )
 
     def __init__(self, *args, creating: bool, operator_only: bool = False, **kwargs):
