@@ -32,7 +32,13 @@ def test_an_admin_draws_a_nat_switch_sees_it_running_and_adds_a_static_host_live
     page.goto(f"{live_server.url}{real_host.get_absolute_url()}")
     page.click("a[data-action=new-switch]")
     page.fill("input[name=name]", name)
+    # The form shows only what the chosen mode takes.
+    page.select_option("select[name=mode]", "bridge")
+    assert page.locator("input[name=host_bridge]").is_visible()
+    assert not page.locator("input[name=ipv4_network]").is_visible()
     page.select_option("select[name=mode]", "nat")
+    assert not page.locator("input[name=host_bridge]").is_visible()
+    assert not page.locator("select[name=macvtap_mode]").is_visible()
     page.fill("input[name=bridge]", bridge)
     page.uncheck("input[name=stp]")
     page.fill("input[name=ipv4_network]", f"{net}.0/24")
