@@ -1,6 +1,7 @@
 """Which hosts' links a worker reads over netlink, and that the read works from any thread."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -31,5 +32,9 @@ def test_the_hosts_links_are_read_even_inside_a_running_event_loop():
     async def read():
         return local_inventory()
 
-    inventory = asyncio.run(read())
+    # A thread of its own: the suite's browser tests may keep a loop in the main thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        inventory = pool.submit(
+            lambda: asyncio.new_event_loop().run_until_complete(read())
+        ).result()
     assert any(route.dst for route in inventory.routes) or inventory.interfaces
