@@ -1,16 +1,24 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 
 from networks import permissions
-from networks.views.switch_edit import job_redirect_target
+from networks.models import Job
 
 
 @require_GET
 def job_list(request: HttpRequest) -> HttpResponse:
     jobs = permissions.visible_jobs(request.user).select_related("host")[:100]
     return render(request, "jobs/list.html", {"jobs": jobs})
+
+
+def job_redirect_target(job: Job) -> str | None:
+    """Where a finished define job leads: the new network's page."""
+    if job.operation == "define" and job.target:
+        return reverse("network-detail", args=[job.host.name, job.target])
+    return None
 
 
 @require_GET

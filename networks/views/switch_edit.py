@@ -5,11 +5,12 @@ the change would apply; only a POST with "apply" and the token of that very revi
 job. Nothing reaches libvirt until then, and bad input only ever comes back as field errors.
 """
 
+from dataclasses import asdict
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from networks import permissions
@@ -17,8 +18,8 @@ from networks.editor import Review, review
 from networks.forms.switch import SwitchForm, initial_from
 from networks.host_context import host_context
 from networks.jobs import create_job
-from networks.models import Host, Network
-from networks.spec import NetworkSpec, SpecXMLError, default_spec, parse
+from networks.models import Network
+from networks.spec import HostContext, NetworkSpec, SpecXMLError, default_spec, parse
 from networks.spec.defaults import free_bridge_name
 
 
@@ -27,8 +28,8 @@ def saved_xml(network: Network) -> str:
     return network.saved_xml
 
 
-def _inventory(host: Host) -> dict:
-    context = host_context(host)
+def _inventory(context: HostContext) -> dict:
+    """What the form offers: the host's own bridges (not libvirt's) and its NICs."""
     libvirt_bridges = set(context.bridges_in_use)
     return {
         "host_bridges": [b for b in context.host_bridges if b not in libvirt_bridges],
@@ -45,7 +46,7 @@ def switch_create(request: HttpRequest, host: str) -> HttpResponse:
     host_obj = permissions.get_host(request.user, host)
     permissions.require_administer(request.user, host_obj)
     context = host_context(host_obj)
-    page = {"host": host_obj, "creating": True, **_inventory(host_obj)}
+    page = {"host": host_obj, "creating": True, **_inventory(context)}
     if request.method == "GET":
         form = SwitchForm(initial=initial_from(default_spec(context)), creating=True)
         return render(request, "networks/editor.html", {**page, "form": form})
@@ -55,7 +56,7 @@ def switch_create(request: HttpRequest, host: str) -> HttpResponse:
     extra = {}
     if result is not None and result.ok:
         extra = {"start": form.cleaned_data["start"], "autostart": form.cleaned_data["autostart"]}
-    if result is None or not result.ok or not _confirmed(request, result, extra):
+    if result is None or not result.ok or not confirmed(request, result, extra):
         return _render(request, "networks/editor.html", _page(page, form, result, extra))
     job = create_job(
         request.user,
@@ -81,12 +82,13 @@ def switch_edit(request: HttpRequest, host: str, name: str) -> HttpResponse:
             request, f"vnetweb cannot read this network's XML ({exc}); use the XML editor."
         )
         return redirect(network)
+    context = host_context(network.host, editing=network)
     page = {
         "host": network.host,
         "network": network,
         "creating": False,
         "operator_only": operator_only,
-        **_inventory(network.host),
+        **_inventory(context),
     }
     initial = initial_from(original)
     if request.method == "GET":
@@ -94,14 +96,13 @@ def switch_edit(request: HttpRequest, host: str, name: str) -> HttpResponse:
         return render(request, "networks/editor.html", {**page, "form": form})
 
     form = SwitchForm(request.POST, initial=initial, creating=False, operator_only=operator_only)
-    context = host_context(network.host, editing=network)
     result = _checked(form, original, context, base_xml)
-    if result is None or not result.ok or not _confirmed(request, result, {}):
+    if result is None or not result.ok or not confirmed(request, result, {}):
         return _render(request, "networks/editor.html", _page(page, form, result, {}))
     if operator_only and result.plan is not None and result.plan.needs_restart:
         # The form lets operators touch only what applies live; anything else is an admin's.
         raise PermissionDenied("Only admins may change more than static hosts and DNS records.")
-    return _apply(request, network, result, base_xml)
+    return apply_edit(request, network, result, base_xml)
 
 
 def _checked(
@@ -125,7 +126,7 @@ def _checked(
     return result
 
 
-def _confirmed(request: HttpRequest, result: Review, extra: dict) -> bool:
+def confirmed(request: HttpRequest, result: Review, extra: dict) -> bool:
     asked = "apply" in request.POST or "restart" in request.POST
     return asked and request.POST.get("token") == result.token(**extra)
 
@@ -142,7 +143,9 @@ def _page(page: dict, form: SwitchForm, result: Review | None, extra: dict) -> d
     }
 
 
-def _apply(request: HttpRequest, network: Network, result: Review, base_xml: str) -> HttpResponse:
+def apply_edit(
+    request: HttpRequest, network: Network, result: Review, base_xml: str
+) -> HttpResponse:
     """Queue the edit: live where libvirt allows it, else a define (and a restart if asked)."""
     plan = result.plan
     if plan is None or plan.is_empty:
@@ -157,15 +160,7 @@ def _apply(request: HttpRequest, network: Network, result: Review, base_xml: str
         params={
             "xml": result.xml,
             "base_xml": base_xml,
-            "live": [
-                {
-                    "section": u.section,
-                    "command": u.command,
-                    "xml": u.xml,
-                    "parent_index": u.parent_index,
-                }
-                for u in plan.updates
-            ],
+            "live": [asdict(update) for update in plan.updates],
             "restart": restart,
         },
     )
@@ -180,10 +175,3 @@ def _apply(request: HttpRequest, network: Network, result: Review, base_xml: str
             f"Saving {network.name}; it runs the old settings until restarted ({reasons}).",
         )
     return redirect(network)
-
-
-def job_redirect_target(job) -> str | None:
-    """Where a finished define job leads: the new network's page."""
-    if job.operation == "define" and job.target:
-        return reverse("network-detail", args=[job.host.name, job.target])
-    return None

@@ -9,7 +9,7 @@ from networks import permissions
 from networks.editor import review
 from networks.host_context import host_context
 from networks.spec import SpecXMLError, parse
-from networks.views.switch_edit import _apply, _confirmed, saved_xml
+from networks.views.switch_edit import apply_edit, confirmed, saved_xml
 
 MAX_XML = 1_000_000
 
@@ -41,8 +41,8 @@ def switch_xml(request: HttpRequest, host: str, name: str) -> HttpResponse:
     if form.is_valid():
         result = _review_xml(form, network, base_xml)
     ok = result is not None and result.ok and not form.errors
-    if ok and _confirmed(request, result, {}):
-        return _apply(request, network, result, base_xml)
+    if ok and confirmed(request, result, {}):
+        return apply_edit(request, network, result, base_xml)
     context = {
         **page,
         "form": form,
