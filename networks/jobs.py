@@ -11,7 +11,7 @@ from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
-from networks import operations
+from networks import live, operations
 from networks.models import Host, Job, Network
 
 log = logging.getLogger(__name__)
@@ -60,4 +60,5 @@ def create_job(
         params=params or {},
     )
     enqueue(job)
+    live.publish(host.pk, networks=[network.pk] if network else [], jobs=[job.pk])
     return job

@@ -84,6 +84,12 @@ class Network(models.Model):
     ipv4 = models.CharField(max_length=255, blank=True)
     ipv6 = models.CharField(max_length=255, blank=True)
     dhcp_ranges = models.CharField(max_length=512, blank=True)
+    # The first IPv4 and IPv6 subnet as fixed-width hex bounds (8 and 32 digits), so that SQL can
+    # sort by address and find the networks a subnet overlaps with plain string comparisons.
+    ipv4_lo = models.CharField(max_length=8, blank=True, db_index=True)
+    ipv4_hi = models.CharField(max_length=8, blank=True)
+    ipv6_lo = models.CharField(max_length=32, blank=True, db_index=True)
+    ipv6_hi = models.CharField(max_length=32, blank=True)
     addresses = models.JSONField(default=list)
     xml = models.TextField()
     # The saved definition, only while the network runs with settings that differ from it (a

@@ -8,30 +8,48 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from networks import gateway
+from networks import gateway, live
 from networks.models import Host, Lease, Network
 from networks.spec import SpecXMLError, parse
 from networks.spec_compare import runs_as_saved
+from networks.subnets import bounds
+
+NO_SUMMARY = {
+    "mode": "",
+    "bridge": "",
+    "forward_dev": "",
+    "ipv4": "",
+    "ipv6": "",
+    "dhcp_ranges": "",
+    "ipv4_lo": "",
+    "ipv4_hi": "",
+    "ipv6_lo": "",
+    "ipv6_hi": "",
+    "addresses": [],
+}
+
+
+def _subnet_bounds(spec, family: str) -> tuple[str, str]:
+    for ip in spec.ips_of(family):
+        try:
+            return bounds(ip.network)
+        except ValueError:
+            continue
+    return "", ""
 
 
 def _summary(info: gateway.NetworkInfo) -> dict:
     try:
         spec = parse(info.xml)
     except SpecXMLError:
-        return {
-            "mode": "",
-            "bridge": "",
-            "forward_dev": "",
-            "ipv4": "",
-            "ipv6": "",
-            "dhcp_ranges": "",
-            "addresses": [],
-        }
+        return dict(NO_SUMMARY)
     ranges = [f"{r.start}-{r.end}" for ip in spec.ips for r in ip.dhcp_ranges]
     # The list shows macvtap's private/vepa/passthrough by name, and the first NIC of a pool.
     mode = spec.mode
     if mode == "macvtap" and spec.macvtap_mode != "bridge":
         mode = spec.macvtap_mode
+    ipv4_lo, ipv4_hi = _subnet_bounds(spec, "ipv4")
+    ipv6_lo, ipv6_hi = _subnet_bounds(spec, "ipv6")
     return {
         "mode": mode,
         "bridge": spec.bridge,
@@ -39,6 +57,10 @@ def _summary(info: gateway.NetworkInfo) -> dict:
         "ipv4": ", ".join(spec.addresses("ipv4")),
         "ipv6": ", ".join(spec.addresses("ipv6")),
         "dhcp_ranges": ", ".join(ranges),
+        "ipv4_lo": ipv4_lo,
+        "ipv4_hi": ipv4_hi,
+        "ipv6_lo": ipv6_lo,
+        "ipv6_hi": ipv6_hi,
         "addresses": [
             {
                 "family": ip.family,
@@ -85,14 +107,20 @@ def _inventory(inventory: gateway.HostInventory) -> dict:
 
 
 def record_unreachable(host: Host, error: gateway.GatewayError) -> None:
-    Host.objects.filter(pk=host.pk).update(
+    updated = Host.objects.filter(pk=host.pk).update(
         reachable=False, last_error=error.message, last_checked=timezone.now()
     )
+    if updated and (host.reachable is not False or host.last_error != error.message):
+        live.publish(host.pk)
 
 
 @transaction.atomic
 def record_snapshot(host: Host, snap: gateway.HostSnapshot) -> None:
-    """Make the host's rows match the snapshot: update, add, and drop what libvirt no longer has."""
+    """Make the host's rows match the snapshot: update, add, and drop what libvirt no longer has.
+
+    Open pages hear of it (networks.live) only when something they show changed: a refresh of an
+    idle host publishes nothing.
+    """
     now = timezone.now()
     facts = snap.facts
     Host.objects.filter(pk=host.pk).update(
@@ -114,38 +142,50 @@ def record_snapshot(host: Host, snap: gateway.HostSnapshot) -> None:
     }
     seen: set[str] = set()
     with_leases: list[int] = []
+    changed: list[int] = []
     for info in snap.networks:
         seen.add(info.name)
-        net = _record_one(host, existing.get(info.name), info, now)
+        net, differs = _record_one(host, existing.get(info.name), info, now)
         if info.leases is not None:
             with_leases.append(net.pk)
+        if differs:
+            changed.append(net.pk)
     networks = Network.objects.filter(host=host)
-    networks.exclude(name__in=seen).delete()
+    gone = [net.pk for name, net in existing.items() if name not in seen]
+    if gone:
+        networks.filter(pk__in=gone).delete()
     networks.update(last_seen=now, leases_seen=None)
     networks.filter(pk__in=with_leases).update(leases_seen=now)
+    if changed or gone or host.reachable is not True:
+        live.publish(host.pk, networks=changed + gone)
 
 
 @transaction.atomic
 def record_network(host: Host, name: str, info: gateway.NetworkInfo | None) -> Network | None:
     """Make one network's row (and its leases) match `info`; None (it is gone) deletes the row."""
     if info is None:
-        Network.objects.filter(host=host, name=name).delete()
+        gone = list(Network.objects.filter(host=host, name=name).values_list("pk", flat=True))
+        Network.objects.filter(pk__in=gone).delete()
+        live.publish(host.pk, networks=gone)
         return None
     now = timezone.now()
     existing = Network.objects.filter(host=host, name=info.name).prefetch_related("leases").first()
-    net = _record_one(host, existing, info, now)
+    net, _differs = _record_one(host, existing, info, now)
     leases_seen = now if info.leases is not None else None
     Network.objects.filter(pk=net.pk).update(last_seen=now, leases_seen=leases_seen)
+    live.publish(host.pk, networks=[net.pk])
     return net
 
 
 def _record_one(
     host: Host, net: Network | None, info: gateway.NetworkInfo, now: datetime
-) -> Network:
+) -> tuple[Network, bool]:
+    """Write one network; returns it and whether anything a page shows changed."""
     fields = _fields(info)
     if net is None:
         net = Network.objects.create(host=host, name=info.name, last_seen=now, **fields)
         current: list[Lease] = []
+        differs = True
     else:
         # Only write rows that changed: a refresh of an idle host is a handful of queries.
         changed = [key for key, value in fields.items() if getattr(net, key) != value]
@@ -154,21 +194,25 @@ def _record_one(
         if changed:
             net.save(update_fields=changed)
         current = list(net.leases.all())
+        differs = bool(changed)
     if info.leases is not None:
-        _record_leases(net, current, info.leases)
+        differs = _record_leases(net, current, info.leases) or differs
     elif current:
         Lease.objects.filter(network=net).delete()
-    return net
+        differs = True
+    return net, differs
 
 
 def _record_leases(
     net: Network, current: list[Lease], leases: tuple[gateway.LeaseInfo, ...]
-) -> None:
+) -> bool:
+    """Make the network's lease rows match; returns whether any was added, changed or dropped."""
     rows = {(lease.mac, lease.ip): lease for lease in current}
     wanted = {(lease.mac, lease.ip): lease for lease in leases}
     stale = [row.pk for key, row in rows.items() if key not in wanted]
     if stale:
         Lease.objects.filter(pk__in=stale).delete()
+    differs = bool(stale)
     for key, info in wanted.items():
         fields = {
             "prefix": info.prefix,
@@ -179,5 +223,8 @@ def _record_leases(
         row = rows.get(key)
         if row is None:
             Lease.objects.create(network=net, mac=info.mac, ip=info.ip, **fields)
+            differs = True
         elif any(getattr(row, k) != v for k, v in fields.items()):
             Lease.objects.filter(pk=row.pk).update(**fields)
+            differs = True
+    return differs

@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from networks import gateway, operations, worker_queues  # worker_queues: a control command
+from networks import gateway, live, operations, worker_queues  # worker_queues: a control command
 from networks.models import Host, Job
 from networks.sync import record_network, record_snapshot, record_unreachable
 from networks.worker_ops import Refused
@@ -49,6 +49,7 @@ def reread(job: Job) -> gateway.GatewayError | None:
     if network is not None and job.network_id is None:
         # A network the job created: link them, so its page lists the job.
         Job.objects.filter(pk=job.pk).update(network=network)
+        job.network_id = network.pk
     return None
 
 
@@ -70,11 +71,19 @@ def _claim(job_id: int, worker: str) -> Job | None:
     )
     if not claimed:
         return None
-    return Job.objects.select_related("host").get(pk=job_id)
+    job = Job.objects.select_related("host").get(pk=job_id)
+    _announce(job)
+    return job
+
+
+def _announce(job: Job) -> None:
+    """Tell open pages that the job (and so its network's row) changed."""
+    live.publish(job.host_id, networks=[job.network_id] if job.network_id else [], jobs=[job.pk])
 
 
 def _finish(job: Job, state: Job.State, message: str) -> None:
     Job.objects.filter(pk=job.pk).update(state=state, message=message, finished=timezone.now())
+    _announce(job)
 
 
 @shared_task
@@ -96,6 +105,7 @@ def run_job(job_id: int) -> None:
                 message=f"{exc.message} — trying again in {delay} s "
                 f"(attempt {job.attempts} of {settings.VNETWEB_JOB_MAX_RETRIES + 1}).",
             )
+            _announce(job)
             run_job.apply_async(args=[job.pk], queue=job.host.queue, countdown=delay)
             return
         reread(job)
@@ -137,11 +147,15 @@ def broadcast_queue_sync() -> None:
 def fail_lost_jobs() -> int:
     """Jobs left "running" by a worker that died say so, instead of spinning on the page forever."""
     now = timezone.now()
-    return Job.objects.filter(state=Job.State.RUNNING, started__lt=now - STALE_RUNNING).update(
+    lost = list(Job.objects.filter(state=Job.State.RUNNING, started__lt=now - STALE_RUNNING))
+    failed = Job.objects.filter(pk__in=[job.pk for job in lost], state=Job.State.RUNNING).update(
         state=Job.State.FAILED,
         finished=now,
         message="Its worker stopped while running it. Check the network's state and try again.",
     )
+    for job in lost:
+        _announce(job)
+    return failed
 
 
 def recover_lost_jobs(worker: str) -> tuple[int, int]:
@@ -170,6 +184,7 @@ def recover_lost_jobs(worker: str) -> tuple[int, int]:
             "given up. Check the network's state and the worker's log.",
         ):
             failed += 1
+        _announce(job)
     return requeued, failed
 
 

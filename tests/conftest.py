@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
 
+from networks import subnets
 from networks.models import Host, Network
 
 pytest_plugins = ["tests.real", "tests.browser"]
@@ -78,6 +79,14 @@ def make_network(db):
             "last_seen": timezone.now(),
         }
         defaults.update(fields)
+        # The subnet bounds a worker derives from the addresses (for sorting and the filter).
+        for family in ("ipv4", "ipv6"):
+            first = defaults[family].split(",")[0].strip() if defaults.get(family) else ""
+            subnet = subnets.parse(first) if first else None
+            if subnet is not None:
+                lo, hi = subnets.bounds(subnet)
+                defaults.setdefault(f"{family}_lo", lo)
+                defaults.setdefault(f"{family}_hi", hi)
         return Network.objects.create(host=host, name=name, **defaults)
 
     return make

@@ -26,6 +26,7 @@ URL_KWARGS = {
     "network-leases": {"host": "testdrv", "name": "net1"},
     "network-action": {"host": "testdrv", "name": "net1", "action": "start"},
     "job-list": {},
+    "live-events": {},
     "job-detail": {"pk": None},  # filled in with the fixture job's pk
 }
 

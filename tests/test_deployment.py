@@ -100,7 +100,9 @@ def test_web_runs_gunicorn_on_port_8000(services):
     web = services["web"]
     argv = command(web)
     assert argv[:1] == ["gunicorn"]
-    assert "vnetweb.wsgi" in argv
+    # ASGI: the pages' live-update streams must not each hold a worker thread.
+    assert "vnetweb.asgi:application" in argv
+    assert "--worker-class=uvicorn_worker.UvicornWorker" in argv
     assert any(arg in ("--bind=0.0.0.0:8000", "0.0.0.0:8000") for arg in argv)
     assert any(str(port).endswith(":8000") for port in web.get("ports", []))
 

@@ -1,5 +1,6 @@
-"""The network list, a network's page and its fragments, and htmx start/stop with polling."""
+"""The network list, a network's page and its fragments, and htmx start/stop on live pages."""
 
+import ipaddress
 import re
 from datetime import timedelta
 
@@ -9,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from networks.forms.filters import SORTS
 from networks.models import Host, Job, Lease, Network
-from networks.views.networks import SORTS
 
 ROW = re.compile(r'<tr id="net-\d+" data-network="([^"]*)" data-host="([^"]*)"')
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -32,6 +33,8 @@ def row_html(response, name: str) -> str:
 
 
 def add_job(network: Network, operation=Job.Operation.START, state=Job.State.QUEUED, **fields):
+    if state in Job.FINISHED:
+        fields.setdefault("finished", timezone.now())
     return Job.objects.create(
         username="oscar-operator",
         host=network.host,
@@ -75,6 +78,14 @@ def varied(test_host, other_host, make_network) -> list[Network]:
     ]
 
 
+def _address(cidrs: str) -> int:
+    return (
+        int(ipaddress.ip_network(cidrs.split(",")[0], strict=False).network_address)
+        if cidrs
+        else -1
+    )
+
+
 # Independent of the view's SORTS: what a user expects each column to sort by.
 EXPECTED_KEYS = {
     "name": lambda n: (n.name, n.host.name),
@@ -83,8 +94,9 @@ EXPECTED_KEYS = {
     "state": lambda n: (not n.active, n.host.name, n.name),
     "autostart": lambda n: (not n.autostart, n.host.name, n.name),
     "bridge": lambda n: (n.bridge, n.host.name, n.name),
-    "ipv4": lambda n: (n.ipv4, n.host.name, n.name),
-    "ipv6": lambda n: (n.ipv6, n.host.name, n.name),
+    # By address, not by text (10.0.0.0/24 before 9.0.0.0/8 would be wrong); none comes first.
+    "ipv4": lambda n: (_address(n.ipv4), n.host.name, n.name),
+    "ipv6": lambda n: (_address(n.ipv6), n.host.name, n.name),
     "dhcp": lambda n: (n.dhcp_ranges, n.host.name, n.name),
 }
 
@@ -124,10 +136,11 @@ def test_sorting_by_a_column_orders_the_rows_descending(varied, viewer, client_a
 
 def test_the_sorted_column_header_links_to_the_reverse_order(varied, viewer, client_as):
     content = client_as(viewer).get(reverse("network-list"), {"sort": "mode"}).content.decode()
-    assert 'href="?sort=-mode" class="asc"' in content
-    assert 'href="?sort=name" class=""' in content
+    assert 'href="?sort=-mode" hx-get="?sort=-mode"' in content
+    assert re.search(r'href="\?sort=-mode"[^>]* class="asc"', content)
+    assert re.search(r'href="\?sort=name"[^>]* class=""', content)
     content = client_as(viewer).get(reverse("network-list"), {"sort": "-mode"}).content.decode()
-    assert 'href="?sort=mode" class="desc"' in content
+    assert re.search(r'href="\?sort=mode"[^>]* class="desc"', content)
 
 
 @pytest.mark.parametrize("sort", ["bogus", "-bogus", "xml", "host__name", ""])
@@ -163,7 +176,9 @@ def test_the_network_list_uses_as_many_queries_for_20_networks_as_for_2(
             add_job(network, Job.Operation.START, Job.State.SUCCEEDED)
     response = client.get(url)
     assert len(rows(response)) == 20
-    assert response.content.decode().count('hx-trigger="every 1s"') == 2 + 5
+    # Each pending job shows on its row, and no row polls: the page's live channel refreshes it.
+    assert response.content.decode().count("data-job=") == 2 + 5
+    assert "every 1s" not in response.content.decode()
     assert _count_queries(client, url) == few
 
 
@@ -191,21 +206,25 @@ def net1(test_host, make_network) -> Network:
     return make_network(test_host, "net1", active=False)
 
 
-def test_an_htmx_action_answers_with_a_polling_row_showing_the_job(net1, operator, client_as):
+def test_an_htmx_action_answers_with_the_row_showing_the_job(
+    net1, operator, client_as, django_capture_on_commit_callbacks
+):
     url = reverse("network-action", args=["testdrv", "net1", "start"])
-    response = client_as(operator).post(url, {"part": "row", "host_column": "1"}, **HTMX)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client_as(operator).post(url, {"part": "row", "host_column": "1"}, **HTMX)
     assert response.status_code == 200
     content = response.content.decode()
     job = Job.objects.get()
     assert content.lstrip().startswith(f'<tr id="net-{net1.pk}"')
     assert "<html" not in content
-    assert 'hx-trigger="every 1s"' in content
-    status = reverse("network-status", args=["testdrv", "net1"])
-    assert f"{status}?part=row&amp;job={job.pk}&amp;host_column=1" in content
+    # The row does not poll: the job's progress reaches the page over its live channel.
+    assert "hx-trigger" not in content
     assert "Start: queued" in content
     assert f'data-job="{job.pk}"' in content
     # While the job runs the buttons are disabled, so a second click cannot queue another job.
-    assert re.search(r'data-action="start"\s+disabled', content)
+    assert re.search(r'data-action="start"[^>]*\sdisabled', content)
+    # Once committed, the job is queued and announced to every open page.
+    assert len(callbacks) == 2
 
 
 def test_an_htmx_action_from_the_network_page_answers_with_the_panel(net1, operator, client_as):
@@ -214,8 +233,7 @@ def test_an_htmx_action_from_the_network_page_answers_with_the_panel(net1, opera
     assert response.status_code == 200
     content = response.content.decode()
     assert content.lstrip().startswith('<section id="net-panel"')
-    assert 'hx-trigger="every 1s"' in content
-    assert "part=panel&amp;job=" in content
+    assert "hx-trigger" not in content
     assert "Stop: queued" in content
 
 
@@ -223,40 +241,48 @@ def test_an_htmx_action_from_the_host_page_keeps_the_host_column_out(net1, opera
     url = reverse("network-action", args=["testdrv", "net1", "start"])
     response = client_as(operator).post(url, {"part": "row", "host_column": "0"}, **HTMX)
     content = response.content.decode()
-    assert "host_column=0" in content
+    assert content.count("<td") == 9
     assert 'href="/hosts/testdrv/"' not in content
 
 
-def test_polling_a_finished_job_answers_286_with_the_fresh_row(net1, viewer, client_as):
-    job = add_job(net1, state=Job.State.SUCCEEDED, message="Started net1.")
+def test_the_row_of_a_finished_job_shows_the_fresh_state(net1, viewer, client_as):
+    add_job(net1, state=Job.State.SUCCEEDED, message="Started net1.")
     Network.objects.filter(pk=net1.pk).update(active=True)
     url = reverse("network-status", args=["testdrv", "net1"])
-    response = client_as(viewer).get(url, {"part": "row", "job": job.pk}, **HTMX)
-    assert response.status_code == 286
+    response = client_as(viewer).get(url, {"part": "row"}, **HTMX)
+    assert response.status_code == 200
     content = response.content.decode()
-    assert "hx-trigger" not in content
     assert 'class="is-active"' in content
+    # The outcome stays on the row for a while, for whoever clicked.
     assert "Start: succeeded" in content
     assert "Started net1." in content
 
 
-def test_polling_a_failed_job_also_stops_polling(net1, viewer, client_as):
+def test_a_row_forgets_a_job_that_ended_long_ago(net1, viewer, client_as):
+    job = add_job(net1, state=Job.State.FAILED, message="Old failure.")
+    Job.objects.filter(pk=job.pk).update(finished=timezone.now() - timedelta(hours=1))
+    url = reverse("network-status", args=["testdrv", "net1"])
+    content = client_as(viewer).get(url, {"part": "row"}, **HTMX).content.decode()
+    assert "Old failure." not in content
+    assert "data-job=" not in content
+
+
+def test_the_panel_shows_the_job_asked_for_even_when_it_failed(net1, viewer, client_as):
     job = add_job(net1, state=Job.State.FAILED, message="Network not found")
     url = reverse("network-status", args=["testdrv", "net1"])
     response = client_as(viewer).get(url, {"part": "panel", "job": job.pk}, **HTMX)
-    assert response.status_code == 286
-    assert "hx-trigger" not in response.content.decode()
+    assert response.status_code == 200
     assert "Network not found" in response.content.decode()
 
 
-def test_polling_a_running_job_keeps_polling(net1, viewer, client_as):
+def test_the_row_of_a_running_job_shows_it(net1, viewer, client_as):
     job = add_job(net1, state=Job.State.RUNNING)
     url = reverse("network-status", args=["testdrv", "net1"])
     response = client_as(viewer).get(url, {"part": "row", "job": job.pk}, **HTMX)
     assert response.status_code == 200
     content = response.content.decode()
-    assert 'hx-trigger="every 1s"' in content
     assert "Start: running" in content
+    assert f'data-job="{job.pk}"' in content
 
 
 def test_polling_without_htmx_answers_200(net1, viewer, client_as):
@@ -283,7 +309,7 @@ def test_polling_ignores_a_job_of_another_network(test_host, make_network, viewe
         ("network-leases", {}),
     ],
 )
-def test_polling_a_network_that_is_gone_stops_polling(
+def test_a_fragment_of_a_network_that_is_gone_is_empty(
     test_host, make_network, viewer, client_as, name, params
 ):
     # A transient network vanishes when stopped; the worker's refresh then deletes its row.
@@ -292,8 +318,8 @@ def test_polling_a_network_that_is_gone_stops_polling(
     url = reverse(name, args=["testdrv", "transient"])
     net.delete()
     response = client_as(viewer).get(url, {**params, "job": job.pk}, **HTMX)
-    assert response.status_code == 286
-    assert "hx-trigger" not in response.content.decode()
+    assert response.status_code == 200
+    assert response.content == b""
 
 
 def test_a_gone_network_is_still_not_found_outside_htmx(test_host, viewer, client_as):
@@ -310,17 +336,18 @@ def test_a_plain_post_of_an_action_redirects_to_the_network_page(net1, operator,
     assert Job.objects.get().operation == Job.Operation.START
 
 
-def test_the_job_status_fragment_stops_polling_when_the_job_is_done(net1, viewer, client_as):
+def test_the_job_status_fragment_follows_the_job(net1, viewer, client_as):
     job = add_job(net1, state=Job.State.RUNNING)
     url = reverse("job-detail", args=[job.pk])
-    response = client_as(viewer).get(url, **HTMX)
-    assert response.status_code == 200
-    assert 'hx-trigger="every 1s"' in response.content.decode()
+    live = {**HTMX, "HTTP_HX_TARGET": "job-status"}
+    content = client_as(viewer).get(url, **live).content.decode()
+    assert content.lstrip().startswith('<dl class="facts" id="job-status"')
+    assert f'data-live-jobs="{job.pk}" data-live-pending' in content
     Job.objects.filter(pk=job.pk).update(state=Job.State.SUCCEEDED, message="Done here.")
-    response = client_as(viewer).get(url, **HTMX)
-    assert response.status_code == 286
-    assert "hx-trigger" not in response.content.decode()
-    assert "Done here." in response.content.decode()
+    content = client_as(viewer).get(url, **live).content.decode()
+    assert "data-live-pending" not in content
+    assert "Done here." in content
+    assert "<html" not in content
 
 
 # --- a network's page --------------------------------------------------------------------------
@@ -393,14 +420,17 @@ def test_the_network_page_shows_at_most_ten_recent_jobs(with_leases, viewer, cli
     for i in range(12):
         add_job(with_leases, state=Job.State.SUCCEEDED, message=f"job number {i:02d}.")
     content = client_as(viewer).get(with_leases.get_absolute_url()).content.decode()
-    assert content.count("job number") == 10
-    assert "job number 11." in content
+    table = content[content.index('<table class="grid jobs">') :]
+    assert table.count("job number") == 10
+    assert "job number 11." in table
 
 
-def test_the_network_page_of_a_pending_job_polls(with_leases, viewer, client_as):
+def test_the_network_page_is_one_live_region_for_this_network(with_leases, viewer, client_as):
     job = add_job(with_leases, Job.Operation.STOP, Job.State.QUEUED)
     content = client_as(viewer).get(with_leases.get_absolute_url()).content.decode()
-    assert f"part=panel&amp;job={job.pk}" in content
+    assert f'data-live-networks="{with_leases.pk}" data-live-pending' in content
+    assert f'data-job="{job.pk}"' in content
+    assert "hx-trigger" not in content
 
 
 def test_the_leases_fragment_lists_the_leases(with_leases, viewer, client_as):
@@ -460,12 +490,13 @@ def test_the_network_list_has_the_host_column(varied, viewer, client_as):
     assert row.count("<td") == 10
 
 
-def test_a_pending_row_on_the_host_page_polls_without_the_host_column(
+def test_a_pending_row_on_the_host_page_has_no_host_column(
     test_host, make_network, viewer, client_as
 ):
     job = add_job(make_network(test_host, "busy"))
     response = client_as(viewer).get(reverse("host-detail", args=["testdrv"]))
-    assert f"job={job.pk}&amp;host_column=0" in row_html(response, "busy")
+    assert f'data-job="{job.pk}"' in row_html(response, "busy")
+    assert '"host_column": "0"' in response.content.decode()
     poll = client_as(viewer).get(
         reverse("network-status", args=["testdrv", "busy"]),
         {"part": "row", "job": job.pk, "host_column": "0"},

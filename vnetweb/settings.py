@@ -62,6 +62,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "vnetweb.urls"
 WSGI_APPLICATION = "vnetweb.wsgi.application"
+ASGI_APPLICATION = "vnetweb.asgi.application"
 
 TEMPLATES = [
     {

@@ -7,11 +7,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from networks import permissions
+from networks import live, permissions
 from networks.forms import HostEditForm, HostForm
 from networks.jobs import create_job
 from networks.models import Host, Job
-from networks.views.networks import HOST_COLUMNS, PENDING
+from networks.views.live import render_live
+from networks.views.networks import HOST_COLUMNS, rows
 from networks.worker_queues import broadcast_sync
 
 
@@ -21,27 +22,35 @@ def host_list(request: HttpRequest) -> HttpResponse:
         network_count=Count("networks"),
         active_count=Count("networks", filter=Q(networks__active=True)),
     )
-    return render(request, "hosts/list.html", {"hosts": hosts})
+    return render_live(
+        request, "hosts/list.html", "hosts/_list_live.html", {"hosts": hosts}, "hosts-live"
+    )
 
 
 @require_GET
 def host_detail(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
-    networks = host.networks.select_related("host").prefetch_related(PENDING).order_by("name")
+    networks = rows(host.networks.select_related("host").order_by("name"), request.user)
+    probe_job = host.jobs.filter(operation=Job.Operation.PROBE).first()
     context = {
         "host": host,
         "networks": networks,
         "columns": HOST_COLUMNS,
         "show_host": False,
-        "probe_job": host.jobs.filter(operation=Job.Operation.PROBE).first(),
+        "probe_job": probe_job,
+        "pending": any(n.job and n.job.is_pending for n in networks)
+        or (probe_job and probe_job.is_pending),
     }
-    return render(request, "hosts/detail.html", context)
+    return render_live(
+        request, "hosts/detail.html", "hosts/_detail_live.html", context, "host-live"
+    )
 
 
 def _host_changed(request: HttpRequest, host: Host) -> None:
     # Workers learn about the new or changed host, and a probe fills in its facts and networks.
     create_job(request.user, host, Job.Operation.PROBE)
     transaction.on_commit(broadcast_sync)
+    live.publish(host.pk)
 
 
 @require_http_methods(["GET", "POST"])
@@ -77,8 +86,10 @@ def host_delete(request: HttpRequest, name: str) -> HttpResponse:
     permissions.require_administer(request.user, host)
     if request.method == "POST":
         with transaction.atomic():
+            host_id = host.pk
             host.delete()
             transaction.on_commit(broadcast_sync)
+            live.publish(host_id)
         messages.success(request, f"Host {name} removed from vnetweb; nothing was changed on it.")
         return redirect("host-list")
     return render(request, "hosts/delete.html", {"host": host})

@@ -1,17 +1,20 @@
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 
 from networks import permissions
 from networks.models import Job
+from networks.views.live import render_live
 
 
 @require_GET
 def job_list(request: HttpRequest) -> HttpResponse:
     jobs = permissions.visible_jobs(request.user).select_related("host")[:100]
-    return render(request, "jobs/list.html", {"jobs": jobs})
+    return render_live(
+        request, "jobs/list.html", "jobs/_list_live.html", {"jobs": jobs}, "jobs-live"
+    )
 
 
 def job_redirect_target(job: Job) -> str | None:
@@ -28,8 +31,5 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx and leads_to:
         # A new switch exists now: take the person who made it to its page.
         return HttpResponseClientRedirect(leads_to)
-    template = "jobs/_status.html" if request.htmx else "jobs/detail.html"
-    response = render(request, template, {"job": job, "leads_to": leads_to})
-    if request.htmx and job.is_finished:
-        response.status_code = 286
-    return response
+    context = {"job": job, "leads_to": leads_to}
+    return render_live(request, "jobs/detail.html", "jobs/_status.html", context, "job-status")

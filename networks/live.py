@@ -1,0 +1,56 @@
+"""The site's one live-update channel: "something changed on host H" goes to every open page.
+
+Whoever changes the database's picture of a host (a worker's refresh, a job's progress, a view
+that queues a job or edits a host) publishes one small message on a Redis pub/sub channel once
+its transaction has committed: the host, the networks and the jobs concerned. Each open page
+holds one server-sent-events stream (networks.views.live.events) that forwards the messages its
+user may see; the page's script then re-fetches just the parts that show those objects.
+
+A lost message costs freshness, never correctness: a page that reconnects re-reads its live
+parts, and publishing never fails the caller (Redis down means pages stop being live, and say so).
+"""
+
+import json
+import logging
+from collections.abc import Iterable
+from functools import cache
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+# How long a stream may stay silent: a comment line is sent then, so that proxies keep it open and
+# a client that has gone away is noticed.
+KEEPALIVE_SECONDS = 15
+
+
+@cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+
+
+def channel() -> str:
+    """Pub/sub ignores Redis's database numbers: the channel carries it, so that the tests' Redis
+    database (15) and the site's (0) on one server never hear each other."""
+    db = redis.connection.parse_url(settings.REDIS_URL).get("db", 0)
+    return f"vnetweb:changes:{db}"
+
+
+def message(host: int | None, networks: Iterable[int] = (), jobs: Iterable[int] = ()) -> str:
+    return json.dumps({"host": host, "networks": sorted(set(networks)), "jobs": sorted(set(jobs))})
+
+
+def send(host: int | None, networks: Iterable[int] = (), jobs: Iterable[int] = ()) -> None:
+    """Publish now (outside a transaction, or after it)."""
+    try:
+        _client(settings.REDIS_URL).publish(channel(), message(host, networks, jobs))
+    except redis.RedisError as exc:
+        log.warning("live update not sent (pages stay as they are until reloaded): %s", exc)
+
+
+def publish(host: int | None, networks: Iterable[int] = (), jobs: Iterable[int] = ()) -> None:
+    """Publish once the current transaction commits (at once when there is none)."""
+    networks, jobs = list(networks), list(jobs)
+    transaction.on_commit(lambda: send(host, networks, jobs))

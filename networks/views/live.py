@@ -1,0 +1,120 @@
+"""The live-update stream: one server-sent-events connection per open page.
+
+Served by an async view under ASGI (`make run`: gunicorn with uvicorn workers), an open page costs
+no request thread: it waits on its Redis pub/sub subscription. Each message names the host, the
+networks and the jobs that changed (networks.live); the page's script (static/vnetweb/live.js)
+re-fetches the parts of the page that show them. Under a WSGI server (Django's test server) the
+same stream is served from a thread, with a blocking subscription.
+"""
+
+import json
+from collections.abc import AsyncIterator, Iterator
+
+import redis
+import redis.asyncio
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from networks import live, permissions
+
+HELLO = "retry: 2000\nevent: hello\ndata: {}\n\n"
+# Redis is down: the page says so, and the browser tries again in 5 s.
+UNAVAILABLE = "retry: 5000\nevent: unavailable\ndata: {}\n\n"
+KEEPALIVE = ": keepalive\n\n"
+
+
+def _visible(user) -> set[int] | None:
+    """The host ids whose changes this user may hear of; None means every host."""
+    if permissions.role_of(user) >= permissions.Role.VIEWER:
+        return None
+    return set()
+
+
+def _event(data: bytes | str, visible: set[int] | None) -> str | None:
+    change = json.loads(data)
+    if visible is not None and change.get("host") not in visible:
+        return None
+    return f"event: change\ndata: {json.dumps(change)}\n\n"
+
+
+async def _stream(visible: set[int] | None) -> AsyncIterator[str]:
+    client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    pubsub = client.pubsub()
+    try:
+        try:
+            await pubsub.subscribe(live.channel())
+        except (redis.RedisError, OSError):
+            yield UNAVAILABLE
+            return
+        yield HELLO
+        while True:
+            try:
+                message = await pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=live.KEEPALIVE_SECONDS
+                )
+            except (redis.RedisError, OSError):
+                yield UNAVAILABLE
+                return
+            if message is None:
+                yield KEEPALIVE
+            elif event := _event(message["data"], visible):
+                yield event
+    finally:
+        # Also when the browser goes away: Django cancels the stream and this runs.
+        await pubsub.aclose()
+        await client.aclose()
+
+
+def _blocking_stream(visible: set[int] | None) -> Iterator[str]:
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    pubsub = client.pubsub()
+    try:
+        try:
+            pubsub.subscribe(live.channel())
+        except (redis.RedisError, OSError):
+            yield UNAVAILABLE
+            return
+        yield HELLO
+        while True:
+            try:
+                message = pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=live.KEEPALIVE_SECONDS
+                )
+            except (redis.RedisError, OSError):
+                yield UNAVAILABLE
+                return
+            if message is None:
+                yield KEEPALIVE
+            elif event := _event(message["data"], visible):
+                yield event
+    finally:
+        pubsub.close()
+        client.close()
+
+
+@require_GET
+async def events(request: HttpRequest) -> HttpResponse:
+    user = await request.auser()
+    visible = await sync_to_async(_visible)(user)
+    wsgi = "wsgi.version" in request.META
+    response = StreamingHttpResponse(
+        _blocking_stream(visible) if wsgi else _stream(visible), content_type="text/event-stream"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return response
+
+
+def render_live(
+    request: HttpRequest, template: str, live_template: str, context: dict, target: str
+) -> HttpResponse:
+    """A page whose element #`target` updates itself: htmx requests aimed at it (a live refresh,
+    a filter being typed) get just that part; everything else gets the whole page."""
+    htmx = request.htmx
+    partial = htmx and htmx.target == target and not htmx.history_restore_request
+    response = render(request, live_template if partial else template, context)
+    response["Vary"] = "HX-Request, HX-Target"
+    return response

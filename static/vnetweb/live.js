@@ -1,0 +1,94 @@
+// The page's one live-update channel (networks/live.py, networks/views/live.py).
+//
+// One EventSource per open page. Each message says which host, networks and jobs changed; every
+// element with data-live="<url>" whose data-live-hosts ("*" for any), data-live-networks or
+// data-live-jobs names one of them is fetched again from its URL and swapped in place (htmx),
+// so sort, filter, page and scroll position stay as the user left them. Changes arriving
+// together are fetched once; a part is never fetched twice at the same time.
+(function () {
+  "use strict";
+  var url = document.body.dataset.liveEvents;
+  if (!url || !window.EventSource || !window.htmx) return;
+  var badge = document.getElementById("live-status");
+  var queued = new Set();
+  var inflight = {};
+  var timer = null;
+  var connectedBefore = false;
+
+  function show(state, words) {
+    if (!badge) return;
+    badge.className = "live " + state;
+    badge.textContent = words;
+  }
+
+  function listed(value, id) {
+    return !!value && value.split(" ").indexOf(String(id)) !== -1;
+  }
+
+  function concerns(el, change) {
+    var d = el.dataset;
+    if (d.liveHosts === "*" || listed(d.liveHosts, change.host)) return true;
+    return change.networks.some(function (id) { return listed(d.liveNetworks, id); }) ||
+      change.jobs.some(function (id) { return listed(d.liveJobs, id); });
+  }
+
+  function schedule(el) {
+    if (!el.id) return;
+    queued.add(el.id);
+    if (!timer) timer = setTimeout(flush, 20);
+  }
+
+  function flush() {
+    timer = null;
+    var ids = Array.from(queued);
+    queued.clear();
+    ids.forEach(refresh);
+  }
+
+  function refresh(id) {
+    if (inflight[id]) { inflight[id].again = true; return; }
+    var el = document.getElementById(id);
+    if (!el) return;
+    inflight[id] = { url: el.dataset.live, again: false };
+    htmx.ajax("GET", el.dataset.live, { target: "#" + id, swap: "outerHTML" }).finally(function () {
+      var again = inflight[id].again;
+      delete inflight[id];
+      if (again) refresh(id);
+    });
+  }
+
+  // A refresh that set out before the user changed the filter must not undo it.
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    var asked = target && inflight[target.id];
+    if (asked && target.dataset.live !== asked.url) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
+  function parts() {
+    return Array.prototype.slice.call(document.querySelectorAll("[data-live]"));
+  }
+
+  var source = new EventSource(url);
+  source.addEventListener("hello", function () {
+    show("on", "live");
+    // After a break, anything may have changed; on first contact, only parts showing a job in
+    // progress can have missed its end in the moment between the page and the stream.
+    parts().forEach(function (el) {
+      if (connectedBefore || el.hasAttribute("data-live-pending")) schedule(el);
+    });
+    connectedBefore = true;
+  });
+  source.addEventListener("change", function (event) {
+    var change = JSON.parse(event.data);
+    parts().forEach(function (el) { if (concerns(el, change)) schedule(el); });
+  });
+  source.addEventListener("unavailable", function () {
+    show("paused", "live updates paused (Redis unreachable)");
+  });
+  source.addEventListener("error", function () {
+    if (source.readyState === EventSource.CLOSED) show("paused", "not live: reload the page");
+    else show("paused", "reconnecting…");
+  });
+})();
