@@ -202,7 +202,8 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created"]
-        indexes = [models.Index(fields=["state", "host"])]
+        # (created): the list's rows show each network's jobs of the last minutes.
+        indexes = [models.Index(fields=["state", "host"]), models.Index(fields=["created"])]
 
     def __str__(self) -> str:
         return f"{self.get_operation_display()} {self.target or self.host.name}"

@@ -260,7 +260,8 @@ def test_the_row_of_a_finished_job_shows_the_fresh_state(net1, viewer, client_as
 
 def test_a_row_forgets_a_job_that_ended_long_ago(net1, viewer, client_as):
     job = add_job(net1, state=Job.State.FAILED, message="Old failure.")
-    Job.objects.filter(pk=job.pk).update(finished=timezone.now() - timedelta(hours=1))
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Job.objects.filter(pk=job.pk).update(created=an_hour_ago, finished=an_hour_ago)
     url = reverse("network-status", args=["testdrv", "net1"])
     content = client_as(viewer).get(url, {"part": "row"}, **HTMX).content.decode()
     assert "Old failure." not in content

@@ -12,7 +12,7 @@ from networks.forms import HostEditForm, HostForm
 from networks.jobs import create_job
 from networks.models import Host, Job
 from networks.views.live import render_live
-from networks.views.networks import HOST_COLUMNS, rows
+from networks.views.networks import HOST_COLUMNS, render_rows, rows
 from networks.worker_queues import broadcast_sync
 
 
@@ -30,16 +30,16 @@ def host_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def host_detail(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
-    networks = rows(host.networks.select_related("host").order_by("name"), request.user)
+    table = rows(host.networks.order_by("name"), request.user)
     probe_job = host.jobs.filter(operation=Job.Operation.PROBE).first()
     context = {
         "host": host,
-        "networks": networks,
+        "rows": render_rows(request, table, show_host=False),
+        "count": len(table),
         "columns": HOST_COLUMNS,
         "show_host": False,
         "probe_job": probe_job,
-        "pending": any(n.job and n.job.is_pending for n in networks)
-        or (probe_job and probe_job.is_pending),
+        "pending": any(row["busy"] for row in table) or (probe_job and probe_job.is_pending),
     }
     return render_live(
         request, "hosts/detail.html", "hosts/_detail_live.html", context, "host-live"
