@@ -60,5 +60,5 @@ def create_job(
         params=params or {},
     )
     enqueue(job)
-    live.publish(host.pk, networks=[network.pk] if network else [], jobs=[job.pk])
+    live.publish(host.pk, networks=[network.pk] if network else [], jobs=[job.pk], jobs_only=True)
     return job

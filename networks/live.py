@@ -21,6 +21,9 @@ from django.db import transaction
 
 log = logging.getLogger(__name__)
 
+# Where pages open their stream (networks/urls.py); vnetweb/asgi.py serves it asynchronously.
+EVENTS_PATH = "/live/events/"
+
 # How long a stream may stay silent: a comment line is sent then, so that proxies keep it open and
 # a client that has gone away is noticed.
 KEEPALIVE_SECONDS = 15
@@ -38,19 +41,34 @@ def channel() -> str:
     return f"vnetweb:changes:{db}"
 
 
-def message(host: int | None, networks: Iterable[int] = (), jobs: Iterable[int] = ()) -> str:
-    return json.dumps({"host": host, "networks": sorted(set(networks)), "jobs": sorted(set(jobs))})
+def message(
+    host: int | None, networks: Iterable[int] = (), jobs: Iterable[int] = (), jobs_only=False
+) -> str:
+    """`jobs_only`: the networks themselves did not change, only their jobs did, so a page can
+    refresh just their rows (a job's progress cannot move a network in or out of a filter)."""
+    return json.dumps(
+        {
+            "host": host,
+            "networks": sorted(set(networks)),
+            "jobs": sorted(set(jobs)),
+            "jobs_only": jobs_only,
+        }
+    )
 
 
-def send(host: int | None, networks: Iterable[int] = (), jobs: Iterable[int] = ()) -> None:
+def send(
+    host: int | None, networks: Iterable[int] = (), jobs: Iterable[int] = (), jobs_only=False
+) -> None:
     """Publish now (outside a transaction, or after it)."""
     try:
-        _client(settings.REDIS_URL).publish(channel(), message(host, networks, jobs))
+        _client(settings.REDIS_URL).publish(channel(), message(host, networks, jobs, jobs_only))
     except redis.RedisError as exc:
         log.warning("live update not sent (pages stay as they are until reloaded): %s", exc)
 
 
-def publish(host: int | None, networks: Iterable[int] = (), jobs: Iterable[int] = ()) -> None:
+def publish(
+    host: int | None, networks: Iterable[int] = (), jobs: Iterable[int] = (), jobs_only=False
+) -> None:
     """Publish once the current transaction commits (at once when there is none)."""
     networks, jobs = list(networks), list(jobs)
-    transaction.on_commit(lambda: send(host, networks, jobs))
+    transaction.on_commit(lambda: send(host, networks, jobs, jobs_only))

@@ -78,7 +78,8 @@ def _claim(job_id: int, worker: str) -> Job | None:
 
 def _announce(job: Job) -> None:
     """Tell open pages that the job (and so its network's row) changed."""
-    live.publish(job.host_id, networks=[job.network_id] if job.network_id else [], jobs=[job.pk])
+    networks = [job.network_id] if job.network_id else []
+    live.publish(job.host_id, networks=networks, jobs=[job.pk], jobs_only=True)
 
 
 def _finish(job: Job, state: Job.State, message: str) -> None:

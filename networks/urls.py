@@ -1,6 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
+from networks.live import EVENTS_PATH
 from networks.views import (
     health,
     hosts,
@@ -16,7 +17,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="network-list"), name="home"),
     path("healthz/", health.healthz, name="healthz"),
     path("networks/", networks.network_list, name="network-list"),
-    path("live/events/", live.events, name="live-events"),
+    path("networks/rows/", networks.network_rows, name="network-rows"),
+    path(EVENTS_PATH.lstrip("/"), live.events, name="live-events"),
     path("hosts/", hosts.host_list, name="host-list"),
     path("hosts/add/", hosts.host_add, name="host-add"),
     path("hosts/<slug:name>/", hosts.host_detail, name="host-detail"),

@@ -11,6 +11,7 @@ from networks.models import Host, Job
 URL_KWARGS = {
     "home": {},
     "network-list": {},
+    "network-rows": {},
     "host-list": {},
     "host-add": {},
     "host-detail": {"name": "testdrv"},

@@ -192,6 +192,15 @@ def network_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_GET
+def network_rows(request: HttpRequest) -> HttpResponse:
+    """Just some rows of the table (?id=…&id=…), for a page whose rows' jobs moved on."""
+    ids = [int(value) for value in request.GET.getlist("id") if value.isdigit()][: PAGE_SIZES[-1]]
+    networks = permissions.visible_networks(request.user).filter(pk__in=ids)
+    show_host = request.GET.get("host_column", "1") == "1"
+    return HttpResponse(render_rows(request, rows(networks, request.user), show_host))
+
+
 def _query(request: HttpRequest, drop: tuple[str, ...]) -> str:
     """The current query string without `drop`, ending in "&" when not empty (for links)."""
     params = request.GET.copy()

@@ -3,8 +3,10 @@
 // One EventSource per open page. Each message says which host, networks and jobs changed; every
 // element with data-live="<url>" whose data-live-hosts ("*" for any), data-live-networks or
 // data-live-jobs names one of them is fetched again from its URL and swapped in place (htmx),
-// so sort, filter, page and scroll position stay as the user left them. Changes arriving
-// together are fetched once; a part is never fetched twice at the same time.
+// so sort, filter, page and scroll position stay as the user left them. A part is never fetched
+// twice at the same time: changes that arrive meanwhile make one more fetch once it is back.
+// When only jobs moved on (a job queued, running, done) a table with data-live-rows fetches just
+// the rows concerned.
 (function () {
   "use strict";
   var url = document.body.dataset.liveEvents;
@@ -13,6 +15,7 @@
   var queued = new Set();
   var inflight = {};
   var timer = null;
+  var rowsWanted = {};
   var connectedBefore = false;
 
   function show(state, words) {
@@ -35,7 +38,7 @@
   function schedule(el) {
     if (!el.id) return;
     queued.add(el.id);
-    if (!timer) timer = setTimeout(flush, 20);
+    if (!timer) timer = setTimeout(flush, 0);
   }
 
   function flush() {
@@ -43,6 +46,34 @@
     var ids = Array.from(queued);
     queued.clear();
     ids.forEach(refresh);
+    Object.keys(rowsWanted).forEach(function (id) {
+      var networks = rowsWanted[id];
+      delete rowsWanted[id];
+      if (!queued.has(id) && !inflight[id]) refreshRows(id, networks);
+    });
+  }
+
+  // Just these networks' rows of the table in part `id` (their jobs changed, nothing else).
+  function refreshRows(id, networks) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    var query = networks.map(function (n) { return "&id=" + n; }).join("");
+    fetch(el.dataset.liveRows + query, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response); })
+      .then(function (html) {
+        var holder = document.createElement("template");
+        holder.innerHTML = html;
+        Array.prototype.slice.call(holder.content.children).forEach(function (row) {
+          var old = document.getElementById(row.id);
+          if (old) { old.replaceWith(row); htmx.process(row); }
+        });
+      })
+      .catch(function () { schedule(el); });
+  }
+
+  function rowsOnly(el, change) {
+    if (!change.jobs_only || !el.dataset.liveRows || !change.networks.length) return null;
+    return change.networks.filter(function (n) { return el.querySelector("#net-" + n); });
   }
 
   function refresh(id) {
@@ -82,7 +113,14 @@
   });
   source.addEventListener("change", function (event) {
     var change = JSON.parse(event.data);
-    parts().forEach(function (el) { if (concerns(el, change)) schedule(el); });
+    parts().forEach(function (el) {
+      if (!concerns(el, change)) return;
+      var networks = rowsOnly(el, change);
+      if (networks === null) { schedule(el); return; }
+      if (!networks.length) return;  // none of its rows is on this page
+      rowsWanted[el.id] = (rowsWanted[el.id] || []).concat(networks);
+      if (!timer) timer = setTimeout(flush, 0);
+    });
   });
   source.addEventListener("unavailable", function () {
     show("paused", "live updates paused (Redis unreachable)");
