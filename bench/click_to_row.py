@@ -34,26 +34,6 @@ PASSWORD = "bench-click-password"
 
 # Clicks and waits in the page itself (see the file): Playwright's round trips do not count.
 CLICK_JS = (Path(__file__).parent / "click_to_row.js").read_text()
-([name, action, want]) => new Promise((resolve, reject) => {
-  const cell = () => document.querySelector(`tr[data-network="${name}"] td.state`);
-  const start = performance.now();
-  window.__start = start; window.__log = [];
-  if (!window.__hooked) {
-    window.__hooked = true;
-    for (const ev of ["htmx:beforeRequest", "htmx:afterRequest", "htmx:afterSwap"]) {
-      document.body.addEventListener(ev, (e) => window.__log.push([ev.slice(5), Math.round(performance.now() - window.__start), e.detail.requestConfig ? e.detail.requestConfig.verb : ""]));
-    }
-  }
-  const done = () => {
-    const c = cell();
-    if (c && c.textContent.trim() === want) { observer.disconnect(); resolve(performance.now() - start); }
-  };
-  const observer = new MutationObserver(done);
-  observer.observe(document.body, {childList: true, subtree: true, characterData: true});
-  setTimeout(() => { observer.disconnect(); reject(new Error("no " + want + " after 20 s")); }, 20000);
-  document.querySelector(`tr[data-network="${name}"] button[data-action="${action}"]`).click();
-})
-"""
 
 
 def free_port() -> int:
