@@ -1,0 +1,274 @@
+"""The live-update channel: who publishes what, and the stream each open page listens to.
+
+Real Redis (the tests' database 15, whose channel name carries the number), no mocks.
+"""
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+
+import pytest
+import redis
+from django.conf import settings
+from django.test import AsyncClient
+from django.urls import reverse
+from django.utils import timezone
+
+from networks import gateway, live
+from networks.jobs import create_job
+from networks.models import Job, Network
+from networks.sync import record_network, record_snapshot
+from networks.views.live import HELLO
+
+FACTS = gateway.HostFacts("h", "9.0.0", "QEMU", "7.2.0", "x86_64", 2, 1 << 20)
+
+
+class Listener:
+    """Subscribes to the channel and keeps what arrives, in a thread of its own."""
+
+    def __init__(self) -> None:
+        # Kept: a Redis client that is garbage-collected closes its pool, subscription and all.
+        self.client = redis.Redis.from_url(settings.REDIS_URL)
+        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(live.channel())
+        self.messages: list[dict] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            message = self.pubsub.get_message(timeout=0.05)
+            if message:
+                self.messages.append(json.loads(message["data"]))
+
+    def settle(self, seconds: float = 0.3) -> list[dict]:
+        time.sleep(seconds)
+        return self.messages
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.pubsub.close()
+        self.client.close()
+
+
+@pytest.fixture
+def listener():
+    listening = Listener()
+    yield listening
+    listening.close()
+
+
+def info(name: str, *, active: bool = False, leases=None) -> gateway.NetworkInfo:
+    return gateway.NetworkInfo(
+        name,
+        str(uuid.uuid5(uuid.NAMESPACE_DNS, name)),
+        active,
+        True,
+        False,
+        f"<network><name>{name}</name><bridge name='vb-{name}'/></network>",
+        leases=leases,
+    )
+
+
+def test_the_channel_name_carries_the_redis_database(settings):
+    assert live.channel() == "vnetweb:changes:15"
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    assert live.channel() == "vnetweb:changes:0"
+
+
+def test_a_publish_inside_a_transaction_waits_for_the_commit(transactional_db, test_host, listener):
+    from django.db import transaction
+
+    with transaction.atomic():
+        live.publish(test_host.pk, networks=[7], jobs=[9])
+        assert listener.settle() == []
+    assert listener.settle() == [
+        {"host": test_host.pk, "networks": [7], "jobs": [9], "jobs_only": False}
+    ]
+
+
+def test_publishing_without_redis_does_not_fail_the_caller(settings, caplog):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    live._client.cache_clear()
+    try:
+        live.send(1, [2])
+    finally:
+        live._client.cache_clear()
+    assert "live update not sent" in caplog.text
+
+
+def test_a_refresh_that_changes_nothing_publishes_nothing(transactional_db, test_host, listener):
+    snap = gateway.HostSnapshot(facts=FACTS, networks=(info("a"), info("b")))
+    record_snapshot(test_host, snap)
+    test_host.refresh_from_db()
+    first = listener.settle()
+    assert len(first) == 1 and sorted(first[0]["networks"]) == sorted(
+        Network.objects.values_list("pk", flat=True)
+    )
+    listener.messages.clear()
+    record_snapshot(test_host, snap)  # the same again: an idle host's refresh every 5 s
+    assert listener.settle() == []
+
+
+def test_a_refresh_names_the_networks_that_changed_and_went(transactional_db, test_host, listener):
+    record_snapshot(test_host, gateway.HostSnapshot(facts=FACTS, networks=(info("a"), info("b"))))
+    test_host.refresh_from_db()
+    a, b = (Network.objects.get(name=n).pk for n in "ab")
+    listener.settle()
+    listener.messages.clear()
+    record_snapshot(
+        test_host, gateway.HostSnapshot(facts=FACTS, networks=(info("a", active=True),))
+    )
+    assert listener.settle() == [
+        {"host": test_host.pk, "networks": sorted([a, b]), "jobs": [], "jobs_only": False}
+    ]
+
+
+def test_a_new_lease_is_a_change(transactional_db, test_host, listener):
+    record_snapshot(
+        test_host, gateway.HostSnapshot(facts=FACTS, networks=(info("a", active=True, leases=()),))
+    )
+    test_host.refresh_from_db()
+    listener.settle()
+    listener.messages.clear()
+    lease = gateway.LeaseInfo("52:54:00:00:00:01", "10.0.0.5", 24, "g1", "", None)
+    record_snapshot(
+        test_host,
+        gateway.HostSnapshot(facts=FACTS, networks=(info("a", active=True, leases=(lease,)),)),
+    )
+    assert [m["networks"] for m in listener.settle()] == [[Network.objects.get(name="a").pk]]
+
+
+def test_a_job_is_announced_when_queued_and_its_network_after_a_reread(
+    transactional_db, test_host, operator, listener
+):
+    network = record_network(test_host, "a", info("a"))
+    listener.settle()
+    listener.messages.clear()
+    job = create_job(operator, test_host, "start", network=network)
+    assert listener.settle() == [
+        {"host": test_host.pk, "networks": [network.pk], "jobs": [job.pk], "jobs_only": True}
+    ]
+    listener.messages.clear()
+    record_network(test_host, "a", info("a", active=True))
+    assert listener.settle()[0]["jobs_only"] is False
+    listener.messages.clear()
+    record_network(test_host, "a", None)  # gone
+    assert listener.settle() == [
+        {"host": test_host.pk, "networks": [network.pk], "jobs": [], "jobs_only": False}
+    ]
+    assert Job.objects.get(pk=job.pk).network is None
+
+
+def _collect(client: AsyncClient, url: str, until: str, publish=None, timeout: float = 5):
+    """Open the stream as a page does, optionally publish once it is open, read until `until`."""
+
+    pending = [publish] if publish else []
+
+    async def run() -> str:
+        response = await client.get(url)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/event-stream"
+        assert response["Cache-Control"] == "no-cache"
+        received = ""
+        stream = response.streaming_content.__aiter__()
+        deadline = time.monotonic() + timeout
+        while until not in received and time.monotonic() < deadline:
+            try:
+                chunk = await asyncio.wait_for(stream.__anext__(), deadline - time.monotonic())
+            except TimeoutError:
+                break  # nothing more within the time: the caller judges what came
+            received += chunk.decode() if isinstance(chunk, bytes) else chunk
+            if pending and HELLO in received:
+                await asyncio.to_thread(pending.pop())
+        await stream.aclose()
+        return received
+
+    return asyncio.run(run())
+
+
+def test_the_stream_says_hello_then_forwards_changes(transactional_db, viewer, test_host):
+    client = AsyncClient()
+    client.force_login(viewer)
+    received = _collect(
+        client,
+        reverse("live-events"),
+        until="event: change",
+        publish=lambda: live.send(test_host.pk, [3], [4]),
+    )
+    assert received.startswith("retry: 2000\nevent: hello\n")
+    change = received.split("event: change\ndata: ", 1)[1].split("\n\n", 1)[0]
+    assert json.loads(change) == {
+        "host": test_host.pk,
+        "networks": [3],
+        "jobs": [4],
+        "jobs_only": False,
+    }
+
+
+def test_a_user_without_a_role_hears_of_no_host(transactional_db, outsider, test_host):
+    client = AsyncClient()
+    client.force_login(outsider)
+
+    def publish_twice() -> None:
+        live.send(test_host.pk, [3])
+        time.sleep(0.3)
+
+    received = _collect(
+        client, reverse("live-events"), until="never", publish=publish_twice, timeout=1
+    )
+    assert "event: hello" in received
+    assert "event: change" not in received
+
+
+def test_the_stream_says_so_when_redis_is_down(transactional_db, viewer, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    client = AsyncClient()
+    client.force_login(viewer)
+    received = _collect(client, reverse("live-events"), until="event: unavailable")
+    assert received.startswith("retry: 5000\nevent: unavailable\n")
+
+
+def test_an_anonymous_stream_is_sent_to_the_login(db):
+    response = AsyncClient()
+    result = asyncio.run(response.get(reverse("live-events")))
+    assert result.status_code == 302
+    assert "/accounts/login/" in result["Location"]
+
+
+def test_pages_mark_their_live_parts(test_host, make_network, viewer, client_as):
+    network = make_network(test_host, "net1")
+    client = client_as(viewer)
+    page = client.get(reverse("network-list")).content.decode()
+    assert f'data-live-events="{live.EVENTS_PATH}"' in page
+    assert 'id="net-table" data-live="/networks/" data-live-hosts="*"' in page
+    page = client.get(network.get_absolute_url()).content.decode()
+    assert f'data-live-networks="{network.pk}"' in page
+    page = client.get(reverse("host-detail", args=[test_host.name])).content.decode()
+    assert f'data-live-hosts="{test_host.pk}"' in page
+    assert "vnetweb/live.js" in page
+
+
+def test_a_live_refresh_gets_only_its_part(test_host, make_network, viewer, client_as):
+    make_network(test_host, "net1", last_seen=timezone.now())
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "net-table"}
+    response = client_as(viewer).get(reverse("network-list") + "?sort=-name", **headers)
+    content = response.content.decode()
+    assert content.lstrip().startswith('<div id="net-table" data-live="/networks/?sort=-name"')
+    assert "<html" not in content
+    assert response["Vary"].startswith("HX-Request, HX-Target")
+
+
+def test_the_rows_endpoint_returns_only_visible_rows(
+    test_host, make_network, viewer, outsider, client_as
+):
+    one, two = make_network(test_host, "one"), make_network(test_host, "two")
+    url = reverse("network-rows") + f"?id={one.pk}&id={two.pk}&id=x&host_column=0"
+    content = client_as(viewer).get(url).content.decode()
+    assert content.count("<tr id=") == 2
+    assert 'href="/hosts/testdrv/"' not in content  # no host column
+    assert client_as(outsider).get(url).content.decode().count("<tr id=") == 0
