@@ -76,26 +76,29 @@
     return change.networks.filter(function (n) { return el.querySelector("#net-" + n); });
   }
 
+  // Fetch part `id` from its URL and swap it in; one fetch at a time per part.
   function refresh(id) {
     if (inflight[id]) { inflight[id].again = true; return; }
     var el = document.getElementById(id);
     if (!el) return;
-    inflight[id] = { url: el.dataset.live, again: false };
-    htmx.ajax("GET", el.dataset.live, { target: "#" + id, swap: "outerHTML" }).finally(function () {
-      var again = inflight[id].again;
-      delete inflight[id];
-      if (again) refresh(id);
-    });
+    var asked = el.dataset.live;
+    inflight[id] = { again: false };
+    var headers = { "HX-Request": "true", "HX-Target": id, "HX-Current-URL": location.href };
+    fetch(asked, { headers: headers, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response); })
+      .then(function (html) {
+        var now = document.getElementById(id);
+        // A refresh that set out before the user changed the filter must not undo it.
+        if (now && now.dataset.live === asked) htmx.swap(now, html, { swapStyle: "outerHTML" });
+        else if (now) inflight[id].again = true;
+      })
+      .catch(function () { /* the next change, or a reconnect, fetches it again */ })
+      .finally(function () {
+        var again = inflight[id].again;
+        delete inflight[id];
+        if (again) refresh(id);
+      });
   }
-
-  // A refresh that set out before the user changed the filter must not undo it.
-  document.body.addEventListener("htmx:beforeSwap", function (event) {
-    var target = event.detail.target;
-    var asked = target && inflight[target.id];
-    if (asked && target.dataset.live !== asked.url) {
-      event.detail.shouldSwap = false;
-    }
-  });
 
   function parts() {
     return Array.prototype.slice.call(document.querySelectorAll("[data-live]"));
