@@ -36,6 +36,7 @@ format:
 screenshots: setup-test
 	.venv/bin/python scripts/screenshots.py
 
-bench: setup services
+bench: setup-test services
 	.venv/bin/python bench/network_list.py
 	.venv/bin/python bench/snapshot_real.py
+	.venv/bin/python bench/pages.py

@@ -234,6 +234,8 @@ class Load:
     statuses: Counter = field(default_factory=Counter)
     exception_types: Counter = field(default_factory=Counter)
     elapsed: float = 0.0
+    # CPU this process (the load generator) used meanwhile: high means it limits the figures.
+    client_cpu: float = 0.0
 
     @property
     def exceptions(self) -> int:
@@ -251,7 +253,8 @@ class Load:
             "statuses": {str(k): v for k, v in self.statuses.items()},
             "exceptions": dict(self.exception_types),
             "elapsed_s": round(self.elapsed, 2),
-            "req_per_s": round(len(lat) / self.elapsed, 1) if self.elapsed else 0,
+            "req_per_s": round(len(lat) / max(self.elapsed, 1e-9), 1),
+            "client_cpu_percent": round(100 * self.client_cpu / max(self.elapsed, 1e-9)),
             "p50_ms": round(percentile(lat, 50) * 1000, 1) if lat else None,
             "p95_ms": round(percentile(lat, 95) * 1000, 1) if lat else None,
             "max_ms": round(max(lat) * 1000, 1) if lat else None,
@@ -307,10 +310,11 @@ async def run_load(
             if think:
                 await asyncio.sleep(min(rng.uniform(0.8, 1.2), max(0, deadline - loop.time())))
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     # Bounded: requests in flight at the deadline may finish, each within TIMEOUT.
     await asyncio.wait_for(asyncio.gather(*(user(c) for c in clients)), duration + TIMEOUT + 5)
     load.elapsed = time.perf_counter() - start
+    load.client_cpu = time.process_time() - cpu
     return load
 
 
@@ -322,7 +326,7 @@ async def load_phase(
         for c in clients:  # one request each: connected and logged in
             await c.get(LIST)
         people = await run_load(clients, LIST, args.duration, think=True)
-        report.details["load_people"] = people.summary()
+        report.details["load_people"] = summary = people.summary()
         name = f"load people {args.clients} clients @{LOAD_SIZE}"
         report.add(f"{name} requests", f"{len(people.latencies)} in {people.elapsed:.1f} s")
         p95 = percentile(people.latencies, 95)
@@ -330,6 +334,7 @@ async def load_phase(
         report.add(f"{name} p95", ms(p95), "<= 150.0 ms", p95 <= 0.150, p95)
         report.add(f"{name} max", ms(max(people.latencies)))
         report.add(f"{name} errors", people.error_text(), "0", people.errors == 0, people.errors)
+        report.add(f"{name} client CPU", f"{summary['client_cpu_percent']}% of a core")
 
         closed = await run_load(clients, LIST, args.duration, think=False)
         report.details["load_closed_loop"] = summary = closed.summary()
@@ -339,6 +344,7 @@ async def load_phase(
         report.add(f"{name} p50", ms(percentile(closed.latencies, 50)))
         report.add(f"{name} p95", ms(percentile(closed.latencies, 95)))
         report.add(f"{name} errors", closed.error_text(), value=closed.errors)
+        report.add(f"{name} client CPU", f"{summary['client_cpu_percent']}% of a core")
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
 
@@ -478,7 +484,10 @@ def main() -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
     machine["loadavg_after"] = os.getloadavg()
-    print(f"\n== summary ({time.perf_counter() - started:.0f} s)\n")
+    took = time.perf_counter() - started
+    loads = f"{machine['loadavg_before'][0]:.2f} before, {machine['loadavg_after'][0]:.2f} after"
+    # Above the CPU count, other programs took turns with the server: the latencies show it.
+    print(f"\n== summary ({took:.0f} s; {machine['cpus']} CPUs, 1-min load average {loads})\n")
     print(report.table())
     if args.json:
         args.json.write_text(json.dumps(report.json(args), indent=2, default=str) + "\n")
