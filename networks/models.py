@@ -100,6 +100,8 @@ class Network(models.Model):
     guests = models.JSONField(default=list, blank=True)
     last_seen = models.DateTimeField()
     leases_seen = models.DateTimeField(null=True, blank=True)
+    # Counts changes to the lease rows: the network page keeps its rendered lease table per version.
+    leases_version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["host__name", "name"]

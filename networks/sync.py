@@ -6,6 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from networks import gateway, live
@@ -195,12 +196,15 @@ def _record_one(
             net.save(update_fields=changed)
         current = list(net.leases.all())
         differs = bool(changed)
+    leases_differ = False
     if info.leases is not None:
-        differs = _record_leases(net, current, info.leases) or differs
+        leases_differ = _record_leases(net, current, info.leases)
     elif current:
         Lease.objects.filter(network=net).delete()
-        differs = True
-    return net, differs
+        leases_differ = True
+    if leases_differ:
+        Network.objects.filter(pk=net.pk).update(leases_version=F("leases_version") + 1)
+    return net, differs or leases_differ
 
 
 def _record_leases(

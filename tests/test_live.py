@@ -128,19 +128,26 @@ def test_a_refresh_names_the_networks_that_changed_and_went(transactional_db, te
     ]
 
 
-def test_a_new_lease_is_a_change(transactional_db, test_host, listener):
-    record_snapshot(
-        test_host, gateway.HostSnapshot(facts=FACTS, networks=(info("a", active=True, leases=()),))
-    )
+def test_a_new_lease_is_a_change_and_moves_the_lease_version(transactional_db, test_host, listener):
+    def snap(*leases):
+        return gateway.HostSnapshot(facts=FACTS, networks=(info("a", active=True, leases=leases),))
+
+    record_snapshot(test_host, snap())
     test_host.refresh_from_db()
+    network = Network.objects.get(name="a")
     listener.settle()
     listener.messages.clear()
     lease = gateway.LeaseInfo("52:54:00:00:00:01", "10.0.0.5", 24, "g1", "", None)
-    record_snapshot(
-        test_host,
-        gateway.HostSnapshot(facts=FACTS, networks=(info("a", active=True, leases=(lease,)),)),
-    )
-    assert [m["networks"] for m in listener.settle()] == [[Network.objects.get(name="a").pk]]
+    record_snapshot(test_host, snap(lease))
+    assert [m["networks"] for m in listener.settle()] == [[network.pk]]
+    # The network page keeps its rendered lease table per version: it moves on with each change,
+    # and only then.
+    version = Network.objects.get(pk=network.pk).leases_version
+    assert version == network.leases_version + 1
+    record_snapshot(test_host, snap(lease))
+    assert Network.objects.get(pk=network.pk).leases_version == version
+    record_snapshot(test_host, snap())
+    assert Network.objects.get(pk=network.pk).leases_version == version + 1
 
 
 def test_a_job_is_announced_when_queued_and_its_network_after_a_reread(

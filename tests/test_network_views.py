@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -445,7 +446,10 @@ def test_the_leases_fragment_lists_the_leases(with_leases, viewer, client_as):
 
 
 def test_the_leases_fragment_follows_the_database(with_leases, viewer, client_as):
+    client_as(viewer).get(reverse("network-leases", args=["testdrv", "default"]))  # rendered once
+    # As a worker's refresh does: the lease goes, and the network's lease version moves on.
     Lease.objects.filter(mac="52:54:00:aa:bb:01").delete()
+    Network.objects.filter(pk=with_leases.pk).update(leases_version=F("leases_version") + 1)
     content = client_as(viewer).get(reverse("network-leases", args=["testdrv", "default"]))
     assert content.content.decode().count("<tr data-mac=") == 1
     assert b"web01" not in content.content

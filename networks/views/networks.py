@@ -1,13 +1,14 @@
 """The network list, a network's page, and its buttons (start, stop, restart, autostart)."""
 
-import ipaddress
 import re
+import socket
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from functools import wraps
 from types import SimpleNamespace
 from urllib.parse import quote
 
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -219,9 +220,42 @@ def _job_for(network: Network, job_id: str | None) -> Job | None:
     return _latest(network.jobs.filter(_recent()).order_by("-created")[:20])
 
 
-def _leases(network: Network) -> list[Lease]:
-    # By address, not by text: 10.0.0.9 before 10.0.0.17.
-    return sorted(network.leases.all(), key=lambda lease: ipaddress.ip_address(lease.ip))
+def _ip_key(ip: str) -> tuple[int, bytes]:
+    """Sorts addresses as numbers, IPv4 first (inet_pton: ipaddress is ten times slower)."""
+    try:
+        return (4, socket.inet_pton(socket.AF_INET, ip))
+    except OSError:
+        try:
+            return (6, socket.inet_pton(socket.AF_INET6, ip))
+        except OSError:
+            return (9, ip.encode())
+
+
+def _leases(network: Network) -> SafeString:
+    """The lease table's rows, by address (10.0.0.9 before 10.0.0.17), rendered with Jinja2 and
+    kept per lease version: a worker's refresh bumps it only when a lease changed."""
+    version = f"{network.pk}:{network.uuid}:{network.leases_version}"
+    key = f"leases:{version}:{timezone.get_current_timezone_name()}"
+    html = cache.get(key)
+    if html is None:
+        html = _render_leases(network)
+        cache.set(key, html, timeout=3600)
+    return mark_safe(html)  # Jinja2 escaped every value: autoescape is on
+
+
+def _render_leases(network: Network) -> str:
+    fields = ("mac", "ip", "prefix", "hostname", "client_id", "expires")
+    leases = sorted(
+        Lease.objects.filter(network=network).values(*fields),
+        key=lambda lease: _ip_key(lease["ip"]),
+    )
+    here = timezone.get_current_timezone()
+    for lease in leases:
+        expires = lease["expires"]
+        lease["expires_text"] = (
+            expires.astimezone(here).strftime("%Y-%m-%d %H:%M:%S") if expires else "never"
+        )
+    return engines["jinja2"].get_template("networks/lease_rows.html").render({"leases": leases})
 
 
 def _status(request: HttpRequest, network: Network, part: str, job: Job | None) -> HttpResponse:
