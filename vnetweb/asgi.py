@@ -7,6 +7,7 @@ Two kinds of request share it:
   pool per process (a2wsgi). Django's ASGI handler could run them too, but it gives every request
   a thread of its own for its synchronous code (asgiref's ThreadSensitiveContext): /healthz/ took
   8.9 ms that way on the 2-core test machine, 3.8 ms this way (gunicorn's threaded WSGI: 2.2 ms).
+  Two threads a process by default: pages are CPU-bound, and more threads only contend for the GIL.
 """
 
 import os
@@ -19,7 +20,7 @@ from django.core.wsgi import get_wsgi_application
 
 from networks.live import EVENTS_PATH
 
-PAGE_THREADS = int(os.environ.get("VNETWEB_WEB_THREADS", "8"))
+PAGE_THREADS = int(os.environ.get("VNETWEB_WEB_THREADS", "2"))
 
 streams = get_asgi_application()
 pages = WSGIMiddleware(get_wsgi_application(), workers=PAGE_THREADS)
