@@ -14,7 +14,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from networks import gateway, operations, worker_queues  # worker_queues: a control command
+# worker_queues: a control command; worker_presence: a worker's announcement (signal handlers).
+from networks import gateway, operations, worker_presence, worker_queues  # noqa: F401
 from networks.models import Host, Job
 from networks.sync import record_network, record_snapshot, record_unreachable
 from networks.worker_ops import Refused
