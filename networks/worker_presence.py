@@ -66,6 +66,20 @@ def announcement(consumer) -> dict:
     }
 
 
+def _read(raw: bytes) -> dict | None:
+    """An announcement, or None for one that this release cannot read (it counts as dead)."""
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        return None
+    fields = {"queues", "hosts", "exclude", "until"}
+    return entry if isinstance(entry, dict) and fields <= entry.keys() else None
+
+
+def _alive(entry: dict | None, now: float) -> bool:
+    return entry is not None and entry["until"] > now
+
+
 def announce(name: str, entry: dict) -> None:
     """Write this worker's announcement, and drop those of workers that died without a word."""
     client = _client()
@@ -74,7 +88,7 @@ def announce(name: str, entry: dict) -> None:
         pipe.hgetall(KEY)
         _, entries = pipe.execute()
     now = time.time()
-    dead = [field for field, raw in entries.items() if json.loads(raw)["until"] < now]
+    dead = [field for field, raw in entries.items() if not _alive(_read(raw), now)]
     if dead:
         client.hdel(KEY, *dead)
 
@@ -87,8 +101,8 @@ def live() -> dict[str, dict] | None:
         log.warning("cannot tell which workers are alive: %s", exc)
         return None
     now = time.time()
-    workers = {field.decode(): json.loads(raw) for field, raw in entries.items()}
-    return {name: entry for name, entry in workers.items() if entry["until"] > now}
+    workers = {field.decode(): _read(raw) for field, raw in entries.items()}
+    return {name: entry for name, entry in workers.items() if _alive(entry, now)}
 
 
 def takes(entry: dict, queue: str) -> bool:

@@ -122,10 +122,12 @@ def test_serving_cannot_tell_without_redis_and_the_job_is_queued_as_before(
 
 
 def test_an_announcement_counts_until_it_runs_out_and_the_next_one_clears_it(presence, broker):
-    stale, fresh = "vnwt-stale@test", "vnwt-fresh@test"
+    stale, fresh, odd = "vnwt-stale@test", "vnwt-fresh@test", "vnwt-odd@test"
     entry = {"queues": ["host.vnwt-a"], "hosts": ["vnwt-b*"], "exclude": ["vnwt-b2"]}
     try:
         broker.hset(worker_presence.KEY, stale, json.dumps({**entry, "until": time.time() - 1}))
+        # An entry this release cannot read (another version's) counts as no worker at all.
+        broker.hset(worker_presence.KEY, odd, json.dumps({"until": time.time() + 60}))
         assert worker_presence.serving("host.vnwt-a") is False
         worker_presence.announce(fresh, {**entry, "until": time.time() + 60})
         assert worker_presence.serving("host.vnwt-a") is True  # a queue it reads
@@ -133,8 +135,9 @@ def test_an_announcement_counts_until_it_runs_out_and_the_next_one_clears_it(pre
         assert worker_presence.serving("host.vnwt-b2") is False  # excluded
         assert worker_presence.serving("host.vnwt-c") is False
         assert not broker.hexists(worker_presence.KEY, stale), "a dead worker's entry stayed"
+        assert not broker.hexists(worker_presence.KEY, odd), "an unreadable entry stayed"
     finally:
-        broker.hdel(worker_presence.KEY, stale, fresh)
+        broker.hdel(worker_presence.KEY, stale, fresh, odd)
 
 
 # --- real workers ------------------------------------------------------------------------------
