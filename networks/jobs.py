@@ -2,16 +2,19 @@
 
 A request writes a Job row and, once its transaction commits, queues `run_job` on the host's own
 queue. The page then polls the row; the worker does the rest. The task is sent by name, so the
-web process never imports the worker's code (nor libvirt, which only the worker loads).
+web process never imports the worker's code (nor libvirt, which only the worker loads). A job for
+a host that no live worker serves (networks.worker_presence) is written failed instead, saying so,
+and never queued.
 """
 
 import logging
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from networks import live, operations
+from networks import live, operations, worker_presence
 from networks.models import Host, Job, Network
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,20 @@ def enqueue(job: Job) -> None:
     transaction.on_commit(send)
 
 
+def unserved(host: Host) -> dict:
+    """The fields of a failed job when no live worker serves `host`, else {}.
+
+    Queued, such a job would wait for a worker forever. When Redis cannot be asked, the job is
+    queued as before: sending it fails too, and says so. Eager tasks run here and need no worker.
+    """
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.VNETWEB_WORKER_PRESENCE:
+        return {}
+    if worker_presence.serving(host.queue) is not False:
+        return {}
+    message = worker_presence.unserved_message(host)
+    return {"state": Job.State.FAILED, "message": message, "finished": timezone.now()}
+
+
 def create_job(
     user,
     host: Host,
@@ -50,6 +67,7 @@ def create_job(
     for a network that does not exist yet (define). The caller has checked the user's role.
     """
     op = operations.get(operation)
+    failed = unserved(host)
     job = Job.objects.create(
         user=user if user.is_authenticated else None,
         username=user.get_username() if user.is_authenticated else "system",
@@ -58,7 +76,9 @@ def create_job(
         target=target or (network.name if network else ""),
         operation=op.key,
         params=params or {},
+        **failed,
     )
-    enqueue(job)
+    if not failed:
+        enqueue(job)
     live.publish(host.pk, networks=[network.pk] if network else [], jobs=[job.pk], jobs_only=True)
     return job

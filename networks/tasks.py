@@ -14,7 +14,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from networks import gateway, live, operations, worker_queues  # worker_queues: a control command
+# worker_queues: a control command; worker_presence: a worker's announcement (signal handlers).
+from networks import gateway, live, operations, worker_presence, worker_queues
 from networks.models import Host, Job
 from networks.sync import record_network, record_snapshot, record_unreachable
 from networks.worker_ops import Refused
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 # A job left "running" this long was lost with its worker; a redelivered task may take it over.
 STALE_RUNNING = timedelta(minutes=5)
+# Beat leaves queued jobs younger than this alone: create_job has just checked them, and a worker
+# that restarts (gracefully, so it withdrew its announcement) is back within a few seconds.
+UNSERVED_AFTER = timedelta(seconds=5)
 
 
 def refresh(host: Host) -> gateway.GatewayError | None:
@@ -156,6 +160,38 @@ def fail_lost_jobs() -> int:
     )
     for job in lost:
         _announce(job)
+    return failed
+
+
+@shared_task
+def fail_unserved_jobs() -> int:
+    """Queued jobs of hosts that no live worker serves say so, instead of waiting forever.
+
+    create_job already fails a job for a host nobody serves; this catches the worker that stopped
+    after the job was queued. A worker busy with a long job keeps announcing itself from a thread,
+    so its hosts' jobs are left queued. Returns how many were failed.
+    """
+    if not settings.VNETWEB_WORKER_PRESENCE:
+        return 0
+    now = timezone.now()
+    old = Job.objects.filter(state=Job.State.QUEUED, created__lt=now - UNSERVED_AFTER)
+    jobs = list(old.select_related("host"))
+    workers = worker_presence.live() if jobs else None
+    if workers is None:  # nothing to look at, or Redis away: nothing can be told
+        return 0
+    failed = 0
+    for job in jobs:
+        if any(worker_presence.takes(entry, job.host.queue) for entry in workers.values()):
+            continue
+        if Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(
+            state=Job.State.FAILED,
+            finished=now,
+            message=worker_presence.unserved_message(job.host, any_more=True),
+        ):
+            failed += 1
+            _announce(job)
+    if failed:
+        log.warning("failed %d queued job(s) that no live worker serves", failed)
     return failed
 
 

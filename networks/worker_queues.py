@@ -17,13 +17,20 @@ from vnetweb.env import env_list
 log = logging.getLogger(__name__)
 
 
-def serves(name: str) -> bool:
-    """Whether this worker serves the host called `name`."""
-    include = env_list("VNETWEB_WORKER_HOSTS", ["*"])
-    exclude = env_list("VNETWEB_WORKER_EXCLUDE", [])
+def patterns() -> tuple[list[str], list[str]]:
+    """This worker's host name patterns: (include, exclude)."""
+    return env_list("VNETWEB_WORKER_HOSTS", ["*"]), env_list("VNETWEB_WORKER_EXCLUDE", [])
+
+
+def matches(name: str, include: list[str], exclude: list[str]) -> bool:
     return any(fnmatch.fnmatch(name, pat) for pat in include) and not any(
         fnmatch.fnmatch(name, pat) for pat in exclude
     )
+
+
+def serves(name: str) -> bool:
+    """Whether this worker serves the host called `name`."""
+    return matches(name, *patterns())
 
 
 def wanted_queues() -> set[str]:

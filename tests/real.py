@@ -282,13 +282,13 @@ def celery_worker_process(celery_processes):
     """Factory: a real Celery worker over the real Redis, serving the hosts matching `hosts`."""
     count = 0
 
-    def start(hosts: str, *, pool: str = "solo") -> subprocess.Popen:
+    def start(hosts: str, *, pool: str = "solo", **env: str) -> subprocess.Popen:
         nonlocal count
         count += 1
         name = f"vnwt-{os.getpid()}-{count}@%h"
         args = ["worker", "-Q", "vnetweb", "-n", name, f"--pool={pool}", "--without-mingle"]
         return celery_processes(
-            [*args, "--without-gossip"], f"worker-{count}", VNETWEB_WORKER_HOSTS=hosts
+            [*args, "--without-gossip"], f"worker-{count}", VNETWEB_WORKER_HOSTS=hosts, **env
         )
 
     return start

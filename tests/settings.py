@@ -3,6 +3,7 @@ by a test (another process) can open, a Redis database of the tests' own, and fa
 
 import os
 
+from vnetweb.env import env_bool
 from vnetweb.settings import *  # noqa: F403
 from vnetweb.settings import DATA_DIR, DATABASES
 
@@ -21,3 +22,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 VNETWEB_JOB_MAX_RETRIES = 2
+# Most tests make jobs with no worker running, then run the task themselves or expect "queued":
+# the presence check is on only where a test turns it on (tests/test_worker_presence.py), also in
+# the worker processes it starts (through the environment).
+VNETWEB_WORKER_PRESENCE = env_bool("VNETWEB_WORKER_PRESENCE", False)

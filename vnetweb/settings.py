@@ -170,6 +170,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 VNETWEB_REFRESH_SECONDS = env_int("VNETWEB_REFRESH_SECONDS", 5)
 # Transient libvirt failures (host unreachable, daemon restarting) are retried this often.
 VNETWEB_JOB_MAX_RETRIES = env_int("VNETWEB_JOB_MAX_RETRIES", 3)
+# Workers announce in Redis which hosts they serve (networks.worker_presence): a job for a host
+# that no live worker serves fails at once, and a queued one whose worker went away within seconds.
+# false only while some workers are too old to announce themselves.
+VNETWEB_WORKER_PRESENCE = env_bool("VNETWEB_WORKER_PRESENCE", True)
 # Whether a worker serving qemu:///system reads that host's bridges, NICs and routes over netlink
 # (false in a container with a network namespace of its own: libvirt's interface list is used).
 VNETWEB_HOST_NETLINK = env_bool("VNETWEB_HOST_NETLINK", True)
@@ -195,6 +199,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "networks.tasks.fail_lost_jobs",
         "schedule": 60.0,
         "options": {"expires": 60.0},
+    },
+    # Queued jobs of hosts that no live worker serves any more fail, saying so (networks.tasks).
+    "fail-unserved-jobs": {
+        "task": "networks.tasks.fail_unserved_jobs",
+        "schedule": 5.0,
+        "options": {"expires": 5.0},
     },
     # A safety net for hosts added while a worker was away: workers re-read which queues they serve.
     "sync-worker-queues": {
