@@ -40,3 +40,4 @@ bench: setup-test services
 	.venv/bin/python bench/network_list.py
 	.venv/bin/python bench/snapshot_real.py
 	.venv/bin/python bench/pages.py
+	.venv/bin/python bench/click_to_row.py

@@ -11,8 +11,9 @@ nothing else on the host.
 Measured in the page itself: a script clicks the button and a MutationObserver notes the moment
 the row's state cell reads "active" (or "inactive"), so Playwright's own round trips do not count.
 The same Start and Stop are then timed as bare libvirt calls (virNetworkCreate/Destroy on an open
-connection, what the worker calls) on the same network: the difference is what vnetweb adds
-(the POST, queueing, the worker's claim and re-read, the live message and the row's re-fetch).
+connection, through the gateway functions the worker calls) on the same network: the difference
+is what vnetweb adds (the POST, queueing, the worker's claim and re-read, the live message and
+the row's re-fetch).
 """
 
 import argparse
@@ -70,10 +71,10 @@ def main() -> None:
     import django
 
     django.setup()
-    import libvirt
     from django.contrib.auth.models import User
     from django.core.management import call_command
 
+    from networks import gateway
     from networks.models import Host, Network
     from networks.spec import to_xml
     from networks.tasks import refresh
@@ -85,10 +86,10 @@ def main() -> None:
     User.objects.create_superuser("bench", password=PASSWORD)
     host = Host.objects.create(name="local", uri="qemu:///system")
 
-    conn = libvirt.open("qemu:///system")
+    uri = "qemu:///system"
     subnet = free_subnet()
     name = f"vnwt-click{subnet}"
-    net = conn.networkDefineXML(to_xml(fast_network_spec(name, f"vnwtclk{subnet}", subnet)))
+    gateway.define_network(uri, to_xml(fast_network_spec(name, f"vnwtclk{subnet}", subnet)))
     port = free_port()
     procs: list[subprocess.Popen] = []
 
@@ -176,10 +177,10 @@ def main() -> None:
         bare: dict[str, list[float]] = {"start": [], "stop": []}
         for _ in range(args.rounds):
             t = time.perf_counter()
-            net.create()
+            gateway.start_network(uri, name)
             bare["start"].append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
-            net.destroy()
+            gateway.stop_network(uri, name)
             bare["stop"].append((time.perf_counter() - t) * 1000)
     finally:
         for proc in procs:
@@ -190,11 +191,9 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         try:
-            if net.isActive():
-                net.destroy()
-            net.undefine()
-        except libvirt.libvirtError as exc:
-            print(f"cleanup of {name}: {exc}", file=sys.stderr)
+            gateway.undefine_network(uri, name)
+        except gateway.GatewayError as exc:
+            print(f"cleanup of {name}: {exc.message}", file=sys.stderr)
 
     figures = {}
     print(f"click → row shows the new state, {args.rounds} rounds, real Chromium, idle worker")

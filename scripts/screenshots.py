@@ -17,6 +17,7 @@ from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 PAGES = [
     ("networks.png", "/networks/"),
+    ("networks-filtered.png", "/networks/?q=lab&state=active"),
     ("network.png", "/hosts/demo/networks/lab-routed/"),
     ("host.png", "/hosts/local/"),
     ("hosts.png", "/hosts/"),

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -195,7 +196,10 @@ def _collect(client: AsyncClient, url: str, until: str, publish=None, timeout: f
         await stream.aclose()
         return received
 
-    return asyncio.run(run())
+    # In a thread of its own: a browser test earlier in the run leaves Playwright's loop running in
+    # this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 def test_the_stream_says_hello_then_forwards_changes(transactional_db, viewer, test_host):
@@ -241,8 +245,8 @@ def test_the_stream_says_so_when_redis_is_down(transactional_db, viewer, setting
 
 
 def test_an_anonymous_stream_is_sent_to_the_login(db):
-    response = AsyncClient()
-    result = asyncio.run(response.get(reverse("live-events")))
+    with ThreadPoolExecutor(1) as pool:
+        result = pool.submit(asyncio.run, AsyncClient().get(reverse("live-events"))).result()
     assert result.status_code == 302
     assert "/accounts/login/" in result["Location"]
 

@@ -11,6 +11,10 @@ Two kinds of request share it:
 """
 
 import os
+import signal
+import sys
+import threading
+import time
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vnetweb.settings")
 
@@ -21,6 +25,27 @@ from django.core.wsgi import get_wsgi_application
 from networks.live import EVENTS_PATH
 
 PAGE_THREADS = int(os.environ.get("VNETWEB_WEB_THREADS", "2"))
+
+
+def _leave_when_orphaned(interval: float = 1.0) -> None:
+    """A gunicorn worker whose master died shuts down.
+
+    gunicorn's own worker classes check for that; uvicorn's does not, so after `make run`'s
+    supervisord restarts a killed master, the old workers would go on serving the port beside the
+    new ones (--reuse-port). SIGTERM is uvicorn's graceful shutdown.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="orphan-guard", daemon=True).start()
+
+
+if "gunicorn" in os.path.basename(sys.argv[0]):
+    _leave_when_orphaned()
 
 streams = get_asgi_application()
 pages = WSGIMiddleware(get_wsgi_application(), workers=PAGE_THREADS)

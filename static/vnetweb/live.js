@@ -85,7 +85,12 @@
     inflight[id] = { again: false };
     var headers = { "HX-Request": "true", "HX-Target": id, "HX-Current-URL": location.href };
     fetch(asked, { headers: headers, credentials: "same-origin" })
-      .then(function (response) { return response.ok ? response.text() : Promise.reject(response); })
+      .then(function (response) {
+        // The part says the page itself should move on (a new switch exists: open its page).
+        var redirect = response.headers.get("HX-Redirect");
+        if (redirect) { location.href = redirect; return Promise.reject(response); }
+        return response.ok ? response.text() : Promise.reject(response);
+      })
       .then(function (html) {
         var now = document.getElementById(id);
         // A refresh that set out before the user changed the filter must not undo it.
