@@ -63,6 +63,6 @@ RUN VNETWEB_SECRET_KEY=build-only python manage.py collectstatic --noinput -v0 \
 USER vnetweb
 EXPOSE 8000
 
-CMD ["gunicorn", "vnetweb.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker", \
-     "--bind", "0.0.0.0:8000", "--workers", "2", "--graceful-timeout", "5", \
+# Worker class, workers and timeouts: gunicorn.conf.py in the working directory.
+CMD ["gunicorn", "vnetweb.asgi:application", "--bind", "0.0.0.0:8000", \
      "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]

@@ -213,9 +213,7 @@ def server(tmp: Path, workers: int = 2, timeout: float = 60) -> Iterator[str]:
     gunicorn = Path(sys.executable).parent / "gunicorn"
     command = [
         str(gunicorn),
-        "vnetweb.asgi:application",
-        "-k",
-        "uvicorn_worker.UvicornWorker",
+        "vnetweb.asgi:application",  # the rest from gunicorn.conf.py, as `make run`
         "--workers",
         str(workers),
         "--bind",

@@ -113,11 +113,7 @@ def main() -> None:
         spawn(
             [
                 str(venv / "gunicorn"),
-                "vnetweb.asgi:application",
-                "--worker-class",
-                "uvicorn_worker.UvicornWorker",
-                "--workers",
-                "2",
+                "vnetweb.asgi:application",  # the rest from gunicorn.conf.py, as `make run`
                 "--bind",
                 f"127.0.0.1:{port}",
             ],

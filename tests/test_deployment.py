@@ -102,7 +102,8 @@ def test_web_runs_gunicorn_on_port_8000(services):
     assert argv[:1] == ["gunicorn"]
     # ASGI: the pages' live-update streams must not each hold a worker thread.
     assert "vnetweb.asgi:application" in argv
-    assert "--worker-class=uvicorn_worker.UvicornWorker" in argv
+    config = (REPO / "gunicorn.conf.py").read_text()
+    assert 'worker_class = "uvicorn_worker.UvicornWorker"' in config
     assert any(arg in ("--bind=0.0.0.0:8000", "0.0.0.0:8000") for arg in argv)
     assert any(str(port).endswith(":8000") for port in web.get("ports", []))
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
+from markupsafe import Markup, escape
 
 from networks import operations, permissions
 from networks.forms.filters import PAGE_SIZES, NetworkFilter
@@ -86,45 +87,55 @@ def rows(networks: QuerySet[Network], user) -> list[dict]:
     table = list(networks.values(*ROW_FIELDS))
     jobs = _recent_jobs_of([row["pk"] for row in table])
     mode_labels = dict(Network.Mode.choices)
-    # The buttons depend only on the user and on three flags: work them out once per combination.
-    buttons_for: dict[tuple[bool, bool, bool], list] = {}
+    # The buttons depend only on the user and on three flags: their HTML is made once per
+    # combination, and a row fills in its own link and name (escaped once, not per attribute).
+    buttons_for: dict[tuple[bool, bool, bool], str] = {}
     for row in table:
         flags = (row["active"], row["persistent"], row["autostart"])
         if flags not in buttons_for:
-            buttons_for[flags] = operations.buttons(SimpleNamespace(**row), user)
+            buttons_for[flags] = _buttons_html(operations.buttons(SimpleNamespace(**row), user))
         url = row["url"] = paths.network(row["host__name"], row["name"])
         row["host"] = row.pop("host__name")
         row["host_url"] = paths.host(row["host"])
         row["mode"] = mode_labels.get(row["mode"], row["mode"])
-        row["buttons"] = [
-            {
-                "url": f"{url}{op.slug}/",
-                "action": op.slug,
-                "label": op.label,
-                "css": op.css,
-                "confirm": op.confirm.format(name=row["name"]) if op.confirm else "",
-            }
-            for op in buttons_for[flags]
-        ]
         row["job"] = _latest(jobs.get(row["pk"], ()))
         row["busy"] = bool(row["job"] and row["job"].is_pending)
+        row["buttons"] = Markup(
+            buttons_for[flags].format(
+                url=escape(url), name=escape(row["name"]), busy=" disabled" if row["busy"] else ""
+            )
+        )
     return table
 
 
-def _recent_jobs_of(network_ids: list[int]) -> dict[int, list[Job]]:
-    """Each network's jobs that a row shows (running, or recently ended), newest first.
+def _buttons_html(ops: list[operations.Operation]) -> str:
+    """The buttons of a row as a format string: {url} and {name} escaped, {busy} " disabled"."""
+    if not ops:
+        return ""
+    buttons = []
+    for op in ops:
+        confirm = op.confirm.replace("{", "{{").replace("}", "}}").replace("{{name}}", "{name}")
+        buttons.append(
+            f'<button class="btn {op.css}" data-action="{op.slug}" formaction="{{url}}{op.slug}/"'
+            f' hx-post="{{url}}{op.slug}/" hx-target="closest tr" hx-swap="outerHTML"'
+            + (f' hx-confirm="{escape(confirm)}"' if confirm else "")
+            + f"{{busy}}>{escape(op.label)}</button>"
+        )
+    return '<div class="buttons">' + "".join(buttons) + "</div>"
 
-    Read as "every job of the last few minutes" rather than "the jobs of these networks": that
-    uses the index on `created` and stays a handful of rows however long the page is. A job older
-    than that is no longer pending either: beat fails jobs left running or unserved.
+
+def _recent_jobs_of(network_ids: list[int]) -> dict[int, list[Job]]:
+    """Each network's jobs that a row shows (running, or of the last minutes), newest first.
+
+    One query for the page's networks only. A job older than the window is no longer pending
+    either: beat fails jobs left running or unserved.
     """
-    wanted = set(network_ids)
     jobs: dict[int, list[Job]] = {}
-    if wanted:
+    if network_ids:
         since = timezone.now() - RECENT_JOB
-        for job in Job.objects.filter(created__gte=since, network__isnull=False):
-            if job.network_id in wanted:
-                jobs.setdefault(job.network_id, []).append(job)
+        recent = Job.objects.filter(network__in=network_ids, created__gte=since)
+        for job in recent.order_by("-created"):
+            jobs.setdefault(job.network_id, []).append(job)
     return jobs
 
 
