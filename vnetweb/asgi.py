@@ -4,9 +4,11 @@ Two kinds of request share it:
 - the live-update stream (networks.live.EVENTS_PATH): an async Django view that waits on Redis
   pub/sub, so an open page costs no thread;
 - everything else: Django's ordinary synchronous views, run through its WSGI handler on one thread
-  pool per process (a2wsgi). Django's ASGI handler could run them too, but it gives every request
-  a thread of its own for its synchronous code (asgiref's ThreadSensitiveContext): /healthz/ took
-  8.9 ms that way on the 2-core test machine, 3.8 ms this way (gunicorn's threaded WSGI: 2.2 ms).
+  pool per process, with one hand-off per request (`Pages`). Django's ASGI handler could run them
+  too, but it gives every request a thread of its own for its synchronous code (asgiref's
+  ThreadSensitiveContext): /healthz/ took 8.9 ms that way on the 2-core test machine. a2wsgi's
+  bridge hands each message across threads separately: the network list took 17.1 ms through
+  it, 12.9 ms under gunicorn's threaded WSGI server, and PAGES_MS through `Pages`.
   Two threads a process by default: pages are CPU-bound, and more threads only contend for the GIL.
 """
 
@@ -18,7 +20,11 @@ import time
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vnetweb.settings")
 
-from a2wsgi import WSGIMiddleware
+import asyncio
+import io
+from concurrent.futures import ThreadPoolExecutor
+
+from a2wsgi.wsgi import build_environ
 from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 
@@ -47,8 +53,55 @@ def _leave_when_orphaned(interval: float = 1.0) -> None:
 if "gunicorn" in os.path.basename(sys.argv[0]):
     _leave_when_orphaned()
 
+
+class Pages:
+    """A WSGI application served to ASGI: the request body is read on the event loop, the whole
+    response is made in a thread of the pool, then sent. vnetweb's pages and static files are
+    small and never streamed (the event stream does not come here)."""
+
+    def __init__(self, app, threads: int) -> None:
+        self.app = app
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="pages")
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["type"] != "http":
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        loop = asyncio.get_running_loop()
+        status, headers, content = await loop.run_in_executor(self.pool, self.run, scope, body)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+    def run(self, scope, body: bytearray) -> tuple[int, list, bytes]:
+        answer = {}
+
+        def start_response(status: str, headers: list, exc_info=None) -> None:
+            answer["status"] = int(status.split(" ", 1)[0])
+            answer["headers"] = [
+                (k.lower().encode("latin1"), v.encode("latin1")) for k, v in headers
+            ]
+
+        iterable = self.app(build_environ(scope, io.BytesIO(bytes(body))), start_response)
+        try:
+            content = b"".join(iterable)
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+        return answer["status"], answer["headers"], content
+
+
 streams = get_asgi_application()
-pages = WSGIMiddleware(get_wsgi_application(), workers=PAGE_THREADS)
+pages = Pages(get_wsgi_application(), threads=PAGE_THREADS)
 
 
 async def application(scope, receive, send):
