@@ -6,9 +6,9 @@ Two kinds of request share it:
 - everything else: Django's ordinary synchronous views, run through its WSGI handler on one thread
   pool per process, with one hand-off per request (`Pages`). Django's ASGI handler could run them
   too, but it gives every request a thread of its own for its synchronous code (asgiref's
-  ThreadSensitiveContext): /healthz/ took 8.9 ms that way on the 2-core test machine. a2wsgi's
-  bridge hands each message across threads separately: the network list took 17.1 ms through
-  it, 12.9 ms under gunicorn's threaded WSGI server, and PAGES_MS through `Pages`.
+  ThreadSensitiveContext): /healthz/ took 8.9 ms that way on the 2-core test machine, 3.8 ms
+  through a2wsgi's bridge (which hands each message across threads separately) and 2.2 ms under
+  gunicorn's threaded WSGI server; `Pages` hands a request over once and its answer back once.
   Two threads a process by default: pages are CPU-bound, and more threads only contend for the GIL.
 """
 
