@@ -138,3 +138,13 @@
     else show("paused", "reconnecting…");
   });
 })();
+
+// The filter form leaves out what is empty, so that the URL it puts in the address bar is short
+// enough to read and share (?q=lab&state=active rather than every field).
+document.addEventListener("htmx:configRequest", function (event) {
+  if (!event.detail.elt.matches || !event.detail.elt.matches("form.filters")) return;
+  var params = event.detail.parameters;  // htmx 2: FormData
+  Array.from(params.keys()).forEach(function (name) {
+    if (params.get(name) === "") params.delete(name);
+  });
+});
