@@ -76,6 +76,7 @@ def info(name: str, *, active: bool = False, leases=None) -> gateway.NetworkInfo
 
 
 def test_the_channel_name_carries_the_redis_database(settings):
+    settings.REDIS_URL = "redis://127.0.0.1:6379/15"
     assert live.channel() == "vnetweb:changes:15"
     settings.REDIS_URL = "redis://127.0.0.1:6379/0"
     assert live.channel() == "vnetweb:changes:0"

@@ -33,35 +33,32 @@ def _visible(user) -> set[int] | None:
     return set()
 
 
-def _event(data: bytes | str, visible: set[int] | None) -> str | None:
-    change = json.loads(data)
+def _frame(message: dict | None, visible: set[int] | None) -> str:
+    """What the stream sends for a pub/sub message: the change, or nothing the user may not see;
+    no message within the keep-alive time: a comment line."""
+    if message is None:
+        return KEEPALIVE
+    change = json.loads(message["data"])
     if visible is not None and change.get("host") not in visible:
-        return None
+        return ""
     return f"event: change\ndata: {json.dumps(change)}\n\n"
+
+
+REDIS_DOWN = (redis.RedisError, OSError)
 
 
 async def _stream(visible: set[int] | None) -> AsyncIterator[str]:
     client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
-    pubsub = client.pubsub()
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
-        try:
-            await pubsub.subscribe(live.channel())
-        except (redis.RedisError, OSError):
-            yield UNAVAILABLE
-            return
+        await pubsub.subscribe(live.channel())
         yield HELLO
         while True:
-            try:
-                message = await pubsub.get_message(
-                    ignore_subscribe_messages=True, timeout=live.KEEPALIVE_SECONDS
-                )
-            except (redis.RedisError, OSError):
-                yield UNAVAILABLE
-                return
-            if message is None:
-                yield KEEPALIVE
-            elif event := _event(message["data"], visible):
-                yield event
+            message = await pubsub.get_message(timeout=live.KEEPALIVE_SECONDS)
+            if frame := _frame(message, visible):
+                yield frame
+    except REDIS_DOWN:
+        yield UNAVAILABLE
     finally:
         # Also when the browser goes away: Django cancels the stream and this runs.
         await pubsub.aclose()
@@ -69,27 +66,17 @@ async def _stream(visible: set[int] | None) -> AsyncIterator[str]:
 
 
 def _blocking_stream(visible: set[int] | None) -> Iterator[str]:
+    """The same for a WSGI server (Django's test server): a thread waits on the subscription."""
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
-    pubsub = client.pubsub()
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
-        try:
-            pubsub.subscribe(live.channel())
-        except (redis.RedisError, OSError):
-            yield UNAVAILABLE
-            return
+        pubsub.subscribe(live.channel())
         yield HELLO
         while True:
-            try:
-                message = pubsub.get_message(
-                    ignore_subscribe_messages=True, timeout=live.KEEPALIVE_SECONDS
-                )
-            except (redis.RedisError, OSError):
-                yield UNAVAILABLE
-                return
-            if message is None:
-                yield KEEPALIVE
-            elif event := _event(message["data"], visible):
-                yield event
+            if frame := _frame(pubsub.get_message(timeout=live.KEEPALIVE_SECONDS), visible):
+                yield frame
+    except REDIS_DOWN:
+        yield UNAVAILABLE
     finally:
         pubsub.close()
         client.close()
