@@ -112,7 +112,7 @@ def test_a_refresh_that_changes_nothing_publishes_nothing(transactional_db, test
         Network.objects.values_list("pk", flat=True)
     )
     listener.messages.clear()
-    record_snapshot(test_host, snap)  # the same again: an idle host's refresh every 5 s
+    record_snapshot(test_host, snap)  # the same again: an idle host's refresh every 2 s
     assert listener.settle() == []
 
 

@@ -50,7 +50,7 @@ def check_worker(name: str) -> str | None:
 
 
 def check_beat(schedule: str) -> str | None:
-    limit = max(60, 6 * int(os.environ.get("VNETWEB_REFRESH_SECONDS") or 5))
+    limit = max(60, 6 * int(os.environ.get("VNETWEB_REFRESH_SECONDS") or 2))
     candidates = [Path(schedule), *Path(schedule).parent.glob(Path(schedule).name + ".*")]
     mtimes = [path.stat().st_mtime for path in candidates if path.exists()]
     if not mtimes:

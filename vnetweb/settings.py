@@ -168,7 +168,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 
 # How often workers re-read every host's networks and leases into the database.
-VNETWEB_REFRESH_SECONDS = env_int("VNETWEB_REFRESH_SECONDS", 5)
+# Every 2 s: a change made outside vnetweb (virsh) reaches open pages within about 2 s; libvirt's
+# events (a later change) will make this a safety net that can be slower.
+VNETWEB_REFRESH_SECONDS = env_int("VNETWEB_REFRESH_SECONDS", 2)
 # Transient libvirt failures (host unreachable, daemon restarting) are retried this often.
 VNETWEB_JOB_MAX_RETRIES = env_int("VNETWEB_JOB_MAX_RETRIES", 3)
 # Workers announce in Redis which hosts they serve (networks.worker_presence): a job for a host
