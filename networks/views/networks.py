@@ -132,8 +132,7 @@ def _recent_jobs_of(network_ids: list[int]) -> dict[int, list[Job]]:
     """
     jobs: dict[int, list[Job]] = {}
     if network_ids:
-        since = timezone.now() - RECENT_JOB
-        recent = Job.objects.filter(network__in=network_ids, created__gte=since)
+        recent = Job.objects.filter(_recent(), network__in=network_ids)
         for job in recent.order_by("-created"):
             jobs.setdefault(job.network_id, []).append(job)
     return jobs
