@@ -1,10 +1,38 @@
 from django.contrib import admin
 
+from networks import live
 from networks.models import Host, Job, Lease, Network
 
 
+class LiveAdmin(admin.ModelAdmin):
+    """Changes made here reach open pages too (networks.live), like those made through the site."""
+
+    @staticmethod
+    def announce(obj) -> None:
+        if isinstance(obj, Host):
+            live.publish(obj.pk)
+        elif isinstance(obj, Network):
+            live.publish(obj.host_id, networks=[obj.pk])
+        elif isinstance(obj, Job):
+            networks = [obj.network_id] if obj.network_id else []
+            live.publish(obj.host_id, networks=networks, jobs=[obj.pk])
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        self.announce(obj)
+
+    def delete_model(self, request, obj) -> None:
+        self.announce(obj)  # sent after the commit, with the ids the pages know
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            self.announce(obj)
+        super().delete_queryset(request, queryset)
+
+
 @admin.register(Host)
-class HostAdmin(admin.ModelAdmin):
+class HostAdmin(LiveAdmin):
     list_display = ["name", "uri", "reachable", "libvirt_version", "last_seen"]
     readonly_fields = [
         "reachable",
@@ -22,7 +50,7 @@ class HostAdmin(admin.ModelAdmin):
 
 
 @admin.register(Network)
-class NetworkAdmin(admin.ModelAdmin):
+class NetworkAdmin(LiveAdmin):
     # Read-only mirror of libvirt: changes go through jobs, never through the admin.
     list_display = ["name", "host", "mode", "active", "autostart", "bridge", "ipv4", "last_seen"]
     list_filter = ["host", "mode", "active"]
@@ -35,7 +63,7 @@ class NetworkAdmin(admin.ModelAdmin):
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(LiveAdmin):
     list_display = ["created", "username", "host", "operation", "target", "state", "message"]
     list_filter = ["state", "operation", "host"]
 

@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 from django.conf import settings
-from django.test import AsyncClient
+from django.contrib.auth.models import User
+from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -284,3 +285,17 @@ def test_the_rows_endpoint_returns_only_visible_rows(
     assert content.count("<tr id=") == 2
     assert 'href="/hosts/testdrv/"' not in content  # no host column
     assert client_as(outsider).get(url).content.decode().count("<tr id=") == 0
+
+
+def test_a_network_deleted_in_the_admin_reaches_open_pages(
+    transactional_db, test_host, make_network, listener
+):
+    network = make_network(test_host, "gone-soon")
+    client = Client()
+    client.force_login(User.objects.create_superuser("vnwt-root", password="pw-vnwt-root-1"))
+    url = reverse("admin:networks_network_delete", args=[network.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not Network.objects.filter(pk=network.pk).exists()
+    assert listener.settle() == [
+        {"host": test_host.pk, "networks": [network.pk], "jobs": [], "jobs_only": False}
+    ]
