@@ -152,3 +152,14 @@ def test_the_network_page_costs_the_same_queries_with_many_jobs_and_leases(
     jobs_table = content[content.index('<table class="grid jobs">') :]
     assert len(re.findall(r"failure \d", jobs_table)) == 9
     assert _queries(client, network.get_absolute_url()) == few
+
+
+def test_a_refresh_of_the_table_does_not_read_the_hosts_for_the_drop_down(lab, viewer, client_as):
+    client = client_as(viewer)
+    url = reverse("network-list") + "?q=lab"
+    client.get(url)
+    full = _queries(client, url)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url, **HTMX_TABLE).status_code == 200
+    assert len(ctx.captured_queries) == full - 1
+    assert not any('FROM "networks_host" ORDER' in q["sql"] for q in ctx.captured_queries)

@@ -62,7 +62,6 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "vnetweb.urls"
 WSGI_APPLICATION = "vnetweb.wsgi.application"
-ASGI_APPLICATION = "vnetweb.asgi.application"
 
 TEMPLATES = [
     {

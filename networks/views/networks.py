@@ -145,11 +145,12 @@ def render_rows(request: HttpRequest, table: list[dict], show_host: bool) -> Saf
         row["job_html"] = (
             render_to_string("jobs/_inline.html", {"job": job}, request) if job else ""
         )
-    html = (
-        engines["jinja2"]
-        .get_template("networks/rows.html")
-        .render({"rows": table, "show_host": show_host})
-    )
+    return _jinja("networks/rows.html", {"rows": table, "show_host": show_host})
+
+
+def _jinja(template: str, context: dict) -> SafeString:
+    """One of the few templates rendered once per row of a long table (templates/jinja2/)."""
+    html = engines["jinja2"].get_template(template).render(context)
     return mark_safe(html)  # Jinja2 escaped every value: autoescape is on
 
 
@@ -179,8 +180,7 @@ def _quote(segment: str) -> str:
 
 @require_GET
 def network_list(request: HttpRequest) -> HttpResponse:
-    hosts = list(permissions.visible_hosts(request.user).only("pk", "name"))
-    filters = NetworkFilter(request.GET, hosts=hosts)
+    filters = NetworkFilter(request.GET, hosts=permissions.visible_hosts(request.user))
     networks = filters.apply(permissions.visible_networks(request.user))
     page = Paginator(networks, filters.page_size).get_page(request.GET.get("page"))
     table = rows(page.object_list, request.user)
@@ -189,7 +189,6 @@ def network_list(request: HttpRequest) -> HttpResponse:
         "rows": render_rows(request, table, show_host=True),
         "count": len(table),
         "filters": filters,
-        "choice_fields": filters.choice_fields(),
         "sort": filters.sort_key,
         "show_host": True,
         "columns": COLUMNS,
@@ -250,10 +249,10 @@ def _leases(network: Network) -> SafeString:
     if html is None:
         html = _render_leases(network)
         cache.set(key, html, timeout=3600)
-    return mark_safe(html)  # Jinja2 escaped every value: autoescape is on
+    return html
 
 
-def _render_leases(network: Network) -> str:
+def _render_leases(network: Network) -> SafeString:
     fields = ("mac", "ip", "prefix", "hostname", "client_id", "expires")
     leases = sorted(
         Lease.objects.filter(network=network).values(*fields),
@@ -265,7 +264,7 @@ def _render_leases(network: Network) -> str:
         lease["expires_text"] = (
             expires.astimezone(here).strftime("%Y-%m-%d %H:%M:%S") if expires else "never"
         )
-    return engines["jinja2"].get_template("networks/lease_rows.html").render({"leases": leases})
+    return _jinja("networks/lease_rows.html", {"leases": leases})
 
 
 def _status(request: HttpRequest, network: Network, part: str, job: Job | None) -> HttpResponse:
@@ -288,11 +287,14 @@ def network_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
             # The page is open and the network went away (undefined, or a transient one stopped).
             return render(request, "networks/_gone.html", {"host": host, "name": name})
         raise
+    recent_jobs = list(network.jobs.select_related("host")[:10])
+    since = timezone.now() - RECENT_JOB
     context = {
         "network": network,
-        "job": _job_for(network, None),
+        # The panel's job, as a row would show it: taken from the recent jobs, not asked again.
+        "job": _latest(job for job in recent_jobs if job.created >= since),
         "leases": _leases(network),
-        "recent_jobs": network.jobs.select_related("host")[:10],
+        "recent_jobs": recent_jobs,
     }
     return render_live(
         request, "networks/detail.html", "networks/_detail_live.html", context, "net-live"
