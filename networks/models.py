@@ -102,6 +102,15 @@ class Network(models.Model):
     leases_seen = models.DateTimeField(null=True, blank=True)
     # Counts changes to the lease rows: the network page keeps its rendered lease table per version.
     leases_version = models.PositiveIntegerField(default=0)
+    # The switch as the machine of the host's worker sees it (networks.switch_state): bridge link,
+    # ports, firewall rules, dnsmasq, forwarding and the health verdict; {} when never read.
+    # {"local": False, ...} for a host the worker reaches over the network (libvirt's view only).
+    switch = models.JSONField(default=dict, blank=True)
+    switch_seen = models.DateTimeField(null=True, blank=True)
+    # Counters of the bridge and its ports, sampled every few seconds while someone has the
+    # network's page open: {"t": epoch, "bridge": {...}, "ports": {name: {...}}, "history":
+    # [[t, rx_bytes, tx_bytes], ...]} (the last few minutes, for the chart and the rates).
+    traffic = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["host__name", "name"]
@@ -136,9 +145,18 @@ class Lease(models.Model):
     hostname = models.CharField(max_length=255, blank=True)
     client_id = models.CharField(max_length=255, blank=True)
     expires = models.DateTimeField(null=True)
+    # A <host> of the network's DHCP names this MAC (or client ID) with this address.
+    static = models.BooleanField(default=False)
+    # The guest whose NIC has this MAC (from the domains' definitions), "" for none known.
+    guest = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["ip"]
+        indexes = [
+            # The search across every host: by address, MAC or hostname.
+            models.Index(fields=["mac"]),
+            models.Index(fields=["hostname"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ip} {self.mac}"

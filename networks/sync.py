@@ -198,7 +198,7 @@ def _record_one(
         differs = bool(changed)
     leases_differ = False
     if info.leases is not None:
-        leases_differ = _record_leases(net, current, info.leases)
+        leases_differ = _record_leases(net, current, info.leases, _lease_facts(info))
     elif current:
         Lease.objects.filter(network=net).delete()
         leases_differ = True
@@ -207,8 +207,40 @@ def _record_one(
     return net, differs or leases_differ
 
 
+class _LeaseFacts:
+    """What a lease row says besides dnsmasq's own fields: reserved? whose NIC?"""
+
+    def __init__(self, static: set[tuple[str, str]], guests: dict[str, str]) -> None:
+        self.static = static  # ("mac", MAC, ip) and ("id", DUID, ip) of the DHCP <host>s
+        self.guests = guests  # MAC -> guest name
+
+    def is_static(self, lease: gateway.LeaseInfo) -> bool:
+        if ("mac", lease.mac.lower(), lease.ip) in self.static:
+            return True
+        return bool(lease.client_id) and ("id", lease.client_id.lower(), lease.ip) in self.static
+
+
+def _lease_facts(info: gateway.NetworkInfo) -> _LeaseFacts:
+    static: set = set()
+    try:
+        spec = parse(info.xml)
+    except SpecXMLError:
+        spec = None
+    for ip in spec.ips if spec else ():
+        for host in ip.dhcp_hosts:
+            if host.mac:
+                static.add(("mac", host.mac.lower(), host.ip))
+            if host.id:
+                static.add(("id", host.id.lower(), host.ip))
+    guests = {guest.mac.lower(): guest.domain for guest in info.guests if guest.mac}
+    return _LeaseFacts(static, guests)
+
+
 def _record_leases(
-    net: Network, current: list[Lease], leases: tuple[gateway.LeaseInfo, ...]
+    net: Network,
+    current: list[Lease],
+    leases: tuple[gateway.LeaseInfo, ...],
+    facts: _LeaseFacts,
 ) -> bool:
     """Make the network's lease rows match; returns whether any was added, changed or dropped."""
     rows = {(lease.mac, lease.ip): lease for lease in current}
@@ -223,6 +255,8 @@ def _record_leases(
             "hostname": info.hostname,
             "client_id": info.client_id,
             "expires": info.expires,
+            "static": facts.is_static(info),
+            "guest": facts.guests.get(info.mac.lower(), ""),
         }
         row = rows.get(key)
         if row is None:
