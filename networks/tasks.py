@@ -15,7 +15,14 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 # worker_queues: a control command; worker_presence: a worker's announcement (signal handlers).
-from networks import gateway, live, operations, worker_presence, worker_queues
+from networks import (
+    gateway,
+    live,
+    monitor,  # noqa: F401  (its worker_ready handler starts the worker's monitor)
+    operations,
+    worker_presence,
+    worker_queues,
+)
 from networks.models import Host, Job
 from networks.sync import record_network, record_snapshot, record_unreachable
 from networks.worker_ops import Refused

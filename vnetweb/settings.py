@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_htmx",
     "networks",
 ]
@@ -179,6 +180,12 @@ VNETWEB_WORKER_PRESENCE = env_bool("VNETWEB_WORKER_PRESENCE", True)
 # Whether a worker serving qemu:///system reads that host's bridges, NICs and routes over netlink
 # (false in a container with a network namespace of its own: libvirt's interface list is used).
 VNETWEB_HOST_NETLINK = env_bool("VNETWEB_HOST_NETLINK", True)
+# The worker's monitor (networks.monitor): libvirt's network events, lease files and the switches'
+# host side, so pages follow changes within a second. Off only to debug a worker.
+VNETWEB_MONITOR = env_bool("VNETWEB_MONITOR", True)
+# How often the monitor reads the host side of the switches (links, firewall, dnsmasq), and
+# samples the counters of the networks whose page someone has open.
+VNETWEB_SWITCH_SECONDS = env_int("VNETWEB_SWITCH_SECONDS", 2)
 # libvirt keepalive: a host that misses this many probes, this many seconds apart, is dropped.
 VNETWEB_KEEPALIVE_INTERVAL = env_int("VNETWEB_KEEPALIVE_INTERVAL", 5)
 VNETWEB_KEEPALIVE_COUNT = env_int("VNETWEB_KEEPALIVE_COUNT", 3)

@@ -119,6 +119,13 @@ def _cached(uri: str) -> "libvirt.virConnect":
         return conn
 
 
+def current(uri: str) -> "libvirt.virConnect | None":
+    """The connection this process holds for `uri` now, if any (never opens one)."""
+    if _owner_pid != os.getpid():
+        return None
+    return _connections.get(uri)
+
+
 def forget(uri: str) -> None:
     """Drop a cached connection (after an error that suggests it is broken)."""
     conn = _connections.pop(uri, None)

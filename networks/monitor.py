@@ -1,0 +1,192 @@
+"""The worker's monitor: a thread that keeps the database's picture of its hosts fresh between
+beat's periodic refreshes, so open pages follow a change within a second.
+
+For every host this worker serves (networks.worker_queues):
+- libvirt's network lifecycle events (a network started, stopped, defined or undefined with virsh
+  or any other tool): the network is read again at once. Each subscription (at start, and again
+  when its connection died or was replaced) is followed by a full read of the host, since what
+  happened before it went unheard.
+- New or released DHCP leases, on a host whose worker runs on it: libvirt's leases helper
+  rewrites /var/lib/libvirt/dnsmasq/BRIDGE.status at every change; its size and mtime are looked
+  at every TICK and the network read again when they moved. (Remote hosts: beat's refresh.)
+- Every SURVEY seconds, the host side of its switches (networks.switch_state).
+
+Started once per worker process when the worker is ready (VNETWEB_MONITOR=false turns it off).
+The event callback only queues; all reading and writing happens in the monitor's own thread.
+"""
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from celery.signals import worker_ready, worker_shutdown
+from django.conf import settings
+from django.db import close_old_connections
+
+from networks import gateway, switch_state, worker_queues
+from networks.gateway import events, hostside
+from networks.models import Host, Network
+from networks.sync import record_network, record_unreachable
+
+log = logging.getLogger(__name__)
+
+TICK = 0.2  # how often lease files and events are looked at
+HOSTS_EVERY = 1.0  # how often the list of hosts and their networks is read again
+RESUBSCRIBE_EVERY = 2.0  # how often a lost event subscription is tried again
+
+
+@dataclass
+class _HostWatch:
+    host: Host
+    local: bool
+    subscription: events.Subscription | None = None
+    next_subscribe: float = 0.0
+    # bridge -> network name, for the networks that have a lease file to watch
+    lease_bridges: dict[str, str] = field(default_factory=dict)
+    stamps: dict[str, tuple[int, int] | None] = field(default_factory=dict)
+    next_survey: float = 0.0
+
+
+class Monitor(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(name="vnetweb-monitor", daemon=True)
+        self.stopping = threading.Event()
+        self.changes: queue.SimpleQueue[tuple[int, str]] = queue.SimpleQueue()
+        self.hosts: dict[int, _HostWatch] = {}
+        self.next_hosts = 0.0
+
+    def run(self) -> None:
+        log.info("monitor started")
+        while not self.stopping.wait(TICK):
+            try:
+                self.tick()
+            except Exception:
+                log.exception("monitor round failed; going on")
+                close_old_connections()
+        for watch in self.hosts.values():
+            if watch.subscription is not None:
+                events.unsubscribe(watch.subscription)
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now >= self.next_hosts:
+            self.next_hosts = now + HOSTS_EVERY
+            self.read_hosts()
+        for watch in list(self.hosts.values()):
+            self.keep_subscribed(watch, now)
+        self.handle_events()
+        for watch in list(self.hosts.values()):
+            if watch.local:
+                self.check_leases(watch)
+            if now >= watch.next_survey:
+                watch.next_survey = now + settings.VNETWEB_SWITCH_SECONDS
+                switch_state.survey(watch.host)
+
+    # --- hosts ---------------------------------------------------------------------------------
+
+    def read_hosts(self) -> None:
+        served = {host.pk: host for host in Host.objects.all() if worker_queues.serves(host.name)}
+        for host_id in set(self.hosts) - set(served):
+            watch = self.hosts.pop(host_id)
+            if watch.subscription is not None:
+                events.unsubscribe(watch.subscription)
+        for host_id, host in served.items():
+            watch = self.hosts.get(host_id)
+            if watch is None or watch.host.uri != host.uri:
+                if watch is not None and watch.subscription is not None:
+                    events.unsubscribe(watch.subscription)
+                watch = self.hosts[host_id] = _HostWatch(host, gateway.is_local(host.uri))
+            watch.host = host
+        self.read_lease_bridges()
+
+    def read_lease_bridges(self) -> None:
+        local = [host_id for host_id, watch in self.hosts.items() if watch.local]
+        rows = Network.objects.filter(host__in=local, active=True).exclude(bridge="")
+        bridges: dict[int, dict[str, str]] = {host_id: {} for host_id in local}
+        for host_id, name, bridge, ranges in rows.values_list(
+            "host_id", "name", "bridge", "dhcp_ranges"
+        ):
+            if ranges or hostside.lease_file_stamp(bridge) is not None:
+                bridges[host_id][bridge] = name
+        for host_id, found in bridges.items():
+            watch = self.hosts[host_id]
+            for bridge in found.keys() - watch.stamps.keys():
+                watch.stamps[bridge] = hostside.lease_file_stamp(bridge)
+            for bridge in watch.stamps.keys() - found.keys():
+                del watch.stamps[bridge]
+            watch.lease_bridges = found
+
+    # --- libvirt's events ----------------------------------------------------------------------
+
+    def keep_subscribed(self, watch: _HostWatch, now: float) -> None:
+        if watch.subscription is not None and events.alive(watch.subscription):
+            return
+        if now < watch.next_subscribe:
+            return
+        watch.next_subscribe = now + RESUBSCRIBE_EVERY
+        host_id = watch.host.pk
+        try:
+            watch.subscription = events.subscribe(
+                watch.host.uri, lambda name, _event: self.changes.put((host_id, name))
+            )
+        except gateway.GatewayError as exc:
+            watch.subscription = None
+            record_unreachable(watch.host, exc)
+            return
+        log.info("listening to %s's network events", watch.host.name)
+        # Whatever happened before (the worker starting, the link down) went unheard: read the
+        # whole host now, not at beat's next round.
+        from networks.tasks import refresh
+
+        refresh(watch.host)
+
+    def handle_events(self) -> None:
+        seen: set[tuple[int, str]] = set()
+        while True:
+            try:
+                seen.add(self.changes.get_nowait())
+            except queue.Empty:
+                break
+        for host_id, name in sorted(seen):
+            watch = self.hosts.get(host_id)
+            if watch is not None:
+                self.reread(watch, name)
+
+    def reread(self, watch: _HostWatch, name: str) -> None:
+        try:
+            info = gateway.find_network(watch.host.uri, name)
+        except gateway.GatewayError as exc:
+            record_unreachable(watch.host, exc)
+            return
+        record_network(watch.host, name, info)
+        # A network that started or stopped: its switch is surveyed now, not in a few seconds.
+        watch.next_survey = 0.0
+
+    # --- leases --------------------------------------------------------------------------------
+
+    def check_leases(self, watch: _HostWatch) -> None:
+        for bridge, name in watch.lease_bridges.items():
+            stamp = hostside.lease_file_stamp(bridge)
+            if stamp != watch.stamps.get(bridge):
+                watch.stamps[bridge] = stamp
+                self.reread(watch, name)
+
+
+_monitor: Monitor | None = None
+
+
+@worker_ready.connect
+def _start(sender, **_kwargs) -> None:
+    global _monitor
+    if not settings.VNETWEB_MONITOR or _monitor is not None:
+        return
+    _monitor = Monitor()
+    _monitor.start()
+
+
+@worker_shutdown.connect
+def _stop(**_kwargs) -> None:
+    if _monitor is not None:
+        _monitor.stopping.set()

@@ -1,0 +1,170 @@
+"""The host-side view of each switch, read by the worker on the KVM host and kept in the database:
+`Network.switch` (bridge link, ports, firewall rules, dnsmasq, health verdict) and, for the
+networks whose page someone has open, `Network.traffic` (counters and their recent history).
+
+`survey(host)` reads the whole machine once (one netlink dump, one `nft -j` ruleset) and writes
+only what changed; counters change all the time, so they are written only while someone looks.
+A host the worker reaches over the network gets {"local": False, "reason": …}: the page says what
+it cannot see there.
+"""
+
+import logging
+import time
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from networks import gateway, health, live
+from networks.gateway import firewall, hostside
+from networks.models import Host, Network
+from networks.spec import SpecXMLError, parse
+
+log = logging.getLogger(__name__)
+
+# Counter samples kept for the chart: 3 minutes at one every 2 s.
+HISTORY = 90
+# After a pause longer than this (nobody looked), the chart starts afresh instead of drawing a line
+# across the gap.
+GAP_SECONDS = 10.0
+
+
+def remote_reason(uri: str) -> str:
+    """Why this worker cannot see the host's own side of its switches, in words."""
+    parts = urlsplit(uri)
+    driver, _, transport = parts.scheme.partition("+")
+    if driver == "test":
+        return "This is a simulated host (libvirt's test driver): it has no bridges to look at."
+    if parts.hostname or transport not in ("", "unix"):
+        return (
+            f"This host is reached over {transport or 'the network'} ({parts.hostname or uri}): "
+            "bridge counters, ports, firewall rules and dnsmasq can only be read by a worker "
+            "running on the host itself. Shown here is what libvirt reports."
+        )
+    if not settings.VNETWEB_HOST_NETLINK:
+        return (
+            "This host's worker runs in a container of its own network namespace "
+            "(VNETWEB_HOST_NETLINK=false), where the host's links are not visible. Shown here "
+            "is what libvirt reports."
+        )
+    return "The host's side of its switches cannot be read here."
+
+
+def _link(link: hostside.Link | None) -> dict | None:
+    if link is None:
+        return None
+    return {
+        "name": link.name,
+        "kind": link.kind,
+        "mac": link.mac,
+        "mtu": link.mtu,
+        "up": link.up,
+        "operstate": link.operstate,
+        "addresses": list(link.addresses),
+    }
+
+
+def switch_link_name(spec) -> str:
+    """The device a switch is: its bridge, or for macvtap the host NIC guests attach to."""
+    if spec.mode in ("macvtap", "passthrough", "private", "vepa", "hostdev"):
+        return spec.forward_dev or next(iter(spec.forward_interfaces), "")
+    return spec.bridge
+
+
+def describe(net: Network, host: hostside.HostNetworking) -> dict:
+    """What `Network.switch` holds for a running network on this machine."""
+    try:
+        spec = parse(net.xml)
+    except SpecXMLError as exc:
+        return {"local": True, "error": f"vnetweb cannot read the network's XML: {exc}"}
+    name = switch_link_name(spec)
+    link = host.links.get(name) if name else None
+    rules = None
+    if host.ruleset is not None and spec.bridge:
+        rules = firewall.rules_for(
+            host.ruleset, bridge=spec.bridge, subnets=[str(s) for s in health.subnets(spec)]
+        )
+    expected = health.dnsmasq_expected(spec)
+    pid = hostside.dnsmasq_pid(spec.name) if expected else None
+    problems = health.verdict(spec, host, rules=rules, dnsmasq_pid=pid, persistent=net.persistent)
+    return {
+        "local": True,
+        "device": name,
+        "link": _link(link),
+        "ports": [_link(port) for port in host.ports(name)] if name else [],
+        "dnsmasq": {"expected": expected, "pid": pid},
+        "forwarding": host.forwarding,
+        "firewall": None
+        if rules is None
+        else [
+            {"table": f"{rule.family} {rule.table}", "chain": rule.chain, "text": rule.text}
+            for rule in rules
+        ],
+        "problems": [problem.as_dict() for problem in problems],
+    }
+
+
+def _traffic(previous: dict, link: hostside.Link, ports: list[hostside.Link], now: float) -> dict:
+    history = list(previous.get("history") or [])
+    if history and now - history[-1][0] > GAP_SECONDS:
+        history = []
+    counters = link.counters
+    history.append([round(now, 3), counters["rx_bytes"], counters["tx_bytes"]])
+    last = previous if previous.get("t") and now - previous["t"] <= GAP_SECONDS else {}
+    return {
+        "t": round(now, 3),
+        "bridge": counters,
+        "ports": {port.name: port.counters for port in ports},
+        "prev": {"t": last["t"], "bridge": last["bridge"], "ports": last.get("ports", {})}
+        if last
+        else None,
+        "history": history[-HISTORY:],
+    }
+
+
+def survey(host: Host) -> list[int]:
+    """Read this machine's side of the host's switches into the database; returns the ids of
+    the networks whose row changed (a page showing them has been told)."""
+    networks = list(
+        Network.objects.filter(host=host).only(
+            "pk", "name", "active", "persistent", "xml", "switch", "traffic"
+        )
+    )
+    if not gateway.is_local(host.uri):
+        remote = {"local": False, "reason": remote_reason(host.uri)}
+        return _write(host, {net: remote for net in networks if net.switch != remote}, {})
+    try:
+        machine = hostside.read()
+    except OSError as exc:
+        log.warning("cannot read this machine's links over netlink: %s", exc)
+        failed = {"local": True, "error": f"The host's links could not be read: {exc}"}
+        return _write(host, {net: failed for net in networks if net.switch != failed}, {})
+    now = time.time()
+    looked_at = live.watched(net.pk for net in networks if net.active)
+    switches, traffic = {}, {}
+    for net in networks:
+        state = describe(net, machine) if net.active else {}
+        if state != net.switch:
+            switches[net] = state
+        link = machine.links.get(state.get("device", "")) if state else None
+        if net.pk in looked_at and link is not None:
+            traffic[net] = _traffic(net.traffic or {}, link, machine.ports(link.name), now)
+    return _write(host, switches, traffic)
+
+
+def _write(host: Host, switches: dict[Network, dict], traffic: dict[Network, dict]) -> list[int]:
+    if not switches and not traffic:
+        return []
+    now = timezone.now()
+    with transaction.atomic():
+        for net, state in switches.items():
+            fields = {"switch": state, "switch_seen": now}
+            if net in traffic:
+                fields["traffic"] = traffic.pop(net)
+            Network.objects.filter(pk=net.pk).update(**fields)
+        for net, sample in traffic.items():
+            Network.objects.filter(pk=net.pk).update(traffic=sample)
+        changed = sorted({net.pk for net in switches} | {net.pk for net in traffic})
+        live.publish(host.pk, networks=changed, topic="switch")
+    return changed

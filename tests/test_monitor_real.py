@@ -1,0 +1,149 @@
+"""The worker's monitor on the real host: libvirt's events, lease files and the switch's host side
+reach the database within a second or two, with no beat running (so nothing else could be the
+cause), and a broken firewall is named and fixed.
+
+Only the test's own network (vnwt…, 10.213.x.0/24) and its own rules are ever touched.
+"""
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from networks.gateway import firewall, hostside
+from networks.jobs import create_job
+from networks.models import Job, Lease, Network
+from tests.real import LOCAL_URI, wait_for
+
+pytestmark = [pytest.mark.libvirt, pytest.mark.worker]
+
+
+def _row(name: str) -> Network | None:
+    return Network.objects.filter(name=name).first()
+
+
+def _started_worker(real_host, celery_worker_process, net_name: str) -> Network:
+    """A worker (and so its monitor) for the real host; no beat: the monitor alone keeps the
+    database current. It reads the whole host once it listens to its events (a first read takes
+    seconds: QEMU's version)."""
+    celery_worker_process(real_host.name, pool="threads")
+    return wait_for(lambda: _row(net_name), timeout=40, message="the worker never read the host")
+
+
+def test_a_network_stopped_with_virsh_shows_stopped_within_two_seconds(
+    real_host, libvirt_network, celery_worker_process
+):
+    net = libvirt_network(start=True)
+    _started_worker(real_host, celery_worker_process, net.name)
+    wait_for(lambda: _row(net.name).active, timeout=20)
+    wait_for(lambda: _row(net.name).switch.get("link"), timeout=20, message="no switch survey")
+
+    started = time.monotonic()
+    subprocess.run(["virsh", "-c", LOCAL_URI, "net-destroy", net.name], check=True)
+    wait_for(lambda: not _row(net.name).active, timeout=5, interval=0.05)
+    stopped = time.monotonic() - started
+    # The switch's host side goes with it: nothing to show for a stopped network.
+    wait_for(lambda: _row(net.name).switch == {}, timeout=5, interval=0.05)
+
+    started = time.monotonic()
+    subprocess.run(["virsh", "-c", LOCAL_URI, "net-start", net.name], check=True)
+    wait_for(lambda: _row(net.name).active, timeout=5, interval=0.05)
+    restarted = time.monotonic() - started
+    print(
+        f"virsh net-destroy -> database: {stopped:.2f} s; net-start -> database: {restarted:.2f} s"
+    )
+    assert stopped < 2.0, stopped
+    assert restarted < 2.0, restarted
+
+
+def test_a_new_lease_reaches_the_database_within_a_second_of_dnsmasq_writing_it(
+    real_host, libvirt_network, namespace_guest, celery_worker_process
+):
+    net = libvirt_network(start=True)
+    _started_worker(real_host, celery_worker_process, net.name)
+    wait_for(lambda: _row(net.name).active, timeout=20)
+    time.sleep(1.5)  # the monitor has taken the lease file's first stamp
+    before = hostside.lease_file_stamp(net.bridge)
+
+    guest = namespace_guest(net.bridge, hostname="vnwt-fresh")
+    # dnsmasq's acknowledgement: libvirt's leases helper rewrites the status file at once.
+    wait_for(
+        lambda: hostside.lease_file_stamp(net.bridge) != before
+        and guest.mac in hostside.lease_file(net.bridge).read_text(),
+        timeout=15,
+        interval=0.01,
+    )
+    acked = hostside.lease_file(net.bridge).stat().st_mtime
+    lease = wait_for(
+        lambda: Lease.objects.filter(network__name=net.name, mac=guest.mac).first(),
+        timeout=5,
+        interval=0.02,
+    )
+    delay = time.time() - acked
+    print(f"DHCP acknowledgement (lease file written) -> database: {delay:.2f} s")
+    assert lease.hostname == "vnwt-fresh"
+    assert delay < 1.0, delay
+
+    guest.stop()  # DHCPRELEASE
+    wait_for(
+        lambda: not Lease.objects.filter(mac=guest.mac).exists(),
+        timeout=3,
+        interval=0.05,
+        message="the released lease stayed",
+    )
+
+
+def _our_masquerade_handles(subnet: str) -> list[int]:
+    """Handles of the NAT rules that masquerade the test network's own subnet (and no other)."""
+    listed = subprocess.run(
+        ["nft", "-j", "list", "chain", "ip", "nat", "LIBVIRT_PRT"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    rules = firewall.rules_for(json.loads(listed.stdout)["nftables"], bridge="", subnets=[subnet])
+    return [rule.handle for rule in rules if rule.verdict == "masquerade" and rule.saddr == subnet]
+
+
+def test_the_verdict_names_missing_nat_rules_and_a_restart_puts_them_back(
+    real_host, libvirt_network, celery_worker_process, admin
+):
+    net = libvirt_network(start=True)
+    _started_worker(real_host, celery_worker_process, net.name)
+    row = wait_for(lambda: (r := _row(net.name)) and r.switch.get("firewall") and r, timeout=20)
+    assert row.switch["problems"] == []
+    texts = [rule["text"] for rule in row.switch["firewall"]]
+    subnet = f"10.213.{net.subnet}.0/24"
+    assert any(f'iifname "{net.bridge}"' in text and "accept" in text for text in texts)
+    assert any(f"ip saddr {subnet}" in text and "MASQUERADE" in text for text in texts), texts
+
+    handles = _our_masquerade_handles(subnet)
+    assert handles, "the test network has no masquerade rule to remove"
+    for handle in handles:
+        subprocess.run(
+            ["nft", "delete", "rule", "ip", "nat", "LIBVIRT_PRT", "handle", str(handle)],
+            check=True,
+        )
+    # (Whatever happens next, undefining the test network removes its remaining rules.)
+
+    def missing_nat(row: Network) -> list[dict]:
+        return [p for p in row.switch.get("problems", []) if p["code"] == "nat-rules-missing"]
+
+    broken = wait_for(
+        lambda: missing_nat(_row(net.name)) and _row(net.name),
+        timeout=10,
+        message="the verdict did not notice the missing masquerade rules",
+    )
+    [problem] = missing_nat(broken)
+    assert subnet in problem["text"] and problem["fix"] == "restart"
+
+    job = create_job(admin, real_host, problem["fix"], network=broken)
+    wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, timeout=30)
+    assert Job.objects.get(pk=job.pk).state == Job.State.SUCCEEDED, Job.objects.get(pk=job.pk)
+    wait_for(
+        lambda: _row(net.name).switch.get("problems") == [],
+        timeout=10,
+        message="the restart did not bring the rules back",
+    )
+    assert _our_masquerade_handles(subnet)
