@@ -42,33 +42,82 @@ def channel() -> str:
 
 
 def message(
-    host: int | None, networks: Iterable[int] = (), jobs: Iterable[int] = (), jobs_only=False
+    host: int | None,
+    networks: Iterable[int] = (),
+    jobs: Iterable[int] = (),
+    jobs_only=False,
+    topic: str = "",
 ) -> str:
     """`jobs_only`: the networks themselves did not change, only their jobs did, so a page can
-    refresh just their rows (a job's progress cannot move a network in or out of a filter)."""
-    return json.dumps(
-        {
-            "host": host,
-            "networks": sorted(set(networks)),
-            "jobs": sorted(set(jobs)),
-            "jobs_only": jobs_only,
-        }
-    )
+    refresh just their rows (a job's progress cannot move a network in or out of a filter).
+    `topic`: only one aspect changed ("switch": the host-side view of a network, its counters),
+    which only the parts that list that topic (data-live-topics) fetch again."""
+    change = {
+        "host": host,
+        "networks": sorted(set(networks)),
+        "jobs": sorted(set(jobs)),
+        "jobs_only": jobs_only,
+    }
+    if topic:
+        change["topic"] = topic
+    return json.dumps(change)
 
 
 def send(
-    host: int | None, networks: Iterable[int] = (), jobs: Iterable[int] = (), jobs_only=False
+    host: int | None,
+    networks: Iterable[int] = (),
+    jobs: Iterable[int] = (),
+    jobs_only=False,
+    topic: str = "",
 ) -> None:
     """Publish now (outside a transaction, or after it)."""
     try:
-        _client(settings.REDIS_URL).publish(channel(), message(host, networks, jobs, jobs_only))
+        _client(settings.REDIS_URL).publish(
+            channel(), message(host, networks, jobs, jobs_only, topic)
+        )
     except redis.RedisError as exc:
         log.warning("live update not sent (pages stay as they are until reloaded): %s", exc)
 
 
 def publish(
-    host: int | None, networks: Iterable[int] = (), jobs: Iterable[int] = (), jobs_only=False
+    host: int | None,
+    networks: Iterable[int] = (),
+    jobs: Iterable[int] = (),
+    jobs_only=False,
+    topic: str = "",
 ) -> None:
     """Publish once the current transaction commits (at once when there is none)."""
     networks, jobs = list(networks), list(jobs)
-    transaction.on_commit(lambda: send(host, networks, jobs, jobs_only))
+    transaction.on_commit(lambda: send(host, networks, jobs, jobs_only, topic))
+
+
+# --- who is looking ----------------------------------------------------------------------------
+# A network page's stream says so every WATCH_EVERY seconds; the worker samples the counters of
+# the networks someone looks at (networks.switch_state), and of no other.
+WATCH_SECONDS = 2 * KEEPALIVE_SECONDS + 5
+
+
+def _watch_key(network_id: int) -> str:
+    return f"vnetweb:watch:{channel()}:{network_id}"
+
+
+def watch(network_ids: Iterable[int]) -> None:
+    try:
+        pipe = _client(settings.REDIS_URL).pipeline(transaction=False)
+        for network_id in network_ids:
+            pipe.set(_watch_key(network_id), 1, ex=WATCH_SECONDS)
+        pipe.execute()
+    except redis.RedisError as exc:
+        log.info("cannot note who looks at a network: %s", exc)
+
+
+def watched(network_ids: Iterable[int]) -> set[int]:
+    """Of these networks, those whose page someone has open now."""
+    ids = list(network_ids)
+    if not ids:
+        return set()
+    try:
+        found = _client(settings.REDIS_URL).mget([_watch_key(i) for i in ids])
+    except redis.RedisError:
+        return set()
+    return {network_id for network_id, value in zip(ids, found, strict=True) if value}

@@ -10,6 +10,7 @@ from networks.views import (
     networks,
     switch_delete,
     switch_edit,
+    switch_status,
     switch_xml,
 )
 
@@ -41,6 +42,11 @@ urlpatterns = [
         "hosts/<slug:host>/networks/<str:name>/status/",
         networks.network_status,
         name="network-status",
+    ),
+    path(
+        "hosts/<slug:host>/networks/<str:name>/switch/",
+        switch_status.network_switch,
+        name="network-switch",
     ),
     path(
         "hosts/<slug:host>/networks/<str:name>/leases/",

@@ -4,14 +4,19 @@ Fixtures for the real libvirt host (networks, namespace guests, a Celery worker)
 tests/real.py and are loaded from here too.
 """
 
+import json
+import threading
+import time
 import uuid
 
 import pytest
+import redis
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
 
-from networks import subnets
+from networks import live, subnets
 from networks.models import Host, Network
 
 pytest_plugins = ["tests.real", "tests.browser"]
@@ -90,3 +95,40 @@ def make_network(db):
         return Network.objects.create(host=host, name=name, **defaults)
 
     return make
+
+
+class Listener:  # for tests of what is published on the live channel (networks.live)
+    """Subscribes to the channel and keeps what arrives, in a thread of its own."""
+
+    def __init__(self) -> None:
+        # Kept: a Redis client that is garbage-collected closes its pool, subscription and all.
+        self.client = redis.Redis.from_url(settings.REDIS_URL)
+        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        self.pubsub.subscribe(live.channel())
+        self.messages: list[dict] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            message = self.pubsub.get_message(timeout=0.05)
+            if message:
+                self.messages.append(json.loads(message["data"]))
+
+    def settle(self, seconds: float = 0.3) -> list[dict]:
+        time.sleep(seconds)
+        return self.messages
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.pubsub.close()
+        self.client.close()
+
+
+@pytest.fixture
+def listener():
+    listening = Listener()
+    yield listening
+    listening.close()

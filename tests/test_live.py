@@ -5,12 +5,10 @@ Real Redis (the tests' database 15, whose channel name carries the number), no m
 
 import asyncio
 import json
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -25,43 +23,6 @@ from networks.sync import record_network, record_snapshot
 from networks.views.live import HELLO
 
 FACTS = gateway.HostFacts("h", "9.0.0", "QEMU", "7.2.0", "x86_64", 2, 1 << 20)
-
-
-class Listener:
-    """Subscribes to the channel and keeps what arrives, in a thread of its own."""
-
-    def __init__(self) -> None:
-        # Kept: a Redis client that is garbage-collected closes its pool, subscription and all.
-        self.client = redis.Redis.from_url(settings.REDIS_URL)
-        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-        self.pubsub.subscribe(live.channel())
-        self.messages: list[dict] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            message = self.pubsub.get_message(timeout=0.05)
-            if message:
-                self.messages.append(json.loads(message["data"]))
-
-    def settle(self, seconds: float = 0.3) -> list[dict]:
-        time.sleep(seconds)
-        return self.messages
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.pubsub.close()
-        self.client.close()
-
-
-@pytest.fixture
-def listener():
-    listening = Listener()
-    yield listening
-    listening.close()
 
 
 def info(name: str, *, active: bool = False, leases=None) -> gateway.NetworkInfo:
@@ -299,3 +260,44 @@ def test_a_network_deleted_in_the_admin_reaches_open_pages(
     assert listener.settle() == [
         {"host": test_host.pk, "networks": [network.pk], "jobs": [], "jobs_only": False}
     ]
+
+
+def test_a_network_page_stream_says_someone_looks_at_that_network(
+    transactional_db, viewer, test_host
+):
+    assert live.watched([41, 42]) == set()
+    client = AsyncClient()
+    client.force_login(viewer)
+    received = _collect(
+        client,
+        reverse("live-events") + "?watch=42,x,43",
+        until="event: change",
+        publish=lambda: live.send(test_host.pk, [42]),
+    )
+    assert "event: change" in received
+    # Said when the stream opened, and valid well past the keep-alive, when it is said again.
+    assert live.watched([41, 42, 43]) == {42, 43}
+    key = live._watch_key(42)
+    ttl = redis.Redis.from_url(settings.REDIS_URL).ttl(key)
+    assert live.KEEPALIVE_SECONDS < ttl <= live.WATCH_SECONDS
+    redis.Redis.from_url(settings.REDIS_URL).delete(key, live._watch_key(43))
+
+
+def test_a_change_of_one_topic_says_so(transactional_db, test_host, listener):
+    live.publish(test_host.pk, networks=[5], topic="switch")
+    live.publish(test_host.pk, networks=[5])
+    first, second = listener.settle()
+    assert first == {
+        "host": test_host.pk,
+        "networks": [5],
+        "jobs": [],
+        "jobs_only": False,
+        "topic": "switch",
+    }
+    assert "topic" not in second
+
+
+def test_without_redis_nobody_is_watched(settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    live.watch([7])  # says nothing, fails nothing
+    assert live.watched([7]) == set()

@@ -342,7 +342,18 @@ def test_a_refresh_records_the_demo_hosts_guests_bridges_and_nics(db, settings):
     demo = Host.objects.create(name="demo", uri=f"test://{path}")
     assert tasks.refresh(demo) is None
     guests = {n.name: n.guests for n in Network.objects.filter(host=demo)}
-    assert guests["default"] == [{"domain": "web01", "mac": "52:54:00:de:00:01", "running": True}]
+    assert guests["default"] == [
+        {
+            "domain": "web01",
+            "mac": "52:54:00:de:00:01",
+            "running": True,
+            "state": "running",
+            "device": "testnet0",  # the test driver's name for the guest's tap
+            "model": "",
+            "attached": "network",
+            "plugged": None,  # the test driver lists no network ports
+        }
+    ]
     assert [g["domain"] for g in guests["storage-isolated"]] == ["build01", "db01"]
     assert guests["uplink-macvtap"] == []
     demo.refresh_from_db()
@@ -386,7 +397,18 @@ def test_record_network_writes_one_network_and_deletes_it_when_gone(test_host, m
     other = make_network(test_host, "other", bridge="keep")
     guests = (gateway.GuestInfo("vm1", "52:54:00:00:00:01", False),)
     row = record_network(test_host, "vnwt-td1", info("vnwt-td1", to_xml(lab_spec()), guests=guests))
-    assert row.guests == [{"domain": "vm1", "mac": "52:54:00:00:00:01", "running": False}]
+    assert row.guests == [
+        {
+            "domain": "vm1",
+            "mac": "52:54:00:00:00:01",
+            "running": False,
+            "state": "",
+            "device": "",
+            "model": "",
+            "attached": "network",
+            "plugged": None,
+        }
+    ]
     assert row.last_seen <= timezone.now()
     assert record_network(test_host, "vnwt-td1", None) is None
     assert not Network.objects.filter(name="vnwt-td1").exists()

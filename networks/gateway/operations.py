@@ -3,13 +3,15 @@
 Changing a network's definition (define, update, restart, undefine) is in changes.py.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import libvirt
+from lxml import etree
 
 from .connection import call, memo
 from .errors import NetworkNotFound
-from .guests import guests_by_network
+from .guests import BRIDGE, DIRECT, guests_by_network, plugged_macs
 from .inventory import is_local, libvirt_inventory, local_inventory
 from .types import GuestInfo, HostFacts, HostSnapshot, LeaseInfo, NetworkInfo
 
@@ -68,13 +70,38 @@ def saved_xml(net: "libvirt.virNetwork") -> str:
         return net.XMLDesc(0)
 
 
+_XML = etree.XMLParser(resolve_entities=False, no_network=True)
+
+
+def _guests_of(
+    net: "libvirt.virNetwork", xml: str, guests: dict[str, tuple[GuestInfo, ...]]
+) -> tuple[GuestInfo, ...]:
+    """The network's guests: NICs that name it, and NICs put straight onto its bridge or host
+    NICs; those libvirt has plugged in now marked so (from its network ports)."""
+    root = etree.fromstring(xml.encode(), _XML)
+    found = list(guests.get(root.findtext("name") or "", ()))
+    bridge = root.find("bridge")
+    if bridge is not None and bridge.get("name"):
+        found += guests.get(BRIDGE + bridge.get("name"), ())
+    for iface in root.iterfind("forward/interface"):
+        found += guests.get(DIRECT + (iface.get("dev") or ""), ())
+    if int(root.get("connections") or 0) and any(g.attached == "network" for g in found):
+        macs = plugged_macs(net)
+        if macs is not None:
+            found = [
+                replace(g, plugged=g.mac.lower() in macs) if g.attached == "network" else g
+                for g in found
+            ]
+    return tuple(found)
+
+
 def _network(
     net: "libvirt.virNetwork",
     *,
     active: bool,
     persistent: bool,
     autostart: bool,
-    guests: tuple[GuestInfo, ...] = (),
+    guests: dict[str, tuple[GuestInfo, ...]] | None = None,
 ) -> NetworkInfo:
     xml = net.XMLDesc(0)
     # A running network keeps its old settings until restarted; its saved definition may differ.
@@ -96,7 +123,7 @@ def _network(
         xml=xml,
         leases=leases,
         config_xml=config_xml,
-        guests=guests,
+        guests=_guests_of(net, xml, guests or {}),
     )
 
 
@@ -127,7 +154,7 @@ def snapshot(uri: str) -> HostSnapshot:
                         active=name in active,
                         persistent=name in persistent,
                         autostart=name in autostart,
-                        guests=guests.get(name, ()),
+                        guests=guests,
                     )
                 )
             except libvirt.libvirtError as exc:
@@ -150,7 +177,7 @@ def network_state(uri: str, name: str) -> NetworkInfo:
             active=bool(net.isActive()),
             persistent=bool(net.isPersistent()),
             autostart=bool(net.autostart()),
-            guests=guests_by_network(conn).get(name, ()),
+            guests=guests_by_network(conn),
         )
 
     return call(uri, read)

@@ -27,11 +27,17 @@ class LeaseInfo:
 
 @dataclass(frozen=True)
 class GuestInfo:
-    """A guest NIC configured on a network (<interface type='network'>)."""
+    """A guest NIC on a network: <interface type='network'>, or straight onto its bridge or NIC."""
 
     domain: str
     mac: str
     running: bool
+    state: str = ""  # the domain's: running, paused, shut off, ...
+    device: str = ""  # the host side of the NIC while the guest runs: vnet3, macvtap0
+    model: str = ""  # virtio, e1000, ...
+    attached: str = "network"  # the <interface type>: network, bridge or direct
+    # Whether libvirt lists it among the network's ports now; None where that cannot be told.
+    plugged: bool | None = None
 
 
 @dataclass(frozen=True)

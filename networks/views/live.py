@@ -8,6 +8,7 @@ same stream is served from a thread, with a blocking subscription.
 """
 
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import redis
@@ -47,13 +48,39 @@ def _frame(message: dict | None, visible: set[int] | None) -> str:
 REDIS_DOWN = (redis.RedisError, OSError)
 
 
-async def _stream(visible: set[int] | None) -> AsyncIterator[str]:
+def _watching(request: HttpRequest) -> list[int]:
+    """The networks whose page this is (?watch=12): their counters are sampled while it is open."""
+    ids = request.GET.get("watch", "").split(",")
+    return [int(value) for value in ids if value.isdigit()][:MAX_WATCHED]
+
+
+MAX_WATCHED = 20
+
+
+class _Watch:
+    """Says "someone looks at these networks" again before the last saying runs out."""
+
+    def __init__(self, network_ids: list[int]) -> None:
+        self.ids, self.next = network_ids, 0.0
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if not self.ids or now < self.next:
+            return False
+        self.next = now + live.KEEPALIVE_SECONDS
+        return True
+
+
+async def _stream(visible: set[int] | None, watching: list[int]) -> AsyncIterator[str]:
     client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
+    watch = _Watch(watching)
     try:
         await pubsub.subscribe(live.channel())
         yield HELLO
         while True:
+            if watch.due():
+                await sync_to_async(live.watch)(watch.ids)
             message = await pubsub.get_message(timeout=live.KEEPALIVE_SECONDS)
             if frame := _frame(message, visible):
                 yield frame
@@ -65,14 +92,17 @@ async def _stream(visible: set[int] | None) -> AsyncIterator[str]:
         await client.aclose()
 
 
-def _blocking_stream(visible: set[int] | None) -> Iterator[str]:
+def _blocking_stream(visible: set[int] | None, watching: list[int]) -> Iterator[str]:
     """The same for a WSGI server (Django's test server): a thread waits on the subscription."""
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
+    watch = _Watch(watching)
     try:
         pubsub.subscribe(live.channel())
         yield HELLO
         while True:
+            if watch.due():
+                live.watch(watch.ids)
             if frame := _frame(pubsub.get_message(timeout=live.KEEPALIVE_SECONDS), visible):
                 yield frame
     except REDIS_DOWN:
@@ -87,9 +117,9 @@ async def events(request: HttpRequest) -> HttpResponse:
     user = await request.auser()
     visible = await sync_to_async(_visible)(user)
     wsgi = "wsgi.version" in request.META
-    response = StreamingHttpResponse(
-        _blocking_stream(visible) if wsgi else _stream(visible), content_type="text/event-stream"
-    )
+    watching = _watching(request)
+    stream = _blocking_stream(visible, watching) if wsgi else _stream(visible, watching)
+    response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response

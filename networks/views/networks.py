@@ -2,9 +2,8 @@
 
 import re
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import timedelta
-from functools import wraps
 from types import SimpleNamespace
 from urllib.parse import quote
 
@@ -26,7 +25,9 @@ from networks import operations, permissions
 from networks.forms.filters import PAGE_SIZES, NetworkFilter
 from networks.jobs import create_job
 from networks.models import Job, Lease, Network
+from networks.views.gone import gone_is_empty
 from networks.views.live import render_live
+from networks.views.switch_status import switch_context
 
 COLUMNS = [
     ("name", "Name"),
@@ -296,28 +297,11 @@ def network_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
         "leases": _leases(network),
         "recent_jobs": recent_jobs,
     }
+    if not (request.htmx and request.htmx.target == "net-live"):
+        context.update(switch_context(network, request.user))
     return render_live(
         request, "networks/detail.html", "networks/_detail_live.html", context, "net-live"
     )
-
-
-def gone_is_empty(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """For htmx requests of a network that no longer exists, answer an empty 200, not a 404.
-
-    A transient network vanishes when stopped: the row whose Stop removed it is swapped for
-    nothing instead of an error.
-    """
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except Http404:
-            if request.htmx:
-                return HttpResponse("")
-            raise
-
-    return wrapper
 
 
 @require_GET

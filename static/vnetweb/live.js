@@ -3,6 +3,8 @@
 // One EventSource per open page. Each message says which host, networks and jobs changed; every
 // element with data-live="<url>" whose data-live-hosts ("*" for any), data-live-networks or
 // data-live-jobs names one of them is fetched again from its URL and swapped in place (htmx),
+// unless the change is about one topic only (the switch's counters) that it does not list in
+// data-live-topics,
 // so sort, filter, page and scroll position stay as the user left them. A part is never fetched
 // twice at the same time: changes that arrive meanwhile make one more fetch once it is back.
 // When only jobs moved on (a job queued, running, done) a table with data-live-rows fetches just
@@ -30,6 +32,8 @@
 
   function concerns(el, change) {
     var d = el.dataset;
+    // A change of one aspect only (say the switch's counters) concerns only the parts showing it.
+    if (change.topic && !listed(d.liveTopics, change.topic)) return false;
     if (d.liveHosts === "*" || listed(d.liveHosts, change.host)) return true;
     return change.networks.some(function (id) { return listed(d.liveNetworks, id); }) ||
       change.jobs.some(function (id) { return listed(d.liveJobs, id); });
@@ -109,6 +113,10 @@
     return Array.prototype.slice.call(document.querySelectorAll("[data-live]"));
   }
 
+  // A page about one network says so: its worker samples that switch's counters while it is open.
+  var watching = Array.prototype.map.call(
+    document.querySelectorAll("[data-live-watch]"), function (el) { return el.dataset.liveWatch; });
+  if (watching.length) url += (url.indexOf("?") === -1 ? "?" : "&") + "watch=" + watching.join(",");
   var source = new EventSource(url);
   source.addEventListener("hello", function () {
     show("on", "live");
