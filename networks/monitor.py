@@ -136,11 +136,15 @@ class Monitor(threading.Thread):
             record_unreachable(watch.host, exc)
             return
         log.info("listening to %s's network events", watch.host.name)
-        # Whatever happened before (the worker starting, the link down) went unheard: read the
-        # whole host now, not at beat's next round.
-        from networks.tasks import refresh
+        # Whatever happened before (the worker starting, the link down) went unheard: the whole
+        # host is read now, not at beat's next round. By the worker's pool, not here: a first
+        # read on a new connection takes seconds (QEMU's version), and events wait meanwhile.
+        from networks.tasks import refresh_host
 
-        refresh(watch.host)
+        try:
+            refresh_host.apply_async(args=[host_id], queue=watch.host.queue, expires=30)
+        except Exception as exc:  # Redis away: beat's refresh catches up later
+            log.warning("could not ask for a read of %s: %s", watch.host.name, exc)
 
     def handle_events(self) -> None:
         seen: set[tuple[int, str]] = set()

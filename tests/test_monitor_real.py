@@ -147,3 +147,32 @@ def test_the_verdict_names_missing_nat_rules_and_a_restart_puts_them_back(
         message="the restart did not bring the rules back",
     )
     assert _our_masquerade_handles(subnet)
+
+
+def test_after_a_libvirtd_restart_the_monitor_listens_again(
+    real_host, libvirt_network, celery_worker_process
+):
+    net = libvirt_network(start=True)
+    _started_worker(real_host, celery_worker_process, net.name)
+    wait_for(lambda: _row(net.name).active, timeout=20)
+
+    subprocess.run(["pkill", "-x", "libvirtd"], check=True)
+    wait_for(
+        lambda: subprocess.run(["pgrep", "-x", "libvirtd"], capture_output=True).returncode != 0,
+        message="libvirtd did not stop",
+    )
+    subprocess.run(["libvirtd", "-d"], check=True)
+    # libvirtd answers again (its networks keep running across a restart) ...
+    wait_for(
+        lambda: subprocess.run(
+            ["virsh", "-c", LOCAL_URI, "net-info", net.name], capture_output=True
+        ).returncode
+        == 0,
+        timeout=30,
+    )
+    time.sleep(3)  # ... and the monitor has noticed its link went and subscribed again.
+    started = time.monotonic()
+    subprocess.run(["virsh", "-c", LOCAL_URI, "net-destroy", net.name], check=True)
+    wait_for(lambda: not _row(net.name).active, timeout=5, interval=0.05)
+    print(f"after a libvirtd restart, net-destroy -> database: {time.monotonic() - started:.2f} s")
+    assert time.monotonic() - started < 2.0
