@@ -41,3 +41,4 @@ bench: setup-test services
 	.venv/bin/python bench/snapshot_real.py
 	.venv/bin/python bench/pages.py
 	.venv/bin/python bench/click_to_row.py
+	.venv/bin/python bench/freshness.py

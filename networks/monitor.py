@@ -47,6 +47,7 @@ class _HostWatch:
     lease_bridges: dict[str, str] = field(default_factory=dict)
     stamps: dict[str, tuple[int, int] | None] = field(default_factory=dict)
     next_survey: float = 0.0
+    leases_known: bool = False  # the lease files were stamped once (the host's first read)
 
 
 class Monitor(threading.Thread):
@@ -113,7 +114,13 @@ class Monitor(threading.Thread):
         for host_id, found in bridges.items():
             watch = self.hosts[host_id]
             for bridge in found.keys() - watch.stamps.keys():
-                watch.stamps[bridge] = hostside.lease_file_stamp(bridge)
+                # A network that started since: its leases may have changed before this look
+                # (a guest asking at once), so it is read once whatever its file says. At the
+                # monitor's start the host's full read covers them all.
+                watch.stamps[bridge] = (
+                    hostside.lease_file_stamp(bridge) if not watch.leases_known else (-1, -1)
+                )
+            watch.leases_known = True
             for bridge in watch.stamps.keys() - found.keys():
                 del watch.stamps[bridge]
             watch.lease_bridges = found

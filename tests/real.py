@@ -161,45 +161,35 @@ exit 0
 """
 
 
-@pytest.fixture
-def namespace_guest(tmp_path) -> Iterator:
-    """Factory: a guest in its own network namespace, plugged into a bridge, asking for a lease."""
-    if not shutil.which("udhcpc"):
-        pytest.fail("udhcpc is missing: `make test` installs it (scripts/setup.sh --test)")
-    script = tmp_path / "udhcpc.sh"
-    script.write_text(UDHCPC_SCRIPT)
-    script.chmod(0o755)
-    guests: list[NamespaceGuest] = []
+def start_namespace_guest(
+    bridge: str, script: Path, hostname: str = "vnwt-guest", mac: str = ""
+) -> NamespaceGuest:
+    """A guest in its own network namespace (vnwt…), plugged into `bridge`, asking for a lease
+    with udhcpc and our own event `script`. Remove it with `remove_namespace_guest`."""
 
     def run(*args: str) -> None:
         subprocess.run(args, check=True, capture_output=True)
 
-    def make(bridge: str, hostname: str = "vnwt-guest", mac: str = "") -> NamespaceGuest:
-        tag = f"{random.randrange(16**6):06x}"
-        ns, host_end = f"vnwt{tag}", f"vnwth{tag}"
-        mac = mac or "52:54:00:" + ":".join(f"{random.randrange(256):02x}" for _ in range(3))
-        run("ip", "netns", "add", ns)
-        guest = NamespaceGuest(ns, mac, hostname, process=None, host_end=host_end)  # type: ignore[arg-type]
-        guests.append(guest)
+    tag = f"{random.randrange(16**6):06x}"
+    ns, host_end = f"vnwt{tag}", f"vnwth{tag}"
+    mac = mac or "52:54:00:" + ":".join(f"{random.randrange(256):02x}" for _ in range(3))
+    run("ip", "netns", "add", ns)
+    guest = NamespaceGuest(ns, mac, hostname, process=None, host_end=host_end)  # type: ignore[arg-type]
+    try:
         run("ip", "link", "add", host_end, "type", "veth", "peer", "name", f"vnwtg{tag}")
         run("ip", "link", "set", f"vnwtg{tag}", "netns", ns)
         run("ip", "-n", ns, "link", "set", f"vnwtg{tag}", "name", "eth0")
         run("ip", "-n", ns, "link", "set", "eth0", "address", mac)
         run("ip", "-n", ns, "link", "set", "eth0", "up")
         run("ip", "link", "set", host_end, "master", bridge, "up")
+        udhcpc = ["udhcpc", "-f", "-R", "-i", "eth0", "-s", str(script)]
         guest.process = subprocess.Popen(
             [
                 "ip",
                 "netns",
                 "exec",
                 ns,
-                "udhcpc",
-                "-f",
-                "-R",
-                "-i",
-                "eth0",
-                "-s",
-                str(script),
+                *udhcpc,
                 "-x",
                 f"hostname:{hostname}",
                 "-t",
@@ -210,13 +200,42 @@ def namespace_guest(tmp_path) -> Iterator:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+    except BaseException:
+        remove_namespace_guest(guest)
+        raise
+    return guest
+
+
+def remove_namespace_guest(guest: NamespaceGuest) -> None:
+    if guest.process is not None:
+        guest.stop()
+    # Deleting the namespace deletes its veth end, and so the pair.
+    subprocess.run(["ip", "netns", "del", guest.namespace], capture_output=True)
+
+
+def guest_script(directory: Path) -> Path:
+    script = directory / "udhcpc.sh"
+    script.write_text(UDHCPC_SCRIPT)
+    script.chmod(0o755)
+    return script
+
+
+@pytest.fixture
+def namespace_guest(tmp_path) -> Iterator:
+    """Factory: a guest in its own network namespace, plugged into a bridge, asking for a lease."""
+    if not shutil.which("udhcpc"):
+        pytest.fail("udhcpc is missing: `make test` installs it (scripts/setup.sh --test)")
+    script = guest_script(tmp_path)
+    guests: list[NamespaceGuest] = []
+
+    def make(bridge: str, hostname: str = "vnwt-guest", mac: str = "") -> NamespaceGuest:
+        guest = start_namespace_guest(bridge, script, hostname, mac)
+        guests.append(guest)
         return guest
 
     yield make
     for guest in guests:
-        if guest.process is not None:
-            guest.stop()
-        subprocess.run(["ip", "netns", "del", guest.namespace], capture_output=True)
+        remove_namespace_guest(guest)
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2, message: str = ""):
