@@ -9,7 +9,8 @@ For every host this worker serves (networks.worker_queues):
 - New or released DHCP leases, on a host whose worker runs on it: libvirt's leases helper
   rewrites /var/lib/libvirt/dnsmasq/BRIDGE.status at every change; its size and mtime are looked
   at every TICK and the network read again when they moved. (Remote hosts: beat's refresh.)
-- Every SURVEY seconds, the host side of its switches (networks.switch_state).
+- Every VNETWEB_SWITCH_SECONDS, in a second thread, the host side of its switches
+  (networks.switch_state).
 
 Started once per worker process when the worker is ready (VNETWEB_MONITOR=false turns it off).
 The event callback only queues; all reading and writing happens in the monitor's own thread.
@@ -32,7 +33,7 @@ from networks.sync import record_network, record_unreachable
 
 log = logging.getLogger(__name__)
 
-TICK = 0.2  # how often lease files and events are looked at
+TICK = 0.1  # how often lease files and events are looked at
 HOSTS_EVERY = 1.0  # how often the list of hosts and their networks is read again
 RESUBSCRIBE_EVERY = 2.0  # how often a lost event subscription is tried again
 
@@ -46,7 +47,6 @@ class _HostWatch:
     # bridge -> network name, for the networks that have a lease file to watch
     lease_bridges: dict[str, str] = field(default_factory=dict)
     stamps: dict[str, tuple[int, int] | None] = field(default_factory=dict)
-    next_survey: float = 0.0
     leases_known: bool = False  # the lease files were stamped once (the host's first read)
 
 
@@ -57,9 +57,16 @@ class Monitor(threading.Thread):
         self.changes: queue.SimpleQueue[tuple[int, str]] = queue.SimpleQueue()
         self.hosts: dict[int, _HostWatch] = {}
         self.next_hosts = 0.0
+        # The host side is read in a thread of its own (a netlink dump and a ruleset take tens
+        # of milliseconds): events and leases never wait for it. survey_now asks for one at once.
+        self.survey_now = threading.Event()
+        self.surveyor = threading.Thread(
+            target=self.survey_loop, name="vnetweb-survey", daemon=True
+        )
 
     def run(self) -> None:
         log.info("monitor started")
+        self.surveyor.start()
         while not self.stopping.wait(TICK):
             try:
                 self.tick()
@@ -69,6 +76,17 @@ class Monitor(threading.Thread):
         for watch in self.hosts.values():
             if watch.subscription is not None:
                 events.unsubscribe(watch.subscription)
+
+    def survey_loop(self) -> None:
+        while not self.stopping.is_set():
+            self.survey_now.wait(settings.VNETWEB_SWITCH_SECONDS)
+            self.survey_now.clear()
+            for watch in list(self.hosts.values()):
+                try:
+                    switch_state.survey(watch.host)
+                except Exception:
+                    log.exception("reading the switches of %s failed; going on", watch.host.name)
+                    close_old_connections()
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -81,9 +99,6 @@ class Monitor(threading.Thread):
         for watch in list(self.hosts.values()):
             if watch.local:
                 self.check_leases(watch)
-            if now >= watch.next_survey:
-                watch.next_survey = now + settings.VNETWEB_SWITCH_SECONDS
-                switch_state.survey(watch.host)
 
     # --- hosts ---------------------------------------------------------------------------------
 
@@ -173,7 +188,7 @@ class Monitor(threading.Thread):
             return
         record_network(watch.host, name, info)
         # A network that started or stopped: its switch is surveyed now, not in a few seconds.
-        watch.next_survey = 0.0
+        self.survey_now.set()
 
     # --- leases --------------------------------------------------------------------------------
 
