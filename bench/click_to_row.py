@@ -19,13 +19,11 @@ the row's re-fetch).
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,12 +33,6 @@ PASSWORD = "bench-click-password"
 
 # Clicks and waits in the page itself (see the file): Playwright's round trips do not count.
 CLICK_JS = (Path(__file__).parent / "click_to_row.js").read_text()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def median_ms(values: list[float]) -> float:
@@ -74,6 +66,7 @@ def main() -> None:
     from django.contrib.auth.models import User
     from django.core.management import call_command
 
+    from bench._stack import web_and_worker
     from networks import gateway
     from networks.models import Host, Network
     from networks.spec import to_xml
@@ -90,60 +83,11 @@ def main() -> None:
     subnet = free_subnet()
     name = f"vnwt-click{subnet}"
     gateway.define_network(uri, to_xml(fast_network_spec(name, f"vnwtclk{subnet}", subnet)))
-    port = free_port()
-    procs: list[subprocess.Popen] = []
-
-    def spawn(argv: list[str], log: str) -> None:
-        out = open(tmp / log, "w")  # noqa: SIM115 - closed with the temporary directory
-        procs.append(
-            subprocess.Popen(
-                argv,
-                cwd=REPO,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
-
+    stack = ExitStack()
     try:
         refresh(host)  # the network's row, as a worker's refresh would write it
         assert Network.objects.filter(host=host, name=name).exists()
-        venv = Path(sys.executable).parent
-        spawn(
-            [
-                str(venv / "gunicorn"),
-                "vnetweb.asgi:application",  # the rest from gunicorn.conf.py, as `make run`
-                "--bind",
-                f"127.0.0.1:{port}",
-            ],
-            "web.log",
-        )
-        spawn(
-            [
-                str(venv / "celery"),
-                "-A",
-                "vnetweb",
-                "worker",
-                "-Q",
-                "vnetweb",
-                "-n",
-                "click@%h",
-                "--pool=threads",
-                "--concurrency=4",
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel=WARNING",
-            ],
-            "worker.log",
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        base = stack.enter_context(web_and_worker(tmp, env, "click"))
         time.sleep(3)  # the worker subscribes to its host's queue once ready
 
         from playwright.sync_api import sync_playwright
@@ -179,13 +123,7 @@ def main() -> None:
             gateway.stop_network(uri, name)
             bare["stop"].append((time.perf_counter() - t) * 1000)
     finally:
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stack.close()
         try:
             gateway.undefine_network(uri, name)
         except gateway.GatewayError as exc:

@@ -20,12 +20,12 @@ Each round measures, on one clock (this machine's):
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +45,13 @@ WATCH_JS = """([key, selector, text]) => {
   });
   observer.observe(document.body, { childList: true, subtree: true, characterData: true });
 }"""
+
+
+def _remove_network(gateway, uri: str, name: str) -> None:
+    try:
+        gateway.undefine_network(uri, name)
+    except gateway.GatewayError as exc:
+        print(f"cleanup of {name}: {exc.message}", file=sys.stderr)
 
 
 def seen(page, key: str) -> float:
@@ -88,6 +95,7 @@ def main() -> None:
     from django.contrib.auth.models import User
     from django.core.management import call_command
 
+    from bench._stack import web_and_worker
     from networks import gateway
     from networks.gateway import hostside
     from networks.models import Host, Lease
@@ -111,22 +119,7 @@ def main() -> None:
     name, bridge = f"vnwt-fresh{subnet}", f"vnwtfr{subnet}"
     gateway.define_network(uri, to_xml(fast_network_spec(name, bridge, subnet)), start=True)
     script = guest_script(tmp)
-    procs: list[subprocess.Popen] = []
     guests = []
-    port = _free_port()
-
-    def spawn(argv: list[str], log: str) -> None:
-        out = open(tmp / log, "w")  # noqa: SIM115 - closed with the temporary directory
-        procs.append(
-            subprocess.Popen(
-                argv,
-                cwd=REPO,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
 
     figures: dict[str, list[float]] = {
         "lease_ack_to_db": [],
@@ -136,31 +129,11 @@ def main() -> None:
         "virsh_start_to_page": [],
         "virsh_start_to_page_after_return": [],
     }
-    try:
-        venv = Path(sys.executable).parent
-        spawn(
-            [str(venv / "gunicorn"), "vnetweb.asgi:application", "--bind", f"127.0.0.1:{port}"],
-            "web.log",
-        )
-        spawn(
-            [
-                str(venv / "celery"),
-                "-A",
-                "vnetweb",
-                "worker",
-                "-Q",
-                "vnetweb",
-                "-n",
-                "fresh@%h",
-                "--pool=threads",
-                "--concurrency=4",
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel=WARNING",
-            ],
-            "worker.log",
-        )
-        base = f"http://127.0.0.1:{port}"
+    with ExitStack() as stack:
+        # Unwound in reverse: guests and the network go after the web server and worker stop.
+        stack.callback(_remove_network, gateway, uri, name)
+        stack.callback(lambda: [remove_namespace_guest(guest) for guest in guests])
+        base = stack.enter_context(web_and_worker(tmp, env, "fresh"))
         from networks.models import Network
 
         deadline = time.monotonic() + 60
@@ -226,20 +199,6 @@ def main() -> None:
                     figures[f"{figure}_after_return"].append((shown - done) * 1000)
                     time.sleep(0.5)
             browser.close()
-    finally:
-        for guest in guests:
-            remove_namespace_guest(guest)
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-        try:
-            gateway.undefine_network(uri, name)
-        except gateway.GatewayError as exc:
-            print(f"cleanup of {name}: {exc.message}", file=sys.stderr)
 
     result = {key: summary(values) for key, values in figures.items()}
     print(f"changes outside vnetweb → open network page, {args.rounds} rounds, real Chromium")
@@ -259,14 +218,6 @@ def main() -> None:
         )
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 if __name__ == "__main__":

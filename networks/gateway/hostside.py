@@ -78,14 +78,16 @@ def _dump() -> tuple[list, list, list]:
         return list(ipr.get_links()), list(ipr.get_addr()), list(ipr.get_routes(table=MAIN_TABLE))
 
 
-def _netlink() -> tuple[list, list, list]:
+def netlink() -> tuple[list, list, list]:
+    """Links, addresses and main-table routes, as netlink messages."""
     # pyroute2's synchronous API runs an asyncio loop of its own: never in a thread that already
     # has one running (an async caller), so always in a short-lived thread of its own.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlink") as pool:
         return pool.submit(_dump).result()
 
 
-def _kind(link) -> str:
+def kind(link) -> str:
+    """The kernel's link kind of a netlink link message: bridge, veth, tun, ..., "" for a NIC."""
     info = link.get("IFLA_LINKINFO")
     return (info.get("IFLA_INFO_KIND") if info else None) or ""
 
@@ -104,7 +106,7 @@ def _links(raw_links, raw_addrs) -> dict[str, Link]:
         links[name] = Link(
             name=name,
             index=link["index"],
-            kind=_kind(link),
+            kind=kind(link),
             mac=link.get("IFLA_ADDRESS") or "",
             mtu=link.get("IFLA_MTU") or 0,
             up=bool(link["flags"] & IFF_UP),
@@ -116,8 +118,8 @@ def _links(raw_links, raw_addrs) -> dict[str, Link]:
     return links
 
 
-def _routes(raw_routes, links: dict[str, Link]) -> list[Route]:
-    names = {link.index: link.name for link in links.values()}
+def parse_routes(raw_routes, names: dict[int, str]) -> list[Route]:
+    """Unicast routes of netlink's dump (names: link index -> name), link-local ones left out."""
     found = []
     for route in raw_routes:
         if route["type"] != RTN_UNICAST:
@@ -155,11 +157,11 @@ def read(*, rules: bool = True) -> HostNetworking:
 
     Raises OSError when netlink cannot be read at all (a sandbox without it).
     """
-    raw_links, raw_addrs, raw_routes = _netlink()
+    raw_links, raw_addrs, raw_routes = netlink()
     links = _links(raw_links, raw_addrs)
     return HostNetworking(
         links=links,
-        routes=_routes(raw_routes, links),
+        routes=parse_routes(raw_routes, {link.index: link.name for link in links.values()}),
         forwarding=forwarding(),
         ruleset=firewall.read_ruleset() if rules else None,
     )

@@ -6,24 +6,19 @@ Anything that cannot be read comes back empty, which the form takes as "not know
 """
 
 import logging
-import socket
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from urllib.parse import urlsplit
 
 import libvirt
 from django.conf import settings
 from lxml import etree
-from pyroute2 import IPRoute
 
+from .hostside import IFF_UP, kind, netlink, parse_routes
 from .types import HostBridge, HostInterface, HostInventory, HostRoute
 
 log = logging.getLogger(__name__)
 
-IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
-MAIN_TABLE = 254
-RTN_UNICAST = 1
 _XML = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
@@ -40,18 +35,9 @@ def is_local(uri: str) -> bool:
     return driver not in ("", "test") and not parts.hostname and transport in ("", "unix")
 
 
-def _read_netlink() -> tuple[list, list, list]:
-    with IPRoute() as ipr:
-        return list(ipr.get_links()), list(ipr.get_addr()), list(ipr.get_routes(table=MAIN_TABLE))
-
-
 def local_inventory() -> HostInventory:
-    # pyroute2's synchronous API drives an asyncio loop of its own, which fails in a thread whose
-    # loop is already running (an async caller, Playwright in the browser tests): read in a thread.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="netlink") as pool:
-        reading = pool.submit(_read_netlink)
     try:
-        links, addrs, routes = reading.result()
+        links, addrs, routes = netlink()
     except OSError as exc:  # no netlink in this sandbox: say "not known" rather than fail
         log.warning("cannot read the host's links over netlink: %s", exc)
         return HostInventory()
@@ -68,15 +54,10 @@ def local_inventory() -> HostInventory:
     )
 
 
-def _kind(link) -> str:
-    info = link.get("IFLA_LINKINFO")
-    return (info.get("IFLA_INFO_KIND") if info else None) or ""
-
-
 def _bridges(links, names, addresses) -> tuple[HostBridge, ...]:
     bridges = []
     for link in links:
-        if _kind(link) != "bridge":
+        if kind(link) != "bridge":
             continue
         index = link["index"]
         ports = sorted(names[p["index"]] for p in links if p.get("IFLA_MASTER") == index)
@@ -94,13 +75,13 @@ def _bridges(links, names, addresses) -> tuple[HostBridge, ...]:
 def _interfaces(links, names, addresses) -> tuple[HostInterface, ...]:
     found = []
     for link in links:
-        if _kind(link) == "bridge" or link["flags"] & IFF_LOOPBACK:
+        if kind(link) == "bridge" or link["flags"] & IFF_LOOPBACK:
             continue
         index = link["index"]
         found.append(
             HostInterface(
                 name=names[index],
-                kind=_kind(link),
+                kind=kind(link),
                 mac=link.get("IFLA_ADDRESS") or "",
                 up=bool(link["flags"] & IFF_UP),
                 master=names.get(link.get("IFLA_MASTER") or 0, ""),
@@ -111,22 +92,7 @@ def _interfaces(links, names, addresses) -> tuple[HostInterface, ...]:
 
 
 def _routes(routes, names) -> tuple[HostRoute, ...]:
-    found = []
-    for route in routes:
-        if route["type"] != RTN_UNICAST:
-            continue
-        family = route["family"]
-        dst = route.get("RTA_DST") or ("0.0.0.0" if family == socket.AF_INET else "::")
-        if dst.startswith("fe80:"):
-            continue  # every IPv6 link has one; says nothing about the host's networks
-        found.append(
-            HostRoute(
-                dst=f"{dst}/{route['dst_len']}",
-                gateway=route.get("RTA_GATEWAY") or "",
-                dev=names.get(route.get("RTA_OIF") or 0, ""),
-            )
-        )
-    return tuple(found)
+    return tuple(HostRoute(r.dst, r.gateway, r.dev) for r in parse_routes(routes, names))
 
 
 def libvirt_inventory(conn: "libvirt.virConnect") -> HostInventory:
