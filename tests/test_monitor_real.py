@@ -14,7 +14,7 @@ import pytest
 from networks.gateway import firewall, hostside
 from networks.jobs import create_job
 from networks.models import Job, Lease, Network
-from tests.real import LOCAL_URI, wait_for
+from tests.real import LOCAL_URI, REPO, wait_for
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.worker]
 
@@ -170,7 +170,13 @@ def test_after_a_libvirtd_restart_the_monitor_listens_again(
         == 0,
         timeout=30,
     )
-    time.sleep(3)  # ... and the monitor has noticed its link went and subscribed again.
+    # ... and the monitor noticed that its link went and subscribed again (its log says so).
+    log = REPO / "var" / "test-worker-1.log"
+    wait_for(
+        lambda: log.read_text().count(f"listening to {real_host.name}'s network events") >= 2,
+        timeout=60,
+        message="the monitor did not subscribe again",
+    )
     started = time.monotonic()
     subprocess.run(["virsh", "-c", LOCAL_URI, "net-destroy", net.name], check=True)
     wait_for(lambda: not _row(net.name).active, timeout=5, interval=0.05)
