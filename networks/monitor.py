@@ -148,6 +148,9 @@ class Monitor(threading.Thread):
         if now < watch.next_subscribe:
             return
         watch.next_subscribe = now + RESUBSCRIBE_EVERY
+        if watch.subscription is not None:
+            events.unsubscribe(watch.subscription)  # closes the dead connection
+            watch.subscription = None
         host_id = watch.host.pk
         try:
             watch.subscription = events.subscribe(
@@ -182,7 +185,10 @@ class Monitor(threading.Thread):
 
     def reread(self, watch: _HostWatch, name: str) -> None:
         try:
-            info = gateway.find_network(watch.host.uri, name)
+            if watch.subscription is not None:
+                info = events.read_network(watch.subscription, name)
+            else:
+                info = gateway.find_network(watch.host.uri, name, guests=False)
         except gateway.GatewayError as exc:
             record_unreachable(watch.host, exc)
             return

@@ -89,7 +89,7 @@ def _fields(info: gateway.NetworkInfo) -> dict:
         "autostart": info.autostart,
         "xml": info.xml,
         "config_xml": _config_xml(info),
-        "guests": [_row(guest) for guest in info.guests],
+        **({"guests": [_row(guest) for guest in info.guests]} if info.guests is not None else {}),
         **_summary(info),
     }
 
@@ -198,7 +198,7 @@ def _record_one(
         differs = bool(changed)
     leases_differ = False
     if info.leases is not None:
-        leases_differ = _record_leases(net, current, info.leases, _lease_facts(info))
+        leases_differ = _record_leases(net, current, info.leases, _lease_facts(info, net))
     elif current:
         Lease.objects.filter(network=net).delete()
         leases_differ = True
@@ -220,7 +220,7 @@ class _LeaseFacts:
         return bool(lease.client_id) and ("id", lease.client_id.lower(), lease.ip) in self.static
 
 
-def _lease_facts(info: gateway.NetworkInfo) -> _LeaseFacts:
+def _lease_facts(info: gateway.NetworkInfo, net: Network) -> _LeaseFacts:
     static: set = set()
     try:
         spec = parse(info.xml)
@@ -232,7 +232,11 @@ def _lease_facts(info: gateway.NetworkInfo) -> _LeaseFacts:
                 static.add(("mac", host.mac.lower(), host.ip))
             if host.id:
                 static.add(("id", host.id.lower(), host.ip))
-    guests = {guest.mac.lower(): guest.domain for guest in info.guests if guest.mac}
+    if info.guests is not None:
+        known = [(guest.mac, guest.domain) for guest in info.guests]
+    else:  # not read this time: those the database has
+        known = [(guest.get("mac", ""), guest.get("domain", "")) for guest in net.guests or []]
+    guests = {mac.lower(): domain for mac, domain in known if mac}
     return _LeaseFacts(static, guests)
 
 

@@ -119,11 +119,11 @@ def _cached(uri: str) -> "libvirt.virConnect":
         return conn
 
 
-def current(uri: str) -> "libvirt.virConnect | None":
-    """The connection this process holds for `uri` now, if any (never opens one)."""
-    if _owner_pid != os.getpid():
-        return None
-    return _connections.get(uri)
+def open_connection(uri: str) -> "libvirt.virConnect":
+    """A connection of the caller's own (not the shared one), with keepalive and the event loop
+    running; the caller closes it. For event subscriptions (networks.gateway.events)."""
+    _uri_lock(uri)  # starts this process's event loop if needed
+    return _open(uri)
 
 
 def forget(uri: str) -> None:

@@ -1,10 +1,11 @@
 """libvirt's network lifecycle events (defined, started, stopped, undefined), for the worker's
 monitor (networks.monitor).
 
-A subscription belongs to one connection: when that connection dies or is replaced (a libvirtd
-restart, a job that reconnected), `alive()` says so and the monitor subscribes again on the new
-one. The callback runs in libvirt's event-loop thread (connection._ensure_event_loop): it must
-only hand the event on, never do slow work there.
+A subscription has a connection of its own, not the one jobs and refreshes use: a reply that
+takes seconds on a connection (QEMU's version after a daemon restart took 12 s here) holds up
+the events arriving on it, measured at 10 s. When the subscription's connection dies (a libvirtd
+restart), `alive()` says so and the monitor subscribes again. The callback runs in libvirt's
+event-loop thread (connection._ensure_event_loop): it must only hand the event on.
 """
 
 import logging
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 
 import libvirt
 
-from . import connection
-from .connection import call
+from . import connection, operations
+from .errors import NetworkNotFound
+from .types import NetworkInfo
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +46,33 @@ def subscribe(uri: str, on_event: Callable[[str, str], None]) -> Subscription:
         except Exception:  # never let an error escape into libvirt's event loop
             log.exception("network event handler failed")
 
-    def register(conn: "libvirt.virConnect") -> Subscription:
+    conn = connection.open_connection(uri)
+    try:
         callback_id = conn.networkEventRegisterAny(
             None, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE, handler, None
         )
-        return Subscription(uri, conn, callback_id)
+    except libvirt.libvirtError as exc:
+        with suppress(libvirt.libvirtError):
+            conn.close()
+        raise connection.translate(exc) from exc
+    return Subscription(uri, conn, callback_id)
 
-    return call(uri, register)
+
+def read_network(sub: Subscription, name: str) -> NetworkInfo | None:
+    """The network an event named, read on the subscription's own connection (without guests):
+    the shared connection may be busy, or reconnecting, for seconds after a daemon restart.
+    None when it is gone (undefined, or a transient one stopped)."""
+    try:
+        return operations.read_network(sub.conn, name, guests=False)
+    except libvirt.libvirtError as exc:
+        error = connection.translate(exc)
+        if isinstance(error, NetworkNotFound):
+            return None
+        raise error from exc
 
 
 def alive(sub: Subscription) -> bool:
-    """Whether the subscription still delivers: its connection is the host's current one, and
-    that connection is up."""
-    if connection.current(sub.uri) is not sub.conn:
-        return False
+    """Whether the subscription still delivers: its connection is up."""
     try:
         return bool(sub.conn.isAlive())
     except libvirt.libvirtError:
@@ -67,3 +82,5 @@ def alive(sub: Subscription) -> bool:
 def unsubscribe(sub: Subscription) -> None:
     with suppress(libvirt.libvirtError):
         sub.conn.networkEventDeregisterAny(sub.callback_id)
+    with suppress(libvirt.libvirtError):
+        sub.conn.close()

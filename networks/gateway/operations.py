@@ -167,26 +167,33 @@ def snapshot(uri: str) -> HostSnapshot:
     return call(uri, read)
 
 
-def network_state(uri: str, name: str) -> NetworkInfo:
-    """One network as the snapshot would read it; NetworkNotFound if there is none."""
+def network_state(uri: str, name: str, *, guests: bool = True) -> NetworkInfo:
+    """One network as the snapshot would read it; NetworkNotFound if there is none.
 
-    def read(conn: "libvirt.virConnect") -> NetworkInfo:
-        net = conn.networkLookupByName(name)
-        return _network(
-            net,
-            active=bool(net.isActive()),
-            persistent=bool(net.isPersistent()),
-            autostart=bool(net.autostart()),
-            guests=guests_by_network(conn),
-        )
+    guests=False leaves the guests unread (NetworkInfo.guests is None): the domains belong to the
+    hypervisor driver, which can take many seconds to answer (after a daemon restart QEMU's
+    capabilities are probed again, ~20 s here), while the network driver answers at once.
+    """
 
-    return call(uri, read)
+    return call(uri, lambda conn: read_network(conn, name, guests=guests))
 
 
-def find_network(uri: str, name: str) -> NetworkInfo | None:
+def read_network(conn: "libvirt.virConnect", name: str, *, guests: bool) -> NetworkInfo:
+    net = conn.networkLookupByName(name)
+    info = _network(
+        net,
+        active=bool(net.isActive()),
+        persistent=bool(net.isPersistent()),
+        autostart=bool(net.autostart()),
+        guests=guests_by_network(conn) if guests else None,
+    )
+    return info if guests else replace(info, guests=None)
+
+
+def find_network(uri: str, name: str, *, guests: bool = True) -> NetworkInfo | None:
     """Like network_state, but None when the host has no such network."""
     try:
-        return network_state(uri, name)
+        return network_state(uri, name, guests=guests)
     except NetworkNotFound:
         return None
 

@@ -53,7 +53,8 @@ class NetworkInfo:
     # The saved (inactive) definition of a running persistent network, which may differ from the
     # running one until a restart; "" otherwise (then `xml` is the saved definition).
     config_xml: str = ""
-    guests: tuple[GuestInfo, ...] = ()
+    # None: not read this time (a quick re-read); the database keeps the guests it had.
+    guests: tuple[GuestInfo, ...] | None = ()
 
 
 @dataclass(frozen=True)
