@@ -6,6 +6,7 @@ from networks.views import (
     health,
     hosts,
     jobs,
+    leases,
     live,
     networks,
     switch_delete,
@@ -44,7 +45,7 @@ urlpatterns = [
     ),
     path(
         "hosts/<slug:host>/networks/<str:name>/leases/",
-        networks.network_leases,
+        leases.network_leases,
         name="network-leases",
     ),
     path(
