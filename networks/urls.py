@@ -6,6 +6,7 @@ from networks.views import (
     health,
     hosts,
     jobs,
+    lease_export,
     leases,
     live,
     networks,
@@ -48,6 +49,12 @@ urlpatterns = [
         leases.network_leases,
         name="network-leases",
     ),
+    path(
+        "hosts/<slug:host>/networks/<str:name>/leases.csv",
+        lease_export.network_leases_csv,
+        name="network-leases-csv",
+    ),
+    path("hosts/<slug:host>/networks/<str:name>/leases/pin/", leases.lease_pin, name="lease-pin"),
     path(
         "hosts/<slug:host>/networks/<str:name>/<str:action>/",
         networks.network_action,

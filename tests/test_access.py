@@ -25,6 +25,8 @@ URL_KWARGS = {
     "switch-delete": {"host": "testdrv", "name": "net1"},
     "network-status": {"host": "testdrv", "name": "net1"},
     "network-leases": {"host": "testdrv", "name": "net1"},
+    "network-leases-csv": {"host": "testdrv", "name": "net1"},
+    "lease-pin": {"host": "testdrv", "name": "net1"},
     "network-action": {"host": "testdrv", "name": "net1", "action": "start"},
     "job-list": {},
     "live-events": {},
@@ -149,7 +151,15 @@ def test_outsider_sees_no_hosts_networks_or_jobs(world, outsider, client_as):
 
 
 @pytest.mark.parametrize(
-    "name", ["host-detail", "network-detail", "network-status", "network-leases", "job-detail"]
+    "name",
+    [
+        "host-detail",
+        "network-detail",
+        "network-status",
+        "network-leases",
+        "network-leases-csv",
+        "job-detail",
+    ],
 )
 def test_outsider_gets_not_found_for_pages_of_hosts_it_cannot_see(world, outsider, client_as, name):
     kwargs = {"pk": world["job"].pk} if name == "job-detail" else URL_KWARGS[name]
@@ -175,6 +185,7 @@ def test_viewer_sees_every_page_of_the_app(world, viewer, client_as):
         "network-detail",
         "network-status",
         "network-leases",
+        "network-leases-csv",
         "job-list",
         "job-detail",
     ]

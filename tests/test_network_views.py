@@ -427,12 +427,19 @@ def test_the_network_page_shows_at_most_ten_recent_jobs(with_leases, viewer, cli
     assert "job number 11." in table
 
 
-def test_the_network_page_is_one_live_region_for_this_network(with_leases, viewer, client_as):
+def test_the_network_page_is_live_regions_for_this_network(with_leases, viewer, client_as):
     job = add_job(with_leases, Job.Operation.STOP, Job.State.QUEUED)
     content = client_as(viewer).get(with_leases.get_absolute_url()).content.decode()
     assert f'data-live-networks="{with_leases.pk}" data-live-pending' in content
     assert f'data-job="{job.pk}"' in content
-    assert "hx-trigger" not in content
+    # The summary and the lease table follow this network, each on its own; nothing polls.
+    assert re.findall(
+        r'<div id="([\w-]+)" data-live="[^"]*" data-live-networks="(\d+)"', content
+    ) == [
+        ("net-live", str(with_leases.pk)),
+        ("net-leases", str(with_leases.pk)),
+    ]
+    assert not re.search(r'hx-trigger="[^"]*every', content)
 
 
 def test_the_leases_fragment_lists_the_leases(with_leases, viewer, client_as):

@@ -250,7 +250,8 @@ def network_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
         "job": _latest(job for job in recent_jobs if job.created >= since),
         "recent_jobs": recent_jobs,
     }
-    context.update(lease_context(request, network))
+    if not (request.htmx and request.htmx.target == "net-live"):
+        context.update(lease_context(request, network, recent_jobs))
     return render_live(
         request, "networks/detail.html", "networks/_detail_live.html", context, "net-live"
     )
