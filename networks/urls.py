@@ -7,6 +7,7 @@ from networks.views import (
     hosts,
     jobs,
     lease_export,
+    lease_pin,
     leases,
     live,
     networks,
@@ -54,7 +55,11 @@ urlpatterns = [
         lease_export.network_leases_csv,
         name="network-leases-csv",
     ),
-    path("hosts/<slug:host>/networks/<str:name>/leases/pin/", leases.lease_pin, name="lease-pin"),
+    path(
+        "hosts/<slug:host>/networks/<str:name>/leases/pin/",
+        lease_pin.lease_pin,
+        name="lease-pin",
+    ),
     path(
         "hosts/<slug:host>/networks/<str:name>/<str:action>/",
         networks.network_action,

@@ -508,7 +508,7 @@ def test_make_permanent_on_a_stopped_network_is_a_bad_request(lab, operator, cli
     data = {"mac": "52:54:00:aa:00:09", "ip": "10.0.0.9"}
     response = client_as(operator).post(pin_url(lab), data)
     assert response.status_code == 400
-    assert b"lab is not running" in response.content
+    assert response.content == b"lab is not running, so it has no leases; nothing was queued."
     assert not Job.objects.exists()
 
 

@@ -1,25 +1,21 @@
-"""A network's DHCP lease table: sorted, filtered, its own live region of the network page, and
-its Make permanent buttons."""
+"""A network's DHCP lease table: sorted, filtered, its own live region of the network page, with
+a Make permanent button on each dynamic lease for operators (networks/views/lease_pin.py)."""
 
-import ipaddress
 import re
 import time
 from collections.abc import Iterable
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from networks import operations, permissions
-from networks.jobs import create_job
 from networks.lease_table import KINDS, LeaseQuery, time_left
 from networks.models import Job, Lease, Network
 from networks.views import jinja
@@ -185,45 +181,3 @@ def network_leases(request: HttpRequest, host: str, name: str) -> HttpResponse:
         # with the same choice, which draws it the same way (a live refresh ignores this).
         response["HX-Push-Url"] = _with(LeasePaths(network).page, context["lease_query"].params())
     return response
-
-
-@require_POST
-def lease_pin(request: HttpRequest, host: str, name: str) -> HttpResponse:
-    """Make permanent: queue the job that turns a lease (mac, ip) into a reservation; the name
-    is the lease's hostname unless `hostname` says otherwise."""
-    network = permissions.get_network(request.user, host, name)
-    op = operations.get(PIN)
-    operations.require(request.user, op)
-    lease = _lease_to_pin(network, request.POST)
-    if isinstance(lease, str):
-        return HttpResponse(lease, status=400, content_type="text/plain; charset=utf-8")
-    params = {
-        "mac": lease.mac,
-        "ip": lease.ip,
-        "hostname": request.POST.get("hostname", lease.hostname),
-        "client_id": lease.client_id,
-    }
-    job = create_job(request.user, network.host, PIN, network=network, params=params)
-    if not request.htmx:
-        return redirect(network)
-    # The part comes back as the page shows it: with the filter and sort of the page's address.
-    shown = QueryDict(urlsplit(request.htmx.current_url or "").query)
-    context = lease_context(request, network, query=LeaseQuery.from_params(shown), pin_job=job)
-    return render_leases(request, network, context)
-
-
-def _lease_to_pin(network: Network, data: QueryDict) -> Lease | str:
-    """The lease the form names, or why there is none to pin (nothing is queued then)."""
-    if not operations.get(PIN).available(network):
-        return f"{network.name} is not running: it has no lease to make permanent."
-    mac, ip = data.get("mac", "").strip(), data.get("ip", "").strip()
-    try:
-        ip = str(ipaddress.ip_address(ip))
-    except ValueError:
-        return f"{ip!r} is not an IP address; nothing was queued."
-    lease = network.leases.filter(mac__iexact=mac, ip=ip).first()
-    if lease is None:
-        return f"{network.name} has no lease of {ip} for {mac!r}; nothing was queued."
-    if ":" in lease.ip and not lease.client_id:
-        return f"The lease of {ip} has no client ID (DUID) to reserve it by; nothing was queued."
-    return lease
