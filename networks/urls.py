@@ -8,6 +8,7 @@ from networks.views import (
     jobs,
     lease_export,
     lease_pin,
+    lease_search,
     leases,
     live,
     networks,
@@ -65,6 +66,7 @@ urlpatterns = [
         networks.network_action,
         name="network-action",
     ),
+    path("leases/", lease_search.lease_search, name="lease-search"),
     path("jobs/", jobs.job_list, name="job-list"),
     path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
 ]

@@ -28,6 +28,7 @@ URL_KWARGS = {
     "network-leases-csv": {"host": "testdrv", "name": "net1"},
     "lease-pin": {"host": "testdrv", "name": "net1"},
     "network-action": {"host": "testdrv", "name": "net1", "action": "start"},
+    "lease-search": {},
     "job-list": {},
     "live-events": {},
     "job-detail": {"pk": None},  # filled in with the fixture job's pk
@@ -186,6 +187,7 @@ def test_viewer_sees_every_page_of_the_app(world, viewer, client_as):
         "network-status",
         "network-leases",
         "network-leases-csv",
+        "lease-search",
         "job-list",
         "job-detail",
     ]

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from networks.lease_table import time_left
-from networks.models import Job, Lease, Network
+from networks.models import Host, Job, Lease, Network
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 LIVE = {**HTMX, "HTTP_HX_TARGET": "net-leases"}
@@ -527,3 +527,121 @@ def test_an_ipv6_lease_without_a_client_id_cannot_be_made_permanent(lab, operato
 def test_make_permanent_only_answers_post(lab, operator, client_as):
     assert client_as(operator).get(pin_url(lab)).status_code == 405
     assert not Job.objects.exists()
+
+
+# --- the search across every host and network --------------------------------------------------
+
+SEARCH_ROW = re.compile(r'<tr data-mac="[^"]*" data-ip="([^"]*)" data-network="([^"]*)"')
+
+
+def found(response) -> list[tuple[str, str]]:
+    """(network, address) of every row of the search, in page order."""
+    return [(network, ip) for ip, network in SEARCH_ROW.findall(_text(response))]
+
+
+@pytest.fixture
+def two_hosts(lab, make_network) -> Network:
+    """`lab` on testdrv, and `edge` on another host with a lease of the same hostname."""
+    other = Host.objects.create(name="kvm2", uri="qemu+ssh://root@kvm2/system")
+    edge = make_network(other, "edge", active=True, leases_seen=timezone.now())
+    Lease.objects.create(
+        network=edge, mac="52:54:00:cc:00:01", ip="192.168.5.9", prefix=24, hostname="web09-b"
+    )
+    return edge
+
+
+def search(client, q: str, **headers):
+    return client.get(reverse("lease-search"), {"q": q}, **headers)
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("10.0.0.17", [("lab", "10.0.0.17")]),
+        ("192.168.5", [("edge", "192.168.5.9")]),
+        ("52-54-00-AA-00-09", [("lab", "10.0.0.9")]),
+        ("52:54:00:CC:00:01", [("edge", "192.168.5.9")]),
+        ("web09", [("edge", "192.168.5.9"), ("lab", "10.0.0.9")]),  # kvm2 before testdrv
+        ("no-such-lease", []),
+    ],
+)
+def test_the_search_finds_leases_on_every_host_by_address_mac_or_hostname(
+    two_hosts, viewer, client_as, q, expected
+):
+    assert found(search(client_as(viewer), q)) == expected
+
+
+def test_a_search_row_links_to_its_network_and_host(two_hosts, viewer, client_as):
+    response = search(client_as(viewer), "52:54:00:cc:00:01")
+    content = _text(response)
+    assert f'<a href="{two_hosts.get_absolute_url()}">edge</a>' in content
+    assert '<a href="/hosts/kvm2/">kvm2</a>' in content
+    assert "<code>192.168.5.9/24</code>" in content
+    assert "<td>web09-b</td>" in content
+    assert "1 lease matches." in content
+    lab_row = _text(search(client_as(viewer), "10.0.0.17"))
+    assert ">static</span>" in lab_row
+    assert re.search(r'<span class="dim left">in 2 h( \d+ min)?</span>', lab_row)
+
+
+def test_an_empty_search_asks_for_something_to_find(two_hosts, viewer, client_as):
+    response = client_as(viewer).get(reverse("lease-search"))
+    assert response.status_code == 200
+    assert b"Type an address, a MAC or a hostname." in response.content
+    assert found(response) == []
+
+
+def test_the_search_is_a_live_region_that_answers_htmx_with_just_its_results(
+    two_hosts, viewer, client_as
+):
+    client = client_as(viewer)
+    page = _text(search(client, "web09"))
+    assert '<div id="lease-results" data-live="/leases/?q=web09" data-live-hosts="*">' in page
+    assert f'href="{reverse("lease-search")}">Leases</a>' in page  # in the header's menu
+    part = search(client, "web09", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="lease-results")
+    assert _text(part).lstrip().startswith('<div id="lease-results"')
+    assert "<html" not in _text(part)
+    assert len(found(part)) == 2
+
+
+def test_an_outsider_finds_nothing(two_hosts, outsider, client_as):
+    response = search(client_as(outsider), "web09")
+    assert response.status_code == 200
+    assert found(response) == []
+    assert b"edge" not in response.content
+    assert b"0 leases match." in response.content
+
+
+def test_the_search_shows_at_most_200_and_says_there_are_more(lab, viewer, client_as):
+    Lease.objects.bulk_create(
+        Lease(network=lab, mac=f"52:54:00:dd:{i // 256:02x}:{i % 256:02x}", ip=f"10.0.2.{i}")
+        for i in range(201)
+    )
+    response = search(client_as(viewer), "52:54:00:dd")
+    assert len(found(response)) == 200
+    assert b"More than 200 leases match: the first 200 are shown; narrow the search." in (
+        response.content
+    )
+    assert found(response)[:3] == [("lab", "10.0.2.0"), ("lab", "10.0.2.1"), ("lab", "10.0.2.2")]
+
+
+def test_the_search_costs_the_same_queries_for_1_network_as_for_20(
+    test_host, make_network, viewer, client_as, django_assert_num_queries
+):
+    client = client_as(viewer)
+
+    def add(name: str) -> None:
+        network = make_network(test_host, name, active=True)
+        for i in range(3):
+            Lease.objects.create(
+                network=network, mac=f"52:54:00:ee:00:{i:02x}", ip=f"10.9.0.{i}", hostname="vm"
+            )
+
+    add("net00")
+    search(client, "vm")  # warm up: session, user
+    with CaptureQueriesContext(connection) as one:
+        assert len(found(search(client, "vm"))) == 3
+    for n in range(1, 20):
+        add(f"net{n:02d}")
+    with django_assert_num_queries(len(one.captured_queries)):
+        assert len(found(search(client, "vm"))) == 60
