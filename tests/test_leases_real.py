@@ -124,3 +124,68 @@ def test_a_lease_made_permanent_is_a_reservation_the_guest_keeps_when_it_renews(
     )
     assert (renewed.ip, renewed.static) == (lease.ip, True)
     assert f"inet {lease.ip}/24" in _guest_addresses(guest.namespace)
+
+
+@pytest.mark.worker
+@pytest.mark.browser
+def test_an_operator_filters_the_leases_and_makes_one_permanent_without_a_reload(
+    live_server,
+    browser,
+    real_host,
+    libvirt_network,
+    namespace_guest,
+    celery_worker_process,
+    celery_beat_process,
+):
+    from tests.browser import log_in
+    from tests.test_browser import member
+
+    net = libvirt_network(start=True)
+    refresh(real_host)
+    member("vnwt-pinner", "operator")
+    celery_worker_process(real_host.name)
+    celery_beat_process(seconds=1)
+    alpha = namespace_guest(net.bridge, hostname="vnwt-alpha")
+    beta = namespace_guest(net.bridge, hostname="vnwt-beta")
+    wait_for(
+        lambda: Lease.objects.filter(mac__in=[alpha.mac, beta.mac]).count() == 2,
+        timeout=20,
+        message="the guests got no leases within 20 s",
+    )
+
+    page = log_in(browser, live_server.url, "vnwt-pinner", "pw-vnwt-pinner-123")
+    page.goto(f"{live_server.url}/hosts/{real_host.name}/networks/{net.name}/")
+    page.evaluate("window.vnwtMarker = 'same page'")  # survives only if the page never reloads
+    page.locator("#live-status.on").wait_for()
+    for guest in (alpha, beta):
+        assert page.locator(f"#net-leases tr[data-mac='{guest.mac}']").count() == 1
+
+    # The filter narrows the table as one types, and the address bar follows.
+    page.fill("#lease-filter input[name=q]", "alpha")
+    page.locator(f"#net-leases tr[data-mac='{beta.mac}']").wait_for(state="detached")
+    assert page.locator("#net-leases tr[data-mac]").count() == 1
+    page.wait_for_function("location.search === '?q=alpha'")
+    # A column header sorts, keeping the filter; the form learns the sort.
+    page.click("#net-leases th a:has-text('MAC')")
+    page.wait_for_function("location.search === '?q=alpha&sort=mac'")
+    assert page.input_value("#lease-sort") == "mac"
+    # So does the kind of lease: none is static yet.
+    page.select_option("#lease-filter select[name=kind]", "static")
+    page.locator("#net-leases td.empty:has-text('No lease matches.')").wait_for()
+    page.wait_for_function("location.search === '?q=alpha&kind=static&sort=mac'")
+    page.select_option("#lease-filter select[name=kind]", "")
+    page.locator(f"#net-leases tr[data-mac='{alpha.mac}']").wait_for()
+
+    # Make permanent: the job shows above the table, and the row turns static once the worker
+    # is done, without a reload and without losing the filter.
+    row = page.locator(f"#net-leases tr[data-mac='{alpha.mac}']")
+    row.locator("button[data-action=pin-lease]").click()
+    page.locator(f"#net-leases tr.is-static[data-mac='{alpha.mac}']").wait_for(timeout=20000)
+    assert "Make permanent: succeeded" in page.locator("#net-leases .job").inner_text()
+    assert page.locator("#net-leases tr[data-mac]").count() == 1
+    assert page.input_value("#lease-filter input[name=q]") == "alpha"
+    assert page.evaluate("window.vnwtMarker") == "same page"
+    lease = Lease.objects.get(network__name=net.name, mac=alpha.mac)
+    live = parse(gateway.network_state(LOCAL_URI, net.name).xml)
+    assert DhcpHost(mac=alpha.mac, name="vnwt-alpha", ip=lease.ip) in live.ips[0].dhcp_hosts
+    page.context.close()
