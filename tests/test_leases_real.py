@@ -13,7 +13,9 @@ from networks import gateway
 from networks.models import Job, Lease, Network
 from networks.spec import DhcpHost, parse
 from networks.tasks import refresh, run_job
+from tests.browser import log_in
 from tests.real import LOCAL_URI, wait_for
+from tests.test_browser import member
 
 pytestmark = pytest.mark.libvirt
 
@@ -137,9 +139,6 @@ def test_an_operator_filters_the_leases_and_makes_one_permanent_without_a_reload
     celery_worker_process,
     celery_beat_process,
 ):
-    from tests.browser import log_in
-    from tests.test_browser import member
-
     net = libvirt_network(start=True)
     refresh(real_host)
     member("vnwt-pinner", "operator")
