@@ -85,6 +85,8 @@ OPERATIONS: tuple[Operation, ...] = (
         confirm="Delete {name}? It is stopped and its definition removed from the host.",
     ),
     _op("probe", "Check host", Role.OPERATOR, target="host"),
+    # A lease becomes a DHCP reservation of the running network (a button of its lease's row).
+    _op("pin_lease", "Make permanent", Role.OPERATOR, available=lambda n: n.active),
 )
 REGISTRY: dict[str, Operation] = {op.key: op for op in OPERATIONS}
 _BY_SLUG: dict[str, Operation] = {op.slug: op for op in OPERATIONS}

@@ -6,6 +6,10 @@ from networks.views import (
     health,
     hosts,
     jobs,
+    lease_export,
+    lease_pin,
+    lease_search,
+    leases,
     live,
     networks,
     switch_delete,
@@ -50,14 +54,25 @@ urlpatterns = [
     ),
     path(
         "hosts/<slug:host>/networks/<str:name>/leases/",
-        networks.network_leases,
+        leases.network_leases,
         name="network-leases",
+    ),
+    path(
+        "hosts/<slug:host>/networks/<str:name>/leases.csv",
+        lease_export.network_leases_csv,
+        name="network-leases-csv",
+    ),
+    path(
+        "hosts/<slug:host>/networks/<str:name>/leases/pin/",
+        lease_pin.lease_pin,
+        name="lease-pin",
     ),
     path(
         "hosts/<slug:host>/networks/<str:name>/<str:action>/",
         networks.network_action,
         name="network-action",
     ),
+    path("leases/", lease_search.lease_search, name="lease-search"),
     path("jobs/", jobs.job_list, name="job-list"),
     path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
 ]

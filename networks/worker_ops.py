@@ -6,11 +6,17 @@ job twice is harmless. A request that cannot be carried out raises `Refused` (or
 error) before anything on the host changed.
 """
 
+import ipaddress
+import re
+from dataclasses import replace
+
 from lxml import etree
 
 from networks import gateway
 from networks.models import Job
 from networks.spec import (
+    DhcpHost,
+    IpSpec,
     LiveUpdate,
     NetworkSpec,
     SchemaUnavailable,
@@ -20,6 +26,7 @@ from networks.spec import (
     schema_errors,
     to_xml,
 )
+from networks.spec.xml_write import write_dhcp_host
 from networks.spec_compare import already_defined, comparable, runs_as_saved, same_spec
 
 
@@ -231,3 +238,128 @@ def _unmodelled_changes(new: NetworkSpec, new_xml: str, saved_xml: str) -> bool:
         return _canonical(to_xml(new, base=saved_xml)) != _canonical(new_xml)
     except (etree.XMLSyntaxError, SpecXMLError):
         return True
+
+
+# --- leases ------------------------------------------------------------------------------------
+
+# The name a reservation may carry: one DNS label (a guest may call itself anything).
+_DNS_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
+_MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z")
+
+
+def pin_lease(job: Job) -> str:
+    """Make a lease permanent: a <host> of the network's DHCP gives this client this address
+    from now on. libvirt applies it to the running network (it rewrites dnsmasq's hosts file and
+    signals dnsmasq) and saves it in a persistent network's definition: nobody loses a lease."""
+    name, uri = job.target, job.host.uri
+    wanted = _reservation(job.params)
+    info = gateway.find_network(uri, name)
+    if info is None:
+        raise Refused(f"{name} is no longer on {job.host.name}; nothing was changed.")
+    if not info.active:
+        raise Refused(f"{name} is not running, so it has no leases; nothing was changed.")
+    # libvirt adds the <host> to the running network and to the saved definition: both must
+    # take it at the same place (parent_index counts every <ip> in document order).
+    definitions = [_spec(info.xml)] + ([_spec(info.config_xml)] if info.config_xml else [])
+    index = _subnet_index(definitions, wanted.ip, name)
+    subnets = [spec.ips[index] for spec in definitions]
+    done = [_reserved(subnet, wanted, name) for subnet in subnets]
+    client = _client(wanted)
+    if all(done):
+        return f"{wanted.ip} is already reserved for {client} on {name}; nothing to do."
+    if any(done):
+        raise Refused(
+            f"{wanted.ip} is reserved for {client} in only one of the running network and the "
+            f"saved definition of {name}; nothing was changed. Edit the switch to settle it."
+        )
+    note = ""
+    if wanted.name and any(h.name == wanted.name for s in subnets for h in s.dhcp_hosts):
+        # libvirt refuses a second <host> of the same name; the address matters more.
+        note = f" (without the name {wanted.name}: another reservation has it)"
+        wanted = replace(wanted, name="")
+    host = etree.Element("host")
+    write_dhcp_host(host, wanted)
+    update = LiveUpdate("ip-dhcp-host", "add-last", etree.tostring(host, encoding="unicode"), index)
+    gateway.update_network(uri, name, [update], live=True)
+    named = f" ({wanted.name})" if wanted.name else ""
+    return f"{wanted.ip} is now reserved for {client}{named} on {name}{note}, without a restart."
+
+
+def _reservation(params: dict) -> DhcpHost:
+    """The <host> the job asks for: by MAC for IPv4, by DUID (the lease's client ID) for IPv6."""
+    try:
+        address = ipaddress.ip_address(params.get("ip", ""))
+    except ValueError:
+        raise Refused(f"{params.get('ip')!r} is not an IP address; nothing was changed.") from None
+    hostname = params.get("hostname", "")
+    name = hostname if _DNS_LABEL.match(hostname) else ""
+    if address.version == 6:
+        duid = params.get("client_id", "")
+        if not duid:
+            raise Refused(
+                f"An IPv6 reservation names its client by DUID, and the lease of {address} has "
+                "no client ID; nothing was changed."
+            )
+        return DhcpHost(id=duid, ip=str(address), name=name)
+    mac = params.get("mac", "").lower()
+    if not _MAC.match(mac):
+        raise Refused(f"{mac!r} is not a MAC address; nothing was changed.")
+    return DhcpHost(mac=mac, ip=str(address), name=name)
+
+
+def _spec(xml: str) -> NetworkSpec:
+    try:
+        return parse(xml)
+    except SpecXMLError as exc:
+        raise Refused(f"vnetweb cannot read the definition: {exc}") from exc
+
+
+def _subnet_index(definitions: list[NetworkSpec], ip: str, name: str) -> int:
+    """The <ip> with DHCP whose subnet holds `ip`, counted among all of them (libvirt's
+    parent_index), at the same place in every definition."""
+    address = ipaddress.ip_address(ip)
+    running, *saved = definitions
+    for index, subnet in enumerate(running.ips):
+        try:
+            holds = subnet.has_dhcp and address in subnet.network
+        except ValueError:
+            continue
+        if holds:
+            if any(index >= len(s.ips) or s.ips[index].cidr != subnet.cidr for s in saved):
+                raise Refused(
+                    f"The saved definition of {name} has other addresses than the running "
+                    "network; nothing was changed. Restart it to apply them, then try again."
+                )
+            return index
+    raise Refused(f"No subnet of {name} with DHCP holds {ip}; nothing was changed.")
+
+
+def _reserved(subnet: IpSpec, wanted: DhcpHost, name: str) -> bool:
+    """Whether `subnet` already has this very reservation; Refused if another one stands in its
+    way (the client has another address, or another client has this one)."""
+    address = ipaddress.ip_address(wanted.ip)
+    for host in subnet.dhcp_hosts:
+        same_client = host.key == wanted.key
+        try:
+            same_address = bool(host.ip) and ipaddress.ip_address(host.ip) == address
+        except ValueError:
+            same_address = False
+        if same_client and same_address:
+            return True
+        if same_client:
+            elsewhere = host.ip or "no fixed address"
+            raise Refused(
+                f"{_client(wanted)} already has a reservation on {name}, for {elsewhere}; "
+                "nothing was changed. Edit the switch's static hosts to move it."
+            )
+        if same_address:
+            raise Refused(
+                f"{wanted.ip} is already reserved on {name} for {_client(host, named=True)}; "
+                "nothing was changed."
+            )
+    return False
+
+
+def _client(host: DhcpHost, named: bool = False) -> str:
+    who = host.mac or (f"DUID {host.id}" if host.id else host.name)
+    return f"{who} ({host.name})" if named and host.name and who != host.name else who

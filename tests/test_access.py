@@ -26,7 +26,10 @@ URL_KWARGS = {
     "network-status": {"host": "testdrv", "name": "net1"},
     "network-leases": {"host": "testdrv", "name": "net1"},
     "network-switch": {"host": "testdrv", "name": "net1"},
+    "network-leases-csv": {"host": "testdrv", "name": "net1"},
+    "lease-pin": {"host": "testdrv", "name": "net1"},
     "network-action": {"host": "testdrv", "name": "net1", "action": "start"},
+    "lease-search": {},
     "job-list": {},
     "live-events": {},
     "job-detail": {"pk": None},  # filled in with the fixture job's pk
@@ -157,6 +160,7 @@ def test_outsider_sees_no_hosts_networks_or_jobs(world, outsider, client_as):
         "network-status",
         "network-leases",
         "network-switch",
+        "network-leases-csv",
         "job-detail",
     ],
 )
@@ -185,6 +189,8 @@ def test_viewer_sees_every_page_of_the_app(world, viewer, client_as):
         "network-status",
         "network-leases",
         "network-switch",
+        "network-leases-csv",
+        "lease-search",
         "job-list",
         "job-detail",
     ]

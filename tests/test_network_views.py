@@ -427,12 +427,40 @@ def test_the_network_page_shows_at_most_ten_recent_jobs(with_leases, viewer, cli
     assert "job number 11." in table
 
 
-def test_the_network_page_is_one_live_region_for_this_network(with_leases, viewer, client_as):
+def test_the_network_page_is_live_regions_for_this_network(with_leases, viewer, client_as):
     job = add_job(with_leases, Job.Operation.STOP, Job.State.QUEUED)
     content = client_as(viewer).get(with_leases.get_absolute_url()).content.decode()
     assert f'data-live-networks="{with_leases.pk}" data-live-pending' in content
     assert f'data-job="{job.pk}"' in content
-    assert "hx-trigger" not in content
+    # The summary, the switch, the lease table and the rest follow this network, each on its own,
+    # in this order on the page; nothing polls.
+    assert re.findall(
+        r'<(?:div|section) id="([\w-]+)" data-live="[^"]*" data-live-networks="(\d+)"', content
+    ) == [
+        ("net-live", str(with_leases.pk)),
+        ("net-switch", str(with_leases.pk)),
+        ("net-leases", str(with_leases.pk)),
+        ("net-more", str(with_leases.pk)),
+    ]
+    assert not re.search(r'hx-trigger="[^"]*every', content)
+
+
+@pytest.mark.parametrize(
+    ("target", "shows", "leaves_out"),
+    [
+        ("net-live", 'id="net-panel"', "Recent jobs"),
+        ("net-more", "Recent jobs", 'id="net-panel"'),
+    ],
+)
+def test_a_live_refresh_of_the_network_page_gets_just_its_part(
+    with_leases, viewer, client_as, target, shows, leaves_out
+):
+    headers = {"HX-Request": "true", "HX-Target": target}
+    content = client_as(viewer).get(with_leases.get_absolute_url(), headers=headers)
+    content = content.content.decode()
+    assert content.lstrip().startswith(f'<div id="{target}"')
+    assert shows in content and leaves_out not in content
+    assert "<html" not in content and 'id="net-switch"' not in content
 
 
 def test_the_leases_fragment_lists_the_leases(with_leases, viewer, client_as):

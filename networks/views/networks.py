@@ -1,31 +1,30 @@
 """The network list, a network's page, and its buttons (start, stop, restart, autostart)."""
 
 import re
-import socket
 from collections.abc import Iterable
 from datetime import timedelta
 from types import SimpleNamespace
 from urllib.parse import quote
 
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template import engines
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import RFC3986_SUBDELIMS
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 from markupsafe import Markup, escape
 
 from networks import operations, permissions
 from networks.forms.filters import PAGE_SIZES, NetworkFilter
 from networks.jobs import create_job
-from networks.models import Job, Lease, Network
+from networks.models import Job, Network
+from networks.views import jinja
 from networks.views.gone import gone_is_empty
+from networks.views.leases import lease_context
 from networks.views.live import render_live
 from networks.views.switch_status import switch_context
 
@@ -146,13 +145,7 @@ def render_rows(request: HttpRequest, table: list[dict], show_host: bool) -> Saf
         row["job_html"] = (
             render_to_string("jobs/_inline.html", {"job": job}, request) if job else ""
         )
-    return _jinja("networks/rows.html", {"rows": table, "show_host": show_host})
-
-
-def _jinja(template: str, context: dict) -> SafeString:
-    """One of the few templates rendered once per row of a long table (templates/jinja2/)."""
-    html = engines["jinja2"].get_template(template).render(context)
-    return mark_safe(html)  # Jinja2 escaped every value: autoescape is on
+    return jinja.render("networks/rows.html", {"rows": table, "show_host": show_host})
 
 
 class NetworkPaths:
@@ -230,44 +223,6 @@ def _job_for(network: Network, job_id: str | None) -> Job | None:
     return _latest(network.jobs.filter(_recent()).order_by("-created")[:20])
 
 
-def _ip_key(ip: str) -> tuple[int, bytes]:
-    """Sorts addresses as numbers, IPv4 first (inet_pton: ipaddress is ten times slower)."""
-    try:
-        return (4, socket.inet_pton(socket.AF_INET, ip))
-    except OSError:
-        try:
-            return (6, socket.inet_pton(socket.AF_INET6, ip))
-        except OSError:
-            return (9, ip.encode())
-
-
-def _leases(network: Network) -> SafeString:
-    """The lease table's rows, by address (10.0.0.9 before 10.0.0.17), rendered with Jinja2 and
-    kept per lease version: a worker's refresh bumps it only when a lease changed."""
-    version = f"{network.pk}:{network.uuid}:{network.leases_version}"
-    key = f"leases:{version}:{timezone.get_current_timezone_name()}"
-    html = cache.get(key)
-    if html is None:
-        html = _render_leases(network)
-        cache.set(key, html, timeout=3600)
-    return html
-
-
-def _render_leases(network: Network) -> SafeString:
-    fields = ("mac", "ip", "prefix", "hostname", "client_id", "expires")
-    leases = sorted(
-        Lease.objects.filter(network=network).values(*fields),
-        key=lambda lease: _ip_key(lease["ip"]),
-    )
-    here = timezone.get_current_timezone()
-    for lease in leases:
-        expires = lease["expires"]
-        lease["expires_text"] = (
-            expires.astimezone(here).strftime("%Y-%m-%d %H:%M:%S") if expires else "never"
-        )
-    return _jinja("networks/lease_rows.html", {"leases": leases})
-
-
 def _status(request: HttpRequest, network: Network, part: str, job: Job | None) -> HttpResponse:
     """One network's row or panel, with `job` (e.g. the one just queued) shown in it."""
     if part == "row":
@@ -277,6 +232,14 @@ def _status(request: HttpRequest, network: Network, part: str, job: Job | None) 
             row["job"], row["busy"] = job, job.is_pending
         return HttpResponse(render_rows(request, [row], show_host))
     return render(request, "networks/_panel.html", {"network": network, "job": job})
+
+
+# The network page's live parts served by network_detail itself (by htmx target); the switch and
+# the leases have URLs of their own (views/switch_status.py, views/leases.py).
+DETAIL_PARTS = {
+    "net-live": "networks/_detail_live.html",
+    "net-more": "networks/_detail_more.html",
+}
 
 
 @require_GET
@@ -294,14 +257,15 @@ def network_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
         "network": network,
         # The panel's job, as a row would show it: taken from the recent jobs, not asked again.
         "job": _latest(job for job in recent_jobs if job.created >= since),
-        "leases": _leases(network),
         "recent_jobs": recent_jobs,
     }
-    if not (request.htmx and request.htmx.target == "net-live"):
+    target = request.htmx.target if request.htmx else None
+    if target not in DETAIL_PARTS:
+        # The whole page: its other parts too, each refreshed on its own from its own URL.
         context.update(switch_context(network, request.user))
-    return render_live(
-        request, "networks/detail.html", "networks/_detail_live.html", context, "net-live"
-    )
+        context.update(lease_context(request, network, recent_jobs))
+    part = DETAIL_PARTS.get(target, "networks/_detail_live.html")
+    return render_live(request, "networks/detail.html", part, context, target or "net-live")
 
 
 @require_GET
@@ -310,15 +274,6 @@ def network_status(request: HttpRequest, host: str, name: str) -> HttpResponse:
     network = permissions.get_network(request.user, host, name)
     part = request.GET.get("part", "row")
     return _status(request, network, part, _job_for(network, request.GET.get("job")))
-
-
-@require_GET
-@gone_is_empty
-def network_leases(request: HttpRequest, host: str, name: str) -> HttpResponse:
-    network = permissions.get_network(request.user, host, name)
-    return render(
-        request, "networks/_leases.html", {"network": network, "leases": _leases(network)}
-    )
 
 
 @require_POST

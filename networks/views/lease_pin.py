@@ -1,0 +1,56 @@
+"""Make permanent: a lease of the running network becomes a DHCP reservation, by a job."""
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from networks import operations, permissions
+from networks.jobs import create_job
+from networks.lease_table import LeaseQuery
+from networks.models import Lease, Network
+from networks.views.leases import PIN, lease_context, render_leases
+
+
+@require_POST
+def lease_pin(request: HttpRequest, host: str, name: str) -> HttpResponse:
+    """Make permanent: queue the job that turns a lease (mac, ip) into a reservation; the name
+    is the lease's hostname unless `hostname` says otherwise."""
+    network = permissions.get_network(request.user, host, name)
+    op = operations.get(PIN)
+    operations.require(request.user, op)
+    lease = _lease_to_pin(network, request.POST)
+    if isinstance(lease, str):
+        return HttpResponse(lease, status=400, content_type="text/plain; charset=utf-8")
+    params = {
+        "mac": lease.mac,
+        "ip": lease.ip,
+        "hostname": request.POST.get("hostname", lease.hostname),
+        "client_id": lease.client_id,
+    }
+    job = create_job(request.user, network.host, PIN, network=network, params=params)
+    if not request.htmx:
+        return redirect(network)
+    # The part comes back as the page shows it: with the filter and sort of the page's address.
+    shown = QueryDict(urlsplit(request.htmx.current_url or "").query)
+    context = lease_context(request, network, query=LeaseQuery.from_params(shown), pin_job=job)
+    return render_leases(request, network, context)
+
+
+def _lease_to_pin(network: Network, data: QueryDict) -> Lease | str:
+    """The lease the form names, or why there is none to pin (nothing is queued then)."""
+    if not operations.get(PIN).available(network):
+        return f"{network.name} is not running, so it has no leases; nothing was queued."
+    mac, ip = data.get("mac", "").strip(), data.get("ip", "").strip()
+    try:
+        ip = str(ipaddress.ip_address(ip))
+    except ValueError:
+        return f"{ip!r} is not an IP address; nothing was queued."
+    lease = network.leases.filter(mac__iexact=mac, ip=ip).first()
+    if lease is None:
+        return f"{network.name} has no lease of {ip} for {mac!r}; nothing was queued."
+    if ":" in lease.ip and not lease.client_id:
+        return f"The lease of {ip} has no client ID (DUID) to reserve it by; nothing was queued."
+    return lease

@@ -1,0 +1,75 @@
+"""Finding a lease on any network of any host the user may see, by address, MAC or hostname."""
+
+import time
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_GET
+
+from networks import permissions
+from networks.lease_table import MAX_TEXT, ip_key, text_match, time_left
+from networks.models import Lease
+from networks.views import jinja
+from networks.views.live import render_live
+from networks.views.networks import NetworkPaths
+
+LIMIT = 200
+FIELDS = (
+    "network__host__name",
+    "network__name",
+    "ip",
+    "prefix",
+    "mac",
+    "hostname",
+    "expires",
+    "static",
+    "guest",
+)
+
+
+@require_GET
+def lease_search(request: HttpRequest) -> HttpResponse:
+    q = " ".join(request.GET.get("q", "").split())[:MAX_TEXT]
+    found, more = _search(request.user, q) if q else ([], False)
+    context = {
+        "q": q,
+        "rows": _render(found),
+        "count": len(found),
+        "more": more,
+        "limit": LIMIT,
+        "zone": timezone.get_current_timezone_name(),
+    }
+    return render_live(
+        request,
+        "networks/lease_search.html",
+        "networks/_lease_search_live.html",
+        context,
+        "lease-results",
+    )
+
+
+def _search(user, q: str) -> tuple[list[dict], bool]:
+    """Up to LIMIT matching leases by host, network and address (one query), and whether there
+    are more. Past the limit the SQL order (addresses as text) picks which ones are shown."""
+    leases = Lease.objects.filter(network__in=permissions.visible_networks(user))
+    leases = leases.filter(text_match(q)).order_by("network__host__name", "network__name", "ip")
+    found = list(leases.values(*FIELDS)[: LIMIT + 1])
+    found, more = found[:LIMIT], len(found) > LIMIT
+    found.sort(
+        key=lambda row: (row["network__host__name"], row["network__name"], ip_key(row["ip"]))
+    )
+    return found, more
+
+
+def _render(found: list[dict]) -> SafeString:
+    paths = NetworkPaths()
+    here, now = timezone.get_current_timezone(), time.time()
+    for row in found:
+        row["host"], row["network"] = row.pop("network__host__name"), row.pop("network__name")
+        row["url"] = paths.network(row["host"], row["network"])
+        row["host_url"] = paths.host(row["host"])
+        if expires := row["expires"]:
+            row["expires_text"] = expires.astimezone(here).strftime("%Y-%m-%d %H:%M:%S")
+            row["left"] = time_left(expires.timestamp() - now)
+    return jinja.render("networks/lease_search_rows.html", {"rows": found})
