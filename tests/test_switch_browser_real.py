@@ -1,6 +1,7 @@
 """A NAT network's page in a real browser, as an administrator uses it: a guest plugs in and its
-lease and port appear without a reload, the counters move, the firewall rules are listed, and a
-rule removed behind libvirt's back is named and fixed from the page.
+lease and port appear without a reload, the lease is made permanent, the counters move, the
+firewall rules are listed, and a rule removed behind libvirt's back is named and fixed from the
+page.
 
 Real libvirtd, dnsmasq, nftables, Redis, Celery worker (with its monitor; no beat, so the monitor
 alone brings the changes) and Chromium. Only the test's own network and rules are touched.
@@ -55,6 +56,10 @@ def test_an_operator_watches_a_lease_arrive_and_fixes_a_broken_firewall(
     acked = hostside.lease_file(net.bridge).stat().st_mtime
     delay = shown - acked
     assert "vnwt-browser" in lease_row.inner_text()
+    # Pinned: the worker adds the reservation to the running network, the row turns static.
+    lease_row.locator("button[data-action=pin-lease]").click()
+    page.locator(f"tr.is-static[data-mac='{guest.mac}']").wait_for(timeout=15000)
+    assert "static" in page.locator(f"tr[data-mac='{guest.mac}']").inner_text()
     # Counters are sampled while the page is open: rates and then the chart show.
     page.locator("[data-rate=rx]").wait_for(timeout=10000)
     page.locator("svg.chart").wait_for(timeout=15000)
