@@ -265,22 +265,24 @@ def test_a_network_deleted_in_the_admin_reaches_open_pages(
 def test_a_network_page_stream_says_someone_looks_at_that_network(
     transactional_db, viewer, test_host
 ):
-    assert live.watched([41, 42]) == set()
+    # Ids no network of another test has: browser tests' pages say they watch theirs too.
+    looked_at, other, third = 10**9 + 42, 10**9 + 41, 10**9 + 43
+    assert live.watched([other, looked_at]) == set()
     client = AsyncClient()
     client.force_login(viewer)
     received = _collect(
         client,
-        reverse("live-events") + "?watch=42,x,43",
+        reverse("live-events") + f"?watch={looked_at},x,{third}",
         until="event: change",
-        publish=lambda: live.send(test_host.pk, [42]),
+        publish=lambda: live.send(test_host.pk, [looked_at]),
     )
     assert "event: change" in received
     # Said when the stream opened, and valid well past the keep-alive, when it is said again.
-    assert live.watched([41, 42, 43]) == {42, 43}
-    key = live._watch_key(42)
-    ttl = redis.Redis.from_url(settings.REDIS_URL).ttl(key)
-    assert live.KEEPALIVE_SECONDS < ttl <= live.WATCH_SECONDS
-    redis.Redis.from_url(settings.REDIS_URL).delete(key, live._watch_key(43))
+    assert live.watched([other, looked_at, third]) == {looked_at, third}
+    keys = [live._watch_key(looked_at), live._watch_key(third)]
+    client_redis = redis.Redis.from_url(settings.REDIS_URL)
+    assert live.KEEPALIVE_SECONDS < client_redis.ttl(keys[0]) <= live.WATCH_SECONDS
+    client_redis.delete(*keys)
 
 
 def test_a_change_of_one_topic_says_so(transactional_db, test_host, listener):
