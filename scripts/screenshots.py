@@ -19,6 +19,7 @@ PAGES = [
     ("networks.png", "/networks/"),
     ("networks-filtered.png", "/networks/?q=lab&state=active"),
     ("network.png", "/hosts/demo/networks/lab-routed/"),
+    ("leases-search.png", "/leases/?q=52:54:00"),
     ("host.png", "/hosts/local/"),
     ("hosts.png", "/hosts/"),
 ]
