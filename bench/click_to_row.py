@@ -71,7 +71,7 @@ def main() -> None:
     from networks.models import Host, Network
     from networks.spec import to_xml
     from networks.tasks import refresh
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in
     from tests.real import fast_network_spec, free_subnet
 
     call_command("migrate", verbosity=0)
@@ -97,12 +97,7 @@ def main() -> None:
             browser = pw.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
             )
-            page = browser.new_page()
-            page.goto(f"{base}/accounts/login/")
-            page.fill("input[name=username]", "bench")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button:has-text('Log in')")
-            page.wait_for_url(f"{base}/networks/")
+            page = log_in(browser, base, "bench", PASSWORD)
             page.goto(f"{base}/networks/?q={name}")
             page.locator("#live-status.on").wait_for(timeout=10000)
             for _ in range(args.rounds):

@@ -100,7 +100,7 @@ def main() -> None:
     from networks.gateway import hostside
     from networks.models import Host, Lease
     from networks.spec import to_xml
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in
     from tests.real import (
         fast_network_spec,
         free_subnet,
@@ -149,12 +149,7 @@ def main() -> None:
             browser = pw.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
             )
-            page = browser.new_page()
-            page.goto(f"{base}/accounts/login/")
-            page.fill("input[name=username]", "bench")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button:has-text('Log in')")
-            page.wait_for_url(f"{base}/networks/")
+            page = log_in(browser, base, "bench", PASSWORD)
             page.goto(base + network.get_absolute_url())
             page.locator("#live-status.on").wait_for(timeout=10000)
             for round_no in range(args.rounds):

@@ -50,14 +50,11 @@ def collisions(spec: NetworkSpec, host: HostNetworking) -> list[dict]:
     """Routes of the host, on another device than this switch's bridge, that overlap its subnets
     (a default route overlaps everything and is left out)."""
     found = []
-    for route in host.routes:
-        try:
-            dst = ipaddress.ip_network(route.dst, strict=False)
-        except ValueError:
-            continue
+    mine = subnets(spec)
+    for route, dst in host.route_networks():
         if dst.prefixlen == 0 or route.dev == spec.bridge:
             continue
-        for subnet in subnets(spec):
+        for subnet in mine:
             if subnet.version == dst.version and subnet.overlaps(dst):
                 found.append({"dst": route.dst, "dev": route.dev, "subnet": str(subnet)})
     return found

@@ -19,7 +19,7 @@ from django.utils import timezone
 from networks import gateway, health, live
 from networks.gateway import firewall, hostside
 from networks.models import Host, Network
-from networks.spec import SpecXMLError, parse
+from networks.spec import NetworkSpec, SpecXMLError, parse
 
 log = logging.getLogger(__name__)
 
@@ -72,18 +72,34 @@ def switch_link_name(spec) -> str:
     return spec.bridge
 
 
-def describe(net: Network, host: hostside.HostNetworking) -> dict:
+# Parsed definitions by network id, kept while the XML stays the same: the survey runs every few
+# seconds and a definition rarely changes.
+_specs: dict[int, tuple[str, NetworkSpec]] = {}
+
+
+def _spec(net: Network) -> NetworkSpec:
+    cached = _specs.get(net.pk)
+    if cached is None or cached[0] != net.xml:
+        cached = _specs[net.pk] = (net.xml, parse(net.xml))
+    return cached[1]
+
+
+def describe(
+    net: Network, host: hostside.HostNetworking, ruleset: firewall.Ruleset | None = None
+) -> dict:
     """What `Network.switch` holds for a running network on this machine."""
     try:
-        spec = parse(net.xml)
+        spec = _spec(net)
     except SpecXMLError as exc:
         return {"local": True, "error": f"vnetweb cannot read the network's XML: {exc}"}
     name = switch_link_name(spec)
     link = host.links.get(name) if name else None
+    if ruleset is None and host.ruleset is not None:
+        ruleset = firewall.Ruleset(host.ruleset)
     rules = None
-    if host.ruleset is not None and spec.bridge:
-        rules = firewall.rules_for(
-            host.ruleset, bridge=spec.bridge, subnets=[str(s) for s in health.subnets(spec)]
+    if ruleset is not None and spec.bridge:
+        rules = ruleset.rules_for(
+            bridge=spec.bridge, subnets=[str(s) for s in health.subnets(spec)]
         )
     expected = health.dnsmasq_expected(spec)
     pid = hostside.dnsmasq_pid(spec.name) if expected else None
@@ -142,9 +158,10 @@ def survey(host: Host) -> list[int]:
         return _write(host, {net: failed for net in networks if net.switch != failed}, {})
     now = time.time()
     looked_at = live.watched(net.pk for net in networks if net.active)
+    ruleset = firewall.Ruleset(machine.ruleset) if machine.ruleset is not None else None
     switches, traffic = {}, {}
     for net in networks:
-        state = describe(net, machine) if net.active else {}
+        state = describe(net, machine, ruleset) if net.active else {}
         if state != net.switch:
             switches[net] = state
         link = machine.links.get(state.get("device", "")) if state else None

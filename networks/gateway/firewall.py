@@ -211,36 +211,55 @@ def _inside(candidate, subnets) -> bool:
     )
 
 
-def rules_for(ruleset: list[dict], *, bridge: str, subnets: list[str]) -> list[Rule]:
-    """The rules that name the network's bridge (as input or output interface) or match an
-    address inside one of its subnets, in the ruleset's order."""
-    mine = [ipaddress.ip_network(subnet, strict=False) for subnet in subnets]
-    found = []
-    for item in ruleset:
-        rule = item.get("rule")
-        if rule is None:
-            continue
-        facts = _facts(rule)
-        named = bridge and (bridge in facts["iif"] or bridge in facts["oif"])
-        if not named and not any(_inside(net, mine) for net in facts["addrs"]):
-            continue
-        counter = next((e["counter"] for e in rule.get("expr", []) if "counter" in e), None)
-        found.append(
-            Rule(
-                family=rule.get("family", ""),
-                table=rule.get("table", ""),
-                chain=rule.get("chain", ""),
-                handle=int(rule.get("handle", 0)),
-                text=render(rule),
-                packets=int((counter or {}).get("packets", 0) or 0),
-                bytes=int((counter or {}).get("bytes", 0) or 0),
-                iifname=facts["iifname"],
-                oifname=facts["oifname"],
-                saddr=facts["saddr"],
-                verdict=facts["verdict"],
+class Ruleset:
+    """A ruleset whose rules' matches are worked out once, then asked for many networks: each
+    network's rules are found through an index of the interfaces and addresses rules name,
+    instead of every rule being looked at again for every network."""
+
+    def __init__(self, ruleset: list[dict]) -> None:
+        self.rules = [(item["rule"], _facts(item["rule"])) for item in ruleset if "rule" in item]
+        self.by_interface: dict[str, list[int]] = {}
+        self.with_addresses: list[int] = []
+        for position, (_rule, facts) in enumerate(self.rules):
+            for name in {*facts["iif"], *facts["oif"]}:
+                self.by_interface.setdefault(name, []).append(position)
+            if facts["addrs"]:
+                self.with_addresses.append(position)
+
+    def rules_for(self, *, bridge: str, subnets: list[str]) -> list[Rule]:
+        """The rules that name the network's bridge (as input or output interface) or match an
+        address inside one of its subnets, in the ruleset's order."""
+        mine = [ipaddress.ip_network(subnet, strict=False) for subnet in subnets]
+        positions = set(self.by_interface.get(bridge, ())) if bridge else set()
+        if mine:
+            positions.update(
+                position
+                for position in self.with_addresses
+                if any(_inside(net, mine) for net in self.rules[position][1]["addrs"])
             )
-        )
-    return found
+        return [_rule(*self.rules[position]) for position in sorted(positions)]
+
+
+def _rule(rule: dict, facts: dict) -> Rule:
+    counter = next((e["counter"] for e in rule.get("expr", []) if "counter" in e), None)
+    return Rule(
+        family=rule.get("family", ""),
+        table=rule.get("table", ""),
+        chain=rule.get("chain", ""),
+        handle=int(rule.get("handle", 0)),
+        text=render(rule),
+        packets=int((counter or {}).get("packets", 0) or 0),
+        bytes=int((counter or {}).get("bytes", 0) or 0),
+        iifname=facts["iifname"],
+        oifname=facts["oifname"],
+        saddr=facts["saddr"],
+        verdict=facts["verdict"],
+    )
+
+
+def rules_for(ruleset: list[dict], *, bridge: str, subnets: list[str]) -> list[Rule]:
+    """One network's rules of a ruleset (for many networks, make a Ruleset once)."""
+    return Ruleset(ruleset).rules_for(bridge=bridge, subnets=subnets)
 
 
 # --- what the health verdict asks --------------------------------------------------------------

@@ -6,6 +6,7 @@ a host reached over the network, libvirt's API is all there is (see `inventory.i
 `read()` takes one netlink dump and one ruleset for every network of the host.
 """
 
+import ipaddress
 import logging
 import socket
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +66,19 @@ class HostNetworking:
     forwarding: dict[str, bool | None] = field(default_factory=dict)  # {"ipv4": …, "ipv6": …}
     # None when the firewall could not be read (nft missing, not permitted).
     ruleset: list[dict] | None = None
+    _route_networks: list | None = field(default=None, repr=False, compare=False)
+
+    def route_networks(self) -> list[tuple[Route, ipaddress.IPv4Network | ipaddress.IPv6Network]]:
+        """The routes with their destinations parsed (once: every network's verdict asks)."""
+        if self._route_networks is None:
+            parsed = []
+            for route in self.routes:
+                try:
+                    parsed.append((route, ipaddress.ip_network(route.dst, strict=False)))
+                except ValueError:
+                    continue
+            self._route_networks = parsed
+        return self._route_networks
 
     def ports(self, bridge: str) -> list[Link]:
         return sorted(
