@@ -238,3 +238,24 @@ def test_the_chart_needs_two_rates_and_scales_to_the_peak():
     # The peak (200 B/s received at t=4) is at the top; nothing sent stays at the bottom.
     assert drawn["rx"].split()[-1] == "320.0,1.0"
     assert drawn["tx"].split()[-1] == "320.0,63.0"
+
+
+def test_drawing_the_page_asks_neither_the_host_nor_libvirt(
+    running, viewer, client_as, monkeypatch
+):
+    import subprocess
+
+    import pyroute2
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a page asked the host itself")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    monkeypatch.setattr(pyroute2, "IPRoute", refuse)
+    monkeypatch.setattr("networks.gateway.hostside.IPRoute", refuse)  # netlink, as the worker reads
+    # Every libvirt call goes through the gateway's connection cache.
+    monkeypatch.setattr("networks.gateway.connection._cached", refuse)
+    client = client_as(viewer)
+    assert client.get(running.get_absolute_url()).status_code == 200
+    url = reverse("network-switch", args=[running.host.name, running.name])
+    assert client.get(url, headers={"HX-Request": "true"}).status_code == 200
