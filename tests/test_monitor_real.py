@@ -180,5 +180,9 @@ def test_after_a_libvirtd_restart_the_monitor_listens_again(
     started = time.monotonic()
     subprocess.run(["virsh", "-c", LOCAL_URI, "net-destroy", net.name], check=True)
     wait_for(lambda: not _row(net.name).active, timeout=5, interval=0.05)
-    print(f"after a libvirtd restart, net-destroy -> database: {time.monotonic() - started:.2f} s")
-    assert time.monotonic() - started < 2.0
+    took = time.monotonic() - started
+    print(f"after a libvirtd restart, net-destroy -> database: {took:.2f} s")
+    # Leave libvirtd as the next test expects it: after a restart its QEMU driver probes QEMU
+    # again (~20 s here) and holds domain calls until then; wait for that here.
+    subprocess.run(["virsh", "-c", LOCAL_URI, "list", "--all"], check=True, timeout=120)
+    assert took < 2.0
