@@ -40,7 +40,7 @@ def subnets(spec: NetworkSpec) -> list[ipaddress.IPv4Network | ipaddress.IPv6Net
     found = []
     for ip in spec.ips:
         try:
-            found.append(ipaddress.ip_interface(f"{ip.address}/{ip.prefix}").network)
+            found.append(ip.network)
         except ValueError:
             continue
     return found

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from networks import gateway, live
 from networks.models import Host, Lease, Network
-from networks.spec import SpecXMLError, parse
+from networks.spec import NetworkSpec, SpecXMLError, parse
 from networks.spec_compare import runs_as_saved
 from networks.subnets import bounds
 
@@ -39,10 +39,16 @@ def _subnet_bounds(spec, family: str) -> tuple[str, str]:
     return "", ""
 
 
-def _summary(info: gateway.NetworkInfo) -> dict:
+def _spec(info: gateway.NetworkInfo) -> NetworkSpec | None:
+    """The network's definition, parsed once for everything written about it (None: unreadable)."""
     try:
-        spec = parse(info.xml)
+        return parse(info.xml)
     except SpecXMLError:
+        return None
+
+
+def _summary(spec: NetworkSpec | None) -> dict:
+    if spec is None:
         return dict(NO_SUMMARY)
     ranges = [f"{r.start}-{r.end}" for ip in spec.ips for r in ip.dhcp_ranges]
     # The list shows macvtap's private/vepa/passthrough by name, and the first NIC of a pool.
@@ -81,7 +87,7 @@ def _config_xml(info: gateway.NetworkInfo) -> str:
     return info.config_xml
 
 
-def _fields(info: gateway.NetworkInfo) -> dict:
+def _fields(info: gateway.NetworkInfo, spec: NetworkSpec | None) -> dict:
     return {
         "uuid": uuid.UUID(info.uuid),
         "active": info.active,
@@ -90,7 +96,7 @@ def _fields(info: gateway.NetworkInfo) -> dict:
         "xml": info.xml,
         "config_xml": _config_xml(info),
         **({"guests": [_row(guest) for guest in info.guests]} if info.guests is not None else {}),
-        **_summary(info),
+        **_summary(spec),
     }
 
 
@@ -182,7 +188,8 @@ def _record_one(
     host: Host, net: Network | None, info: gateway.NetworkInfo, now: datetime
 ) -> tuple[Network, bool]:
     """Write one network; returns it and whether anything a page shows changed."""
-    fields = _fields(info)
+    spec = _spec(info)
+    fields = _fields(info, spec)
     if net is None:
         net = Network.objects.create(host=host, name=info.name, last_seen=now, **fields)
         current: list[Lease] = []
@@ -198,7 +205,7 @@ def _record_one(
         differs = bool(changed)
     leases_differ = False
     if info.leases is not None:
-        leases_differ = _record_leases(net, current, info.leases, _lease_facts(info, net))
+        leases_differ = _record_leases(net, current, info.leases, _lease_facts(info, net, spec))
     elif current:
         Lease.objects.filter(network=net).delete()
         leases_differ = True
@@ -220,12 +227,8 @@ class _LeaseFacts:
         return bool(lease.client_id) and ("id", lease.client_id.lower(), lease.ip) in self.static
 
 
-def _lease_facts(info: gateway.NetworkInfo, net: Network) -> _LeaseFacts:
+def _lease_facts(info: gateway.NetworkInfo, net: Network, spec: NetworkSpec | None) -> _LeaseFacts:
     static: set = set()
-    try:
-        spec = parse(info.xml)
-    except SpecXMLError:
-        spec = None
     for ip in spec.ips if spec else ():
         for host in ip.dhcp_hosts:
             if host.mac:

@@ -20,6 +20,7 @@ from . import firewall
 log = logging.getLogger(__name__)
 
 IFF_UP = 0x1
+IFF_LOOPBACK = 0x8
 MAIN_TABLE = 254
 RTN_UNICAST = 1
 COUNTERS = (
@@ -50,6 +51,7 @@ class Link:
     master: str
     addresses: tuple[str, ...]
     counters: dict[str, int]
+    loopback: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ def _links(raw_links, raw_addrs) -> dict[str, Link]:
             master=names.get(link.get("IFLA_MASTER") or 0, ""),
             addresses=tuple(addresses.get(link["index"], ())),
             counters={key: int(stats.get(key) or 0) for key in COUNTERS},
+            loopback=bool(link["flags"] & IFF_LOOPBACK),
         )
     return links
 

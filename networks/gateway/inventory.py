@@ -13,12 +13,11 @@ import libvirt
 from django.conf import settings
 from lxml import etree
 
-from .hostside import IFF_UP, kind, netlink, parse_routes
+from . import hostside
 from .types import HostBridge, HostInterface, HostInventory, HostRoute
 
 log = logging.getLogger(__name__)
 
-IFF_LOOPBACK = 0x8
 _XML = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
@@ -36,63 +35,44 @@ def is_local(uri: str) -> bool:
 
 
 def local_inventory() -> HostInventory:
+    """This machine's bridges, NICs and routes, from the same netlink dump the switches' host
+    side is read from (hostside.read)."""
     try:
-        links, addrs, routes = netlink()
+        machine = hostside.read(rules=False)
     except OSError as exc:  # no netlink in this sandbox: say "not known" rather than fail
         log.warning("cannot read the host's links over netlink: %s", exc)
         return HostInventory()
-    names = {link["index"]: link.get("IFLA_IFNAME") or "" for link in links}
-    addresses: dict[int, list[str]] = {}
-    for addr in addrs:
-        ip = addr.get("IFA_ADDRESS") or ""
-        if ip and not ip.startswith("fe80:"):
-            addresses.setdefault(addr["index"], []).append(f"{ip}/{addr['prefixlen']}")
+    links = sorted(machine.links.values(), key=lambda link: link.name)
     return HostInventory(
-        bridges=_bridges(links, names, addresses),
-        interfaces=_interfaces(links, names, addresses),
-        routes=_routes(routes, names),
+        bridges=tuple(
+            HostBridge(
+                name=link.name,
+                ports=tuple(port.name for port in machine.ports(link.name)),
+                addresses=_addresses(link),
+                up=link.up,
+            )
+            for link in links
+            if link.kind == "bridge"
+        ),
+        interfaces=tuple(
+            HostInterface(
+                name=link.name,
+                kind=link.kind,
+                mac=link.mac,
+                up=link.up,
+                master=link.master,
+                addresses=_addresses(link),
+            )
+            for link in links
+            if link.kind != "bridge" and not link.loopback
+        ),
+        routes=tuple(HostRoute(r.dst, r.gateway, r.dev) for r in machine.routes),
     )
 
 
-def _bridges(links, names, addresses) -> tuple[HostBridge, ...]:
-    bridges = []
-    for link in links:
-        if kind(link) != "bridge":
-            continue
-        index = link["index"]
-        ports = sorted(names[p["index"]] for p in links if p.get("IFLA_MASTER") == index)
-        bridges.append(
-            HostBridge(
-                name=names[index],
-                ports=tuple(ports),
-                addresses=tuple(addresses.get(index, ())),
-                up=bool(link["flags"] & IFF_UP),
-            )
-        )
-    return tuple(sorted(bridges, key=lambda b: b.name))
-
-
-def _interfaces(links, names, addresses) -> tuple[HostInterface, ...]:
-    found = []
-    for link in links:
-        if kind(link) == "bridge" or link["flags"] & IFF_LOOPBACK:
-            continue
-        index = link["index"]
-        found.append(
-            HostInterface(
-                name=names[index],
-                kind=kind(link),
-                mac=link.get("IFLA_ADDRESS") or "",
-                up=bool(link["flags"] & IFF_UP),
-                master=names.get(link.get("IFLA_MASTER") or 0, ""),
-                addresses=tuple(addresses.get(index, ())),
-            )
-        )
-    return tuple(sorted(found, key=lambda i: i.name))
-
-
-def _routes(routes, names) -> tuple[HostRoute, ...]:
-    return tuple(HostRoute(r.dst, r.gateway, r.dev) for r in parse_routes(routes, names))
+def _addresses(link: hostside.Link) -> tuple[str, ...]:
+    # Every IPv6 link has an fe80:: address: it says nothing about the host's networks.
+    return tuple(address for address in link.addresses if not address.startswith("fe80:"))
 
 
 def libvirt_inventory(conn: "libvirt.virConnect") -> HostInventory:
