@@ -135,6 +135,53 @@ class Network(models.Model):
         return self.config_xml or self.xml
 
 
+class Guest(models.Model):
+    """A libvirt domain on a host and its NICs, as the host's worker last read them."""
+
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="guests")
+    name = models.CharField(max_length=255)
+    uuid = models.UUIDField()
+    # libvirt's words: running, paused, shut off, crashed, suspended, shutting down.
+    state = models.CharField(max_length=32)
+    persistent = models.BooleanField(default=True)
+    autostart = models.BooleanField(default=False)
+    vcpus = models.PositiveIntegerField(null=True, blank=True)
+    memory_kib = models.PositiveBigIntegerField(null=True, blank=True)
+    # Each <interface> of the live definition, in order: [{"mac", "type" (network, bridge,
+    # direct, ...), "source" (the network's name, bridge or host NIC), "network" (the name of
+    # the host's libvirt network it is on, also for a NIC put straight onto a network's bridge
+    # or NIC; "" for none), "model", "device" (vnet3 while running), "link" ("up"/"down"),
+    # "agent" (addresses the guest agent reported: ["10.0.0.5/24", ...]), "config" (False:
+    # plugged live only, gone at the next boot)}]. Lease addresses are joined in by pages.
+    nics = models.JSONField(default=list, blank=True)
+    # Whether a guest agent answered at the last reading.
+    agent = models.BooleanField(default=False)
+    # Whether the machine can take NICs while it runs (ACPI on x86), as the definition says.
+    hotplug = models.BooleanField(default=True)
+    xml = models.TextField(blank=True)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["host__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["host", "name"], name="guest_unique_name_per_host")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.host_id and self.host.name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("guest-detail", args=[self.host.name, self.name])
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("running", "paused")
+
+    def nic(self, mac: str) -> dict | None:
+        mac = mac.lower()
+        return next((nic for nic in self.nics if nic.get("mac", "").lower() == mac), None)
+
+
 class Lease(models.Model):
     """One DHCP lease as dnsmasq reported it through libvirt at the network's `leases_seen`."""
 
@@ -207,7 +254,13 @@ class Job(models.Model):
     network = models.ForeignKey(
         Network, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )
-    target = models.CharField(max_length=255, blank=True, help_text="Network name, if any.")
+    # The guest a NIC job changes (its network, if any, is the switch the NIC goes to).
+    guest = models.ForeignKey(
+        Guest, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    target = models.CharField(
+        max_length=255, blank=True, help_text="Network or guest name, if any."
+    )
     operation = models.CharField(max_length=32, choices=operation_choices)
     params = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)

@@ -24,7 +24,7 @@ class Operation:
     key: str  # stored in Job.operation
     label: str
     role: Role  # the least role that may ask for it (a view may demand more, see `require`)
-    target: Literal["network", "host"]
+    target: Literal["network", "host", "guest"]
     runner: str  # dotted path of the worker function: (job) -> message
     # Whether it makes sense for a network row as the database shows it (False hides the button).
     available: Callable[..., bool] = _always
@@ -42,7 +42,12 @@ class Operation:
 
 
 def _op(key: str, label: str, role: Role, target: str = "network", **options) -> Operation:
-    return Operation(key, label, role, target, runner=f"networks.worker_ops.{key}", **options)
+    runner = options.pop("runner", f"networks.worker_ops.{key}")
+    return Operation(key, label, role, target, runner=runner, **options)
+
+
+def _nic(key: str, label: str, role: Role, **options) -> Operation:
+    return _op(key, label, role, runner=f"networks.worker_nics.{key}", **options)
 
 
 # The order is the order of the buttons.
@@ -87,6 +92,11 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("probe", "Check host", Role.OPERATOR, target="host"),
     # A lease becomes a DHCP reservation of the running network (a button of its lease's row).
     _op("pin_lease", "Make permanent", Role.OPERATOR, available=lambda n: n.active),
+    # A guest's NICs (networks.worker_nics): live on a running guest and kept in its definition.
+    _nic("nic_attach", "Attach NIC", Role.OPERATOR, target="guest"),
+    _nic("nic_move", "Move NIC", Role.OPERATOR, target="guest"),
+    _nic("nic_detach", "Detach NIC", Role.OPERATOR, target="guest"),
+    _nic("nic_link", "Set NIC link", Role.OPERATOR, target="guest"),
 )
 REGISTRY: dict[str, Operation] = {op.key: op for op in OPERATIONS}
 _BY_SLUG: dict[str, Operation] = {op.slug: op for op in OPERATIONS}
