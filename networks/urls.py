@@ -3,6 +3,8 @@ from django.views.generic import RedirectView
 
 from networks.live import EVENTS_PATH
 from networks.views import (
+    guest_nics,
+    guests,
     health,
     hosts,
     jobs,
@@ -71,6 +73,28 @@ urlpatterns = [
         "hosts/<slug:host>/networks/<str:name>/<str:action>/",
         networks.network_action,
         name="network-action",
+    ),
+    path("hosts/<slug:host>/guests/", guests.guest_list, name="guest-list"),
+    path("hosts/<slug:host>/guests/<str:name>/", guests.guest_detail, name="guest-detail"),
+    path(
+        "hosts/<slug:host>/guests/<str:name>/nics/attach/",
+        guest_nics.nic_attach,
+        name="guest-nic-attach",
+    ),
+    path(
+        "hosts/<slug:host>/guests/<str:name>/nics/<str:mac>/move/",
+        guest_nics.nic_move,
+        name="guest-nic-move",
+    ),
+    path(
+        "hosts/<slug:host>/guests/<str:name>/nics/<str:mac>/detach/",
+        guest_nics.nic_detach,
+        name="guest-nic-detach",
+    ),
+    path(
+        "hosts/<slug:host>/guests/<str:name>/nics/<str:mac>/link/",
+        guest_nics.nic_link,
+        name="guest-nic-link",
     ),
     path("leases/", lease_search.lease_search, name="lease-search"),
     path("jobs/", jobs.job_list, name="job-list"),
