@@ -60,11 +60,14 @@ def create_job(
     network: Network | None = None,
     target: str = "",
     params: dict | None = None,
+    guest=None,
 ) -> Job:
     """Record `operation` (a key of networks.operations) and queue it once the request commits.
 
     `target` is the network's name; it defaults to `network.name` and is needed on its own only
-    for a network that does not exist yet (define). The caller has checked the user's role.
+    for a network that does not exist yet (define). A guest's NIC job names the guest (`guest`,
+    whose name is the target) and the network the NIC goes to, if any. The caller has checked
+    the user's role.
     """
     op = operations.get(operation)
     failed = unserved(host)
@@ -73,7 +76,8 @@ def create_job(
         username=user.get_username() if user.is_authenticated else "system",
         host=host,
         network=network,
-        target=target or (network.name if network else ""),
+        guest=guest,
+        target=target or (guest.name if guest else network.name if network else ""),
         operation=op.key,
         params=params or {},
         **failed,

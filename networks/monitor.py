@@ -6,6 +6,9 @@ For every host this worker serves (networks.worker_queues):
   or any other tool): the network is read again at once. Each subscription (at start, and again
   when its connection died or was replaced) is followed by a full read of the host, since what
   happened before it went unheard.
+- libvirt's domain events (a guest started, stopped, defined, undefined, a NIC plugged in or out,
+  its guest agent came or went): the host is read again by the worker's pool (its guests with
+  their NICs, and the networks' lists of guests), at most once per GUESTS_EVERY and host.
 - New or released DHCP leases, on a host whose worker runs on it: libvirt's leases helper
   rewrites /var/lib/libvirt/dnsmasq/BRIDGE.status at every change; its size and mtime are looked
   at every TICK and the network read again when they moved. (Remote hosts: beat's refresh.)
@@ -36,6 +39,8 @@ log = logging.getLogger(__name__)
 TICK = 0.1  # how often lease files and events are looked at
 HOSTS_EVERY = 1.0  # how often the list of hosts and their networks is read again
 RESUBSCRIBE_EVERY = 2.0  # how often a lost event subscription is tried again
+# Domain events come in bursts (a guest starting sends several): one read of the host per burst.
+GUESTS_EVERY = 0.3
 
 
 @dataclass
@@ -48,6 +53,8 @@ class _HostWatch:
     lease_bridges: dict[str, str] = field(default_factory=dict)
     stamps: dict[str, tuple[int, int] | None] = field(default_factory=dict)
     leases_known: bool = False  # the lease files were stamped once (the host's first read)
+    guests_changed: float | None = None  # when a domain event arrived that is not yet read
+    guests_read: float = 0.0  # when the last read of the host for domain events was asked for
 
 
 class Monitor(threading.Thread):
@@ -55,6 +62,7 @@ class Monitor(threading.Thread):
         super().__init__(name="vnetweb-monitor", daemon=True)
         self.stopping = threading.Event()
         self.changes: queue.SimpleQueue[tuple[int, str]] = queue.SimpleQueue()
+        self.domain_changes: queue.SimpleQueue[int] = queue.SimpleQueue()
         self.hosts: dict[int, _HostWatch] = {}
         self.next_hosts = 0.0
         # The host side is read in a thread of its own (a netlink dump and a ruleset take tens
@@ -96,6 +104,7 @@ class Monitor(threading.Thread):
         for watch in list(self.hosts.values()):
             self.keep_subscribed(watch, now)
         self.handle_events()
+        self.handle_domain_events(now)
         for watch in list(self.hosts.values()):
             if watch.local:
                 self.check_leases(watch)
@@ -154,22 +163,19 @@ class Monitor(threading.Thread):
         host_id = watch.host.pk
         try:
             watch.subscription = events.subscribe(
-                watch.host.uri, lambda name, _event: self.changes.put((host_id, name))
+                watch.host.uri,
+                lambda name, _event: self.changes.put((host_id, name)),
+                lambda _name, _event: self.domain_changes.put(host_id),
             )
         except gateway.GatewayError as exc:
             watch.subscription = None
             record_unreachable(watch.host, exc)
             return
-        log.info("listening to %s's network events", watch.host.name)
+        log.info("listening to %s's network and domain events", watch.host.name)
         # Whatever happened before (the worker starting, the link down) went unheard: the whole
         # host is read now, not at beat's next round. By the worker's pool, not here: a first
         # read on a new connection takes seconds (QEMU's version), and events wait meanwhile.
-        from networks.tasks import refresh_host
-
-        try:
-            refresh_host.apply_async(args=[host_id], queue=watch.host.queue, expires=30)
-        except Exception as exc:  # Redis away: beat's refresh catches up later
-            log.warning("could not ask for a read of %s: %s", watch.host.name, exc)
+        self.ask_for_read(watch)
 
     def handle_events(self) -> None:
         seen: set[tuple[int, str]] = set()
@@ -195,6 +201,31 @@ class Monitor(threading.Thread):
         record_network(watch.host, name, info)
         # A network that started or stopped: its switch is surveyed now, not in a few seconds.
         self.survey_now.set()
+
+    def handle_domain_events(self, now: float) -> None:
+        while True:
+            try:
+                host_id = self.domain_changes.get_nowait()
+            except queue.Empty:
+                break
+            watch = self.hosts.get(host_id)
+            if watch is not None and watch.guests_changed is None:
+                watch.guests_changed = now
+        for watch in self.hosts.values():
+            if watch.guests_changed is None or now - watch.guests_read < GUESTS_EVERY:
+                continue
+            watch.guests_changed, watch.guests_read = None, now
+            self.ask_for_read(watch)
+
+    def ask_for_read(self, watch: _HostWatch) -> None:
+        """A read of the whole host by the worker's pool (its guests and networks): a domain's
+        calls can take seconds (QEMU), and events wait for nothing here."""
+        from networks.tasks import refresh_host
+
+        try:
+            refresh_host.apply_async(args=[watch.host.pk], queue=watch.host.queue, expires=30)
+        except Exception as exc:  # Redis away: beat's refresh catches up later
+            log.warning("could not ask for a read of %s: %s", watch.host.name, exc)
 
     # --- leases --------------------------------------------------------------------------------
 

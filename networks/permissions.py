@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from networks.models import Host, Job, Network
+from networks.models import Guest, Host, Job, Network
 
 
 class Role(IntEnum):
@@ -62,6 +62,17 @@ def get_network(user, host_name: str, name: str) -> Network:
         return visible_networks(user).select_related("host").get(host__name=host_name, name=name)
     except Network.DoesNotExist:
         raise Http404("No such network") from None
+
+
+def visible_guests(user) -> QuerySet[Guest]:
+    return Guest.objects.filter(host__in=visible_hosts(user))
+
+
+def get_guest(user, host_name: str, name: str) -> Guest:
+    try:
+        return visible_guests(user).select_related("host").get(host__name=host_name, name=name)
+    except Guest.DoesNotExist:
+        raise Http404("No such guest") from None
 
 
 def can_operate(user, network: Network | None = None) -> bool:

@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from networks import gateway, live
-from networks.models import Host, Lease, Network
+from networks.models import Guest, Host, Lease, Network
 from networks.spec import NetworkSpec, SpecXMLError, parse
 from networks.spec_compare import runs_as_saved
 from networks.subnets import bounds
@@ -165,6 +165,8 @@ def record_snapshot(host: Host, snap: gateway.HostSnapshot) -> None:
     networks.filter(pk__in=with_leases).update(leases_seen=now)
     if changed or gone or host.reachable is not True:
         live.publish(host.pk, networks=changed + gone)
+    if snap.domains is not None:
+        record_guests(host, snap.domains, now)
 
 
 @transaction.atomic
@@ -273,3 +275,76 @@ def _record_leases(
             Lease.objects.filter(pk=row.pk).update(**fields)
             differs = True
     return differs
+
+
+# --- guests ------------------------------------------------------------------------------------
+
+
+def _switches(host: Host) -> tuple[set[str], dict[str, str], dict[str, str]]:
+    """The host's networks by name, by bridge and by host NIC (for NICs put straight on them)."""
+    names, bridges, devices = set(), {}, {}
+    for name, bridge, dev in Network.objects.filter(host=host).values_list(
+        "name", "bridge", "forward_dev"
+    ):
+        names.add(name)
+        if bridge:
+            bridges.setdefault(bridge, name)
+        if dev:
+            devices.setdefault(dev, name)
+    return names, bridges, devices
+
+
+def _nic_row(nic: gateway.NicInfo, switches: tuple[set[str], dict[str, str], dict[str, str]]):
+    names, bridges, devices = switches
+    if nic.type == "network":
+        network = nic.source if nic.source in names else ""
+    elif nic.type == "bridge":
+        network = bridges.get(nic.source, "")
+    elif nic.type == "direct":
+        network = devices.get(nic.source, "")
+    else:
+        network = ""
+    return {**_row(nic), "network": network}
+
+
+def _guest_fields(domain: gateway.DomainInfo, switches) -> dict:
+    return {
+        "uuid": uuid.UUID(domain.uuid),
+        "state": domain.state,
+        "persistent": domain.persistent,
+        "autostart": domain.autostart,
+        "vcpus": domain.vcpus,
+        "memory_kib": domain.memory_kib,
+        "nics": [_nic_row(nic, switches) for nic in domain.nics],
+        "agent": domain.agent,
+        "hotplug": domain.hotplug,
+        "xml": domain.xml,
+    }
+
+
+@transaction.atomic
+def record_guests(host: Host, domains: tuple[gateway.DomainInfo, ...], now: datetime) -> None:
+    """Make the host's guest rows match `domains` (every domain of the host); pages showing
+    guests hear of it on the live channel's "guests" topic, only when something changed."""
+    switches = _switches(host)
+    existing = {guest.name: guest for guest in Guest.objects.filter(host=host)}
+    changed: list[int] = []
+    for domain in domains:
+        fields = _guest_fields(domain, switches)
+        guest = existing.pop(domain.name, None)
+        if guest is None:
+            guest = Guest.objects.create(host=host, name=domain.name, last_seen=now, **fields)
+            changed.append(guest.pk)
+            continue
+        differs = [key for key, value in fields.items() if getattr(guest, key) != value]
+        for key in differs:
+            setattr(guest, key, fields[key])
+        if differs:
+            guest.save(update_fields=differs)
+            changed.append(guest.pk)
+    gone = [guest.pk for guest in existing.values()]
+    if gone:
+        Guest.objects.filter(pk__in=gone).delete()
+    Guest.objects.filter(host=host).update(last_seen=now)
+    if changed or gone:
+        live.publish(host.pk, topic="guests")

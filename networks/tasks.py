@@ -49,7 +49,9 @@ def refresh(host: Host) -> gateway.GatewayError | None:
 
 def reread(job: Job) -> gateway.GatewayError | None:
     """After a job: read the network it concerned (a probe, which has none, reads the host)."""
-    if not job.target:  # a host operation (probe)
+    if not job.target or operations.get(job.operation).target == "guest":
+        # A host operation (probe), or a guest's NIC: the guest and the networks it left and
+        # joined (their lists of guests, their leases) are read with the whole host.
         return refresh(job.host)
     try:
         info = gateway.find_network(job.host.uri, job.target)
@@ -82,7 +84,7 @@ def _claim(job_id: int, worker: str) -> Job | None:
     )
     if not claimed:
         return None
-    job = Job.objects.select_related("host").get(pk=job_id)
+    job = Job.objects.select_related("host", "guest").get(pk=job_id)
     _announce(job)
     return job
 

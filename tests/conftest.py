@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from networks import live, subnets
-from networks.models import Host, Network
+from networks.models import Guest, Host, Network
 
 pytest_plugins = ["tests.real", "tests.browser"]
 
@@ -93,6 +93,42 @@ def make_network(db):
                 defaults.setdefault(f"{family}_lo", lo)
                 defaults.setdefault(f"{family}_hi", hi)
         return Network.objects.create(host=host, name=name, **defaults)
+
+    return make
+
+
+@pytest.fixture
+def make_guest(db):
+    """A Guest row as a worker would have written it: make(host, "vm1", nics=[("net1", mac)])."""
+
+    def make(host: Host, name: str = "vm1", *, nics=(), **fields) -> Guest:
+        rows = []
+        for network, mac, *rest in nics:
+            extra = rest[0] if rest else {}
+            rows.append(
+                {
+                    "mac": mac,
+                    "type": "network",
+                    "source": network,
+                    "network": network,
+                    "model": "virtio",
+                    "device": "",
+                    "link": "up",
+                    "agent": [],
+                    "config": True,
+                    **extra,
+                }
+            )
+        defaults = {
+            "uuid": uuid.uuid4(),
+            "state": "running",
+            "persistent": True,
+            "hotplug": True,
+            "xml": f"<domain><name>{name}</name></domain>",
+            "last_seen": timezone.now(),
+        }
+        defaults.update(fields)
+        return Guest.objects.create(host=host, name=name, nics=rows, **defaults)
 
     return make
 

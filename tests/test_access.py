@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from networks import urls as network_urls
-from networks.models import Host, Job
+from networks.models import Guest, Host, Job
 
 # Real arguments for every named pattern of networks/urls.py; the fixtures below make them exist.
 URL_KWARGS = {
@@ -33,6 +33,12 @@ URL_KWARGS = {
     "job-list": {},
     "live-events": {},
     "job-detail": {"pk": None},  # filled in with the fixture job's pk
+    "guest-list": {"host": "testdrv"},
+    "guest-detail": {"host": "testdrv", "name": "vm1"},
+    "guest-nic-attach": {"host": "testdrv", "name": "vm1"},
+    "guest-nic-move": {"host": "testdrv", "name": "vm1", "mac": "52:54:00:00:00:01"},
+    "guest-nic-detach": {"host": "testdrv", "name": "vm1", "mac": "52:54:00:00:00:01"},
+    "guest-nic-link": {"host": "testdrv", "name": "vm1", "mac": "52:54:00:00:00:01"},
 }
 
 # Answer without a login on purpose, and show nothing about hosts or networks.
@@ -48,8 +54,17 @@ ADMIN_URLS = [
 
 @pytest.fixture
 def world(test_host, make_network, operator):
-    """One host, one network on it, and one job, so every URL has something to show."""
+    """One host, one network and one guest on it, and one job, so every URL has something to
+    show."""
     network = make_network(test_host, "net1")
+    Guest.objects.create(
+        host=test_host,
+        name="vm1",
+        uuid="00000000-0000-0000-0000-0000000000a1",
+        state="shut off",
+        nics=[{"mac": "52:54:00:00:00:01", "type": "network", "source": "net1", "network": "net1"}],
+        last_seen=network.last_seen,
+    )
     job = Job.objects.create(
         user=operator,
         username=operator.username,
@@ -162,6 +177,8 @@ def test_outsider_sees_no_hosts_networks_or_jobs(world, outsider, client_as):
         "network-switch",
         "network-leases-csv",
         "job-detail",
+        "guest-list",
+        "guest-detail",
     ],
 )
 def test_outsider_gets_not_found_for_pages_of_hosts_it_cannot_see(world, outsider, client_as, name):
@@ -193,6 +210,8 @@ def test_viewer_sees_every_page_of_the_app(world, viewer, client_as):
         "lease-search",
         "job-list",
         "job-detail",
+        "guest-list",
+        "guest-detail",
     ]
     for name, url in _all_urls(world["job"]):
         if name in read_only:

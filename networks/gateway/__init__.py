@@ -5,6 +5,11 @@
 from .changes import define_network, restart_network, undefine_network, update_network
 from .errors import GatewayError, HostUnreachable, NetworkNotFound
 from .inventory import is_local
+from .nics import NicRefused, domain_state
+from .nics import attach as attach_nic
+from .nics import detach as detach_nic
+from .nics import move as move_nic
+from .nics import set_link as set_nic_link
 from .operations import (
     find_network,
     host_facts,
@@ -16,6 +21,7 @@ from .operations import (
     stop_network,
 )
 from .types import (
+    DomainInfo,
     GuestInfo,
     HostBridge,
     HostFacts,
@@ -25,9 +31,11 @@ from .types import (
     HostSnapshot,
     LeaseInfo,
     NetworkInfo,
+    NicInfo,
 )
 
 __all__ = [
+    "DomainInfo",
     "GatewayError",
     "GuestInfo",
     "HostBridge",
@@ -40,14 +48,21 @@ __all__ = [
     "LeaseInfo",
     "NetworkInfo",
     "NetworkNotFound",
+    "NicInfo",
+    "NicRefused",
+    "attach_nic",
     "define_network",
+    "detach_nic",
+    "domain_state",
     "find_network",
     "host_facts",
     "is_local",
+    "move_nic",
     "network_config_xml",
     "network_state",
     "restart_network",
     "set_autostart",
+    "set_nic_link",
     "snapshot",
     "start_network",
     "stop_network",

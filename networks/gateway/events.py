@@ -1,5 +1,5 @@
-"""libvirt's network lifecycle events (defined, started, stopped, undefined), for the worker's
-monitor (networks.monitor).
+"""libvirt's network lifecycle events (defined, started, stopped, undefined), and its domains'
+lifecycle and NIC hot-plug events, for the worker's monitor (networks.monitor).
 
 A subscription has a connection of its own, not the one jobs and refreshes use: a reply that
 takes seconds on a connection (QEMU's version after a daemon restart took 12 s here) holds up
@@ -29,16 +29,32 @@ EVENT_NAMES = {
 }
 
 
+# A domain's events that change what vnetweb shows of it: started, stopped, defined, undefined,
+# paused, resumed...; a NIC plugged or unplugged while it runs; its guest agent (dis)connected.
+DOMAIN_EVENTS = {
+    libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE: "lifecycle",
+    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED: "device-added",
+    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED: "device-removed",
+    libvirt.VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE: "agent",
+}
+
+
 @dataclass
 class Subscription:
     uri: str
     conn: "libvirt.virConnect"
     callback_id: int
+    domain_callbacks: tuple[int, ...] = ()
 
 
-def subscribe(uri: str, on_event: Callable[[str, str], None]) -> Subscription:
+def subscribe(
+    uri: str,
+    on_event: Callable[[str, str], None],
+    on_domain: Callable[[str, str], None] | None = None,
+) -> Subscription:
     """Call `on_event(network name, "started"|"stopped"|"defined"|"undefined")` for every
-    network of the host. Raises GatewayError when the host cannot be reached."""
+    network of the host, and `on_domain(domain name, what)` for its domains' events (see
+    DOMAIN_EVENTS). Raises GatewayError when the host cannot be reached."""
 
     def handler(_conn, net, event, _detail, _opaque) -> None:
         try:
@@ -46,16 +62,31 @@ def subscribe(uri: str, on_event: Callable[[str, str], None]) -> Subscription:
         except Exception:  # never let an error escape into libvirt's event loop
             log.exception("network event handler failed")
 
+    def domain_handler(what: str):
+        def handle(_conn, dom, *_rest) -> None:
+            try:
+                on_domain(dom.name(), what)
+            except Exception:
+                log.exception("domain event handler failed")
+
+        return handle
+
     conn = connection.open_connection(uri)
     try:
         callback_id = conn.networkEventRegisterAny(
             None, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE, handler, None
         )
+        domain_callbacks = []
+        if on_domain is not None:
+            for event_id, what in DOMAIN_EVENTS.items():
+                domain_callbacks.append(
+                    conn.domainEventRegisterAny(None, event_id, domain_handler(what), None)
+                )
     except libvirt.libvirtError as exc:
         with suppress(libvirt.libvirtError):
             conn.close()
         raise connection.translate(exc) from exc
-    return Subscription(uri, conn, callback_id)
+    return Subscription(uri, conn, callback_id, tuple(domain_callbacks))
 
 
 def read_network(sub: Subscription, name: str) -> NetworkInfo | None:
@@ -82,5 +113,8 @@ def alive(sub: Subscription) -> bool:
 def unsubscribe(sub: Subscription) -> None:
     with suppress(libvirt.libvirtError):
         sub.conn.networkEventDeregisterAny(sub.callback_id)
+    for callback_id in sub.domain_callbacks:
+        with suppress(libvirt.libvirtError):
+            sub.conn.domainEventDeregisterAny(callback_id)
     with suppress(libvirt.libvirtError):
         sub.conn.close()

@@ -1,11 +1,15 @@
-"""Which guests use which network: read from every domain's XML, once per reading of a host."""
+"""The host's guests (libvirt domains) and their NICs, read once per reading of a host; and from
+them, which guests use which network."""
 
+import ipaddress
 from collections import defaultdict
+from contextlib import suppress
+from dataclasses import replace
 
 import libvirt
 from lxml import etree
 
-from .types import GuestInfo
+from .types import DomainInfo, GuestInfo, NicInfo
 
 _XML = etree.XMLParser(resolve_entities=False, no_network=True)
 
@@ -25,64 +29,194 @@ _STATES = {
 BRIDGE = "bridge:"
 DIRECT = "direct:"
 
+AGENT_CHANNEL = "org.qemu.guest_agent.0"
 
-def _key(iface) -> str | None:
+
+def nic_source(iface) -> str:
+    """What an <interface> plugs into: the network's name, the bridge or the host NIC."""
     source = iface.find("source")
     if source is None:
-        return None
+        return ""
     kind = iface.get("type")
-    if kind == "network" and source.get("network"):
-        return source.get("network")
-    if kind == "bridge" and source.get("bridge"):
-        return BRIDGE + source.get("bridge")
-    if kind == "direct" and source.get("dev"):
-        return DIRECT + source.get("dev")
+    if kind == "network":
+        return source.get("network") or ""
+    if kind == "bridge":
+        return source.get("bridge") or ""
+    if kind == "direct":
+        return source.get("dev") or ""
+    return ""
+
+
+def _key(nic: NicInfo) -> str | None:
+    if not nic.source:
+        return None
+    if nic.type == "network":
+        return nic.source
+    if nic.type == "bridge":
+        return BRIDGE + nic.source
+    if nic.type == "direct":
+        return DIRECT + nic.source
     return None
 
 
-def _device(target, state: str) -> str:
-    # A shut-off domain's XML may still name the tap it had: it has none now.
-    return target.get("dev", "") if target is not None and state != "shut off" else ""
+def _nics(root, state: str, config_macs: set[str] | None) -> tuple[NicInfo, ...]:
+    nics = []
+    for iface in root.iterfind("devices/interface"):
+        mac, target = iface.find("mac"), iface.find("target")
+        model, link = iface.find("model"), iface.find("link")
+        address = (mac.get("address", "") if mac is not None else "").lower()
+        nics.append(
+            NicInfo(
+                mac=address,
+                type=iface.get("type", ""),
+                source=nic_source(iface),
+                model=model.get("type", "") if model is not None else "",
+                # A shut-off domain's XML may still name the tap it had: it has none now.
+                device=target.get("dev", "") if target is not None and state != "shut off" else "",
+                link=link.get("state", "up") if link is not None else "up",
+                config=config_macs is None or address in config_macs,
+            )
+        )
+    return tuple(nics)
 
 
-def guests_by_network(conn: "libvirt.virConnect") -> dict[str, tuple[GuestInfo, ...]]:
-    """{network name (or "bridge:NAME", "direct:DEV"): its guests' NICs}, from each domain's XML.
+def _macs(xml: str) -> set[str]:
+    root = etree.fromstring(xml.encode(), _XML)
+    return {mac.get("address", "").lower() for mac in root.iterfind("devices/interface/mac")}
+
+
+def _can_hotplug(root) -> bool:
+    """x86 machines take PCI devices while running only through ACPI (pc) or PCIe ports (q35)."""
+    os_type = root.find("os/type")
+    arch = os_type.get("arch", "x86_64") if os_type is not None else "x86_64"
+    if arch not in ("x86_64", "i686"):
+        return True
+    machine = os_type.get("machine", "") if os_type is not None else ""
+    return root.find("features/acpi") is not None or "q35" in machine
+
+
+def _agent_connected(root) -> bool:
+    for channel in root.iterfind("devices/channel"):
+        target = channel.find("target")
+        if target is not None and target.get("name") == AGENT_CHANNEL:
+            return target.get("state") == "connected"
+    return False
+
+
+def _agent_addresses(dom: "libvirt.virDomain") -> dict[str, tuple[str, ...]] | None:
+    """{MAC: ("10.0.0.5/24", ...)} from the guest agent; None when it does not answer."""
+    try:
+        found = dom.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT, 0)
+    except libvirt.libvirtError:
+        return None
+    addresses: dict[str, tuple[str, ...]] = {}
+    for iface in (found or {}).values():
+        mac = (iface.get("hwaddr") or "").lower()
+        cidrs = []
+        for addr in iface.get("addrs") or ():
+            with suppress(ValueError, TypeError):
+                ip = ipaddress.ip_interface(f"{addr['addr']}/{addr['prefix']}")
+                if not ip.is_loopback and not ip.ip.is_link_local:
+                    cidrs.append(str(ip))
+        if mac:
+            addresses[mac] = tuple(cidrs)
+    return addresses
+
+
+def read_domain(dom: "libvirt.virDomain") -> DomainInfo:
+    """One domain as vnetweb keeps it; libvirtError (VIR_ERR_NO_DOMAIN) when it just went."""
+    xml = dom.XMLDesc(0)
+    state = _STATES.get(dom.state()[0], "unknown")
+    persistent = bool(dom.isPersistent())
+    root = etree.fromstring(xml.encode(), _XML)
+    config_macs = None
+    if persistent and state != "shut off":
+        # Which NICs it keeps at its next boot: the saved definition's.
+        config_macs = _macs(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    nics = _nics(root, state, config_macs)
+    agent = None
+    if state == "running" and _agent_connected(root):
+        agent = _agent_addresses(dom)
+    if agent:
+        nics = tuple(replace(nic, agent=agent.get(nic.mac, ())) for nic in nics)
+    memory = root.find("currentMemory")
+    if memory is None:
+        memory = root.find("memory")
+    return DomainInfo(
+        name=dom.name(),
+        uuid=dom.UUIDString(),
+        state=state,
+        persistent=persistent,
+        autostart=bool(dom.autostart()) if persistent else False,
+        vcpus=int(root.findtext("vcpu") or 0) or None,
+        memory_kib=_kib(memory),
+        nics=nics,
+        agent=agent is not None,
+        hotplug=_can_hotplug(root),
+        xml=xml,
+    )
+
+
+_KIB = {"b": 1 / 1024, "bytes": 1 / 1024, "k": 1, "kib": 1, "kb": 1000 / 1024, "m": 1024}
+_KIB |= {"mib": 1024, "mb": 1000**2 / 1024, "g": 1024**2, "gib": 1024**2, "gb": 1000**3 / 1024}
+
+
+def _kib(memory) -> int | None:
+    """<memory unit='MiB'>96</memory> in KiB."""
+    if memory is None:
+        return None
+    try:
+        return int(int(memory.text or "") * _KIB.get(memory.get("unit", "KiB").lower(), 1))
+    except ValueError:
+        return None
+
+
+def read_domains(conn: "libvirt.virConnect") -> tuple[DomainInfo, ...]:
+    """Every domain of the host, sorted by name (one listing, then a read per domain)."""
+    found = []
+    for dom in conn.listAllDomains(0):
+        try:
+            found.append(read_domain(dom))
+        except libvirt.libvirtError as exc:
+            # Undefined between the listing and the read.
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                continue
+            raise
+    return tuple(sorted(found, key=lambda d: d.name))
+
+
+def by_network(domains: tuple[DomainInfo, ...]) -> dict[str, tuple[GuestInfo, ...]]:
+    """{network name (or "bridge:NAME", "direct:DEV"): its guests' NICs}.
 
     A running domain's live XML still says type='network' with the network's name (and its tap
     device as <target dev>), so this covers guests plugged in now and guests configured to plug
     in when they start.
     """
     found: dict[str, list[GuestInfo]] = defaultdict(list)
-    for dom in conn.listAllDomains(0):
-        try:
-            xml = dom.XMLDesc(0)
-            state = _STATES.get(dom.state()[0], "unknown")
-        except libvirt.libvirtError as exc:
-            # Undefined between the listing and the read.
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                continue
-            raise
-        name = dom.name()
-        for iface in etree.fromstring(xml.encode(), _XML).iterfind("devices/interface"):
-            key = _key(iface)
+    for domain in domains:
+        for nic in domain.nics:
+            key = _key(nic)
             if key is None:
                 continue
-            mac, target, model = iface.find("mac"), iface.find("target"), iface.find("model")
             found[key].append(
                 GuestInfo(
-                    domain=name,
-                    mac=mac.get("address", "") if mac is not None else "",
-                    running=state in ("running", "paused"),
-                    state=state,
-                    device=_device(target, state),
-                    model=model.get("type", "") if model is not None else "",
-                    attached=iface.get("type", ""),
+                    domain=domain.name,
+                    mac=nic.mac,
+                    running=domain.running,
+                    state=domain.state,
+                    device=nic.device,
+                    model=nic.model,
+                    attached=nic.type,
                 )
             )
     return {
         network: tuple(sorted(guests, key=lambda g: (g.domain, g.mac)))
         for network, guests in found.items()
     }
+
+
+def guests_by_network(conn: "libvirt.virConnect") -> dict[str, tuple[GuestInfo, ...]]:
+    return by_network(read_domains(conn))
 
 
 def plugged_macs(net: "libvirt.virNetwork") -> set[str] | None:

@@ -11,7 +11,7 @@ from lxml import etree
 
 from .connection import call, memo
 from .errors import NetworkNotFound
-from .guests import BRIDGE, DIRECT, guests_by_network, plugged_macs
+from .guests import BRIDGE, DIRECT, by_network, guests_by_network, plugged_macs, read_domains
 from .inventory import is_local, libvirt_inventory, local_inventory
 from .types import GuestInfo, HostFacts, HostSnapshot, LeaseInfo, NetworkInfo
 
@@ -143,7 +143,8 @@ def snapshot(uri: str) -> HostSnapshot:
         active = names(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE)
         persistent = names(libvirt.VIR_CONNECT_LIST_NETWORKS_PERSISTENT)
         autostart = names(libvirt.VIR_CONNECT_LIST_NETWORKS_AUTOSTART)
-        guests = guests_by_network(conn)
+        domains = read_domains(conn)
+        guests = by_network(domains)
         networks = []
         for net in conn.listAllNetworks():
             name = net.name()
@@ -162,7 +163,9 @@ def snapshot(uri: str) -> HostSnapshot:
                 if exc.get_error_code() != libvirt.VIR_ERR_NO_NETWORK:
                     raise
         inventory = local_inventory() if is_local(uri) else libvirt_inventory(conn)
-        return HostSnapshot(facts=_facts(conn), networks=tuple(networks), inventory=inventory)
+        return HostSnapshot(
+            facts=_facts(conn), networks=tuple(networks), inventory=inventory, domains=domains
+        )
 
     return call(uri, read)
 

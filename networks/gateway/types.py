@@ -41,6 +41,39 @@ class GuestInfo:
 
 
 @dataclass(frozen=True)
+class NicInfo:
+    """One <interface> of a domain."""
+
+    mac: str
+    type: str  # network, bridge, direct, user, ...
+    source: str = ""  # the network's name, the bridge or the host NIC
+    model: str = ""
+    device: str = ""  # the host side while the domain runs: vnet3, macvtap0
+    link: str = "up"  # <link state>: up or down
+    agent: tuple[str, ...] = ()  # "10.0.0.5/24" as the guest agent reported them
+    config: bool = True  # also in the saved definition (False: plugged live only)
+
+
+@dataclass(frozen=True)
+class DomainInfo:
+    name: str
+    uuid: str
+    state: str  # running, paused, shut off, ...
+    persistent: bool = True
+    autostart: bool = False
+    vcpus: int | None = None
+    memory_kib: int | None = None
+    nics: tuple[NicInfo, ...] = ()
+    agent: bool = False  # a guest agent answered
+    hotplug: bool = True  # the machine can take a NIC while it runs (ACPI on x86)
+    xml: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("running", "paused")
+
+
+@dataclass(frozen=True)
 class NetworkInfo:
     name: str
     uuid: str
@@ -98,3 +131,5 @@ class HostSnapshot:
     facts: HostFacts
     networks: tuple[NetworkInfo, ...]
     inventory: HostInventory = HostInventory()
+    # The host's guests; None when not read (then the database keeps the guests it had).
+    domains: tuple[DomainInfo, ...] | None = None

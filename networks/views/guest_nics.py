@@ -1,19 +1,107 @@
-"""Attach, move, detach a guest's NIC and set its link: each a job for the host's worker."""
+"""Attach, move, detach a guest's NIC and set its link: each a job for the host's worker.
 
-from django.http import HttpResponse
+From the guest's page (plain forms: the page comes back with field errors, or the job queued)
+and from the canvas (htmx: 202 with a line saying the job is queued, or 400 saying why not).
+"""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.html import format_html_join
+from django.views.decorators.http import require_POST
+
+from networks import operations, permissions
+from networks.forms.nics import AttachForm, LinkForm, MoveForm
+from networks.jobs import create_job
+from networks.models import Guest, Network
+from networks.views.guests import guest_context
 
 
-def nic_attach(request, host, name):
-    return HttpResponse(status=501)
+def _guest(request: HttpRequest, host: str, name: str, key: str) -> Guest:
+    guest = permissions.get_guest(request.user, host, name)
+    operations.require(request.user, operations.get(key))
+    return guest
 
 
-def nic_move(request, host, name, mac):
-    return HttpResponse(status=501)
+def _networks(guest: Guest) -> list[Network]:
+    return list(Network.objects.filter(host_id=guest.host_id).order_by("name"))
 
 
-def nic_detach(request, host, name, mac):
-    return HttpResponse(status=501)
+def _refused(request: HttpRequest, guest: Guest, errors: list[str], **forms) -> HttpResponse:
+    if request.htmx:
+        html = format_html_join("", "<p class='error'>{}</p>", ((e,) for e in errors))
+        return HttpResponse(html, status=400)
+    context = guest_context(request, guest, **forms)
+    return render(request, "guests/detail.html", context, status=400)
 
 
-def nic_link(request, host, name, mac):
-    return HttpResponse(status=501)
+def _queued(
+    request: HttpRequest, guest: Guest, key: str, switch: Network | None, **params
+) -> HttpResponse:
+    """Queue the job (`switch`: the network the NIC is on or goes to, for its page's jobs)."""
+    job = create_job(request.user, guest.host, key, network=switch, params=params, guest=guest)
+    if request.htmx:
+        return render(request, "jobs/_followed.html", {"job": job}, status=202)
+    return redirect(guest)
+
+
+def _errors(form) -> list[str]:
+    """The form's errors as sentences, each led by its field's label."""
+    found = []
+    for field, errors in form.errors.items():
+        label = form.fields[field].label or field if field != "__all__" else ""
+        found += [f"{label}: {error}" if label else error for error in errors]
+    return found
+
+
+@require_POST
+def nic_attach(request: HttpRequest, host: str, name: str) -> HttpResponse:
+    guest = _guest(request, host, name, "nic_attach")
+    networks = _networks(guest)
+    form = AttachForm(request.POST, guest=guest, networks=networks)
+    if not form.is_valid():
+        return _refused(request, guest, _errors(form), attach_form=form)
+    data = form.cleaned_data
+    network = form.networks[data["network"]]
+    params = {"network": network.name, "model": data["model"], "mac": data["mac"]}
+    return _queued(request, guest, "nic_attach", network, **params)
+
+
+@require_POST
+def nic_move(request: HttpRequest, host: str, name: str, mac: str) -> HttpResponse:
+    guest = _guest(request, host, name, "nic_move")
+    form = MoveForm(request.POST, guest=guest, networks=_networks(guest), mac=mac)
+    if not form.is_valid():
+        return _refused(request, guest, _errors(form), move_errors={mac.lower(): _errors(form)})
+    network = form.networks[form.cleaned_data["network"]]
+    params = {"network": network.name, "mac": mac.lower()}
+    return _queued(request, guest, "nic_move", network, **params)
+
+
+@require_POST
+def nic_detach(request: HttpRequest, host: str, name: str, mac: str) -> HttpResponse:
+    guest = _guest(request, host, name, "nic_detach")
+    nic = guest.nic(mac)
+    if nic is None:
+        return _refused(request, guest, [f"{guest.name} has no NIC {mac}; nothing was queued."])
+    if guest.running and not guest.hotplug:
+        why = (
+            f"{guest.name} runs on a machine that cannot drop a NIC while running (no ACPI). "
+            "Shut it down first."
+        )
+        return _refused(request, guest, [why])
+    network = Network.objects.filter(host_id=guest.host_id, name=nic.get("network")).first()
+    return _queued(request, guest, "nic_detach", network, mac=mac.lower())
+
+
+@require_POST
+def nic_link(request: HttpRequest, host: str, name: str, mac: str) -> HttpResponse:
+    guest = _guest(request, host, name, "nic_link")
+    form = LinkForm(request.POST)
+    nic = guest.nic(mac)
+    if nic is None:
+        return _refused(request, guest, [f"{guest.name} has no NIC {mac}; nothing was queued."])
+    if not form.is_valid():
+        return _refused(request, guest, ["Say up or down for the link; nothing was queued."])
+    network = Network.objects.filter(host_id=guest.host_id, name=nic.get("network")).first()
+    up = form.cleaned_data["state"] == "up"
+    return _queued(request, guest, "nic_link", network, mac=mac.lower(), up=up)

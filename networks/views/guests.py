@@ -1,11 +1,57 @@
-"""A host's guests and one guest's page (filled in as the NIC work lands)."""
+"""A host's guests, and one guest's page: its NICs with their switches and addresses, and the
+forms that attach, move, detach them and set their link (networks.views.guest_nics).
 
-from django.http import HttpResponse
+Both read the rows the host's worker keeps (networks.sync.record_guests); no libvirt call. Their
+live parts follow the live channel's "guests" topic (and the host's jobs and networks).
+"""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from networks import operations, permissions
+from networks.forms.nics import AttachForm, LinkForm, MoveForm
+from networks.guest_rows import lease_addresses, network_urls, nic_rows
+from networks.models import Guest, Network
+from networks.permissions import Role, role_of
 
 
-def guest_list(request, host):
-    return HttpResponse(status=501)
+@require_GET
+def guest_list(request: HttpRequest, host: str) -> HttpResponse:
+    host_obj = permissions.get_host(request.user, host)
+    guests = list(Guest.objects.filter(host=host_obj).order_by("name").defer("xml"))
+    leases, urls = lease_addresses(host_obj), network_urls(host_obj)
+    rows = [(guest, nic_rows(guest, leases, urls)) for guest in guests]
+    context = {"host": host_obj, "rows": rows}
+    if request.htmx and request.htmx.target == "guest-list":
+        return render(request, "guests/_list_live.html", context)
+    return render(request, "guests/list.html", context)
 
 
-def guest_detail(request, host, name):
-    return HttpResponse(status=501)
+def guest_context(request: HttpRequest, guest: Guest, **forms) -> dict:
+    host = guest.host
+    networks = list(Network.objects.filter(host=host).order_by("name"))
+    can_operate = role_of(request.user) >= Role.OPERATOR
+    nics = nic_rows(guest, lease_addresses(host), network_urls(host))
+    return {
+        "host": host,
+        "guest": guest,
+        "nics": nics,
+        "networks": networks,
+        "can_operate": can_operate,
+        "attach_form": forms.get("attach_form") or AttachForm(guest=guest, networks=networks),
+        "move_form": MoveForm(guest=guest, networks=networks, mac=""),
+        "move_errors": forms.get("move_errors", {}),
+        "link_form": LinkForm(),
+        "recent_jobs": list(guest.jobs.select_related("host").order_by("-created")[:10]),
+        "ops": {op.key: op for op in operations.OPERATIONS if op.target == "guest"},
+    }
+
+
+@require_GET
+def guest_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
+    guest = permissions.get_guest(request.user, host, name)
+    context = guest_context(request, guest)
+    if request.htmx and request.htmx.target == "guest-live":
+        return render(request, "guests/_detail_live.html", context)
+    return render(request, "guests/detail.html", context)

@@ -1,5 +1,5 @@
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
@@ -32,4 +32,6 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # A new switch exists now: take the person who made it to its page.
         return HttpResponseClientRedirect(leads_to)
     context = {"job": job, "leads_to": leads_to}
+    if request.htmx and request.htmx.target == "job-followed":
+        return render(request, "jobs/_followed.html", context)
     return render_live(request, "jobs/detail.html", "jobs/_status.html", context, "job-status")

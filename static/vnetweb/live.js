@@ -156,3 +156,12 @@ document.addEventListener("htmx:configRequest", function (event) {
     if (params.get(name) === "") params.delete(name);
   });
 });
+
+// A form inside [data-show-errors] shows the server's refusal (400: why nothing was queued) where
+// its answer goes, instead of htmx's default of dropping error responses.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  if (event.detail.xhr.status === 400 && event.detail.elt.closest("[data-show-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
