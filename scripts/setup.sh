@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what vnetweb needs on Debian 12, as root, and skips whatever is already there.
 #   scripts/setup.sh          packages for running the site, and the virtualenv
-#   scripts/setup.sh --test   also what the tests need: Chromium, udhcpc, dev packages
+#   scripts/setup.sh --test   also what the tests need: Chromium, udhcpc, dev packages, and the
+#                             test guest kit (scripts/guest-kit.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,4 +56,9 @@ if ! $installed; then
   .venv/bin/pip install -q -r "$reqs"
   rm -f .venv/.installed-*
   touch "$wanted"
+fi
+
+# The kernel and initramfs the tests' QEMU guests boot (a no-op once built).
+if $with_test; then
+  scripts/guest-kit.sh
 fi

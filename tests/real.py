@@ -2,7 +2,8 @@
 
 The machine is shared: everything made here is named vnwt…, lives in 10.213.0.0/16, and is
 removed again, also when the test fails. Guests are network namespaces running udhcpc with our own
-script, so no DHCP client ever runs on the host's own interfaces.
+script, or QEMU domains booting the guest kit (scripts/guest-kit.sh), so no DHCP client ever runs
+on the host's own interfaces.
 """
 
 import os
@@ -18,6 +19,7 @@ from urllib.parse import quote
 
 import pytest
 from django.db import connection
+from lxml import etree
 
 from networks import gateway
 from networks.models import Host
@@ -25,6 +27,12 @@ from networks.spec import DhcpRange, IpSpec, NetworkSpec, to_xml
 
 LOCAL_URI = "qemu:///system"
 REPO = Path(__file__).resolve().parent.parent
+# Built by scripts/guest-kit.sh (which reads the same variable), where QEMU's user can read it.
+GUEST_KIT = Path(os.environ.get("VNWT_GUEST_KIT_DIR", "/var/lib/libvirt/images/vnwt-guest-kit"))
+
+
+def random_mac() -> str:
+    return "52:54:00:" + ":".join(f"{random.randrange(256):02x}" for _ in range(3))
 
 
 def _used_subnets() -> set[int]:
@@ -172,7 +180,7 @@ def start_namespace_guest(
 
     tag = f"{random.randrange(16**6):06x}"
     ns, host_end = f"vnwt{tag}", f"vnwth{tag}"
-    mac = mac or "52:54:00:" + ":".join(f"{random.randrange(256):02x}" for _ in range(3))
+    mac = mac or random_mac()
     run("ip", "netns", "add", ns)
     guest = NamespaceGuest(ns, mac, hostname, process=None, host_end=host_end)  # type: ignore[arg-type]
     try:
@@ -236,6 +244,112 @@ def namespace_guest(tmp_path) -> Iterator:
     yield make
     for guest in guests:
         remove_namespace_guest(guest)
+
+
+def virsh(*args: str, check: bool = True) -> str:
+    """`virsh -c qemu:///system ARGS`: an independent witness of what libvirt holds."""
+    done = subprocess.run(["virsh", "-c", LOCAL_URI, *args], capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"virsh {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _table(output: str) -> list[list[str]]:
+    """The rows of a virsh table (below its line of dashes), split into columns."""
+    lines = output.splitlines()
+    start = next((i + 1 for i, line in enumerate(lines) if line.startswith("---")), len(lines))
+    return [line.split() for line in lines[start:] if line.strip()]
+
+
+def domiflist(name: str, *, inactive: bool = False) -> list[dict]:
+    """The NICs `virsh domiflist` shows for domain `name` (its next boot's, with `inactive`)."""
+    args = ["domiflist", name, *(["--inactive"] if inactive else [])]
+    keys = ("interface", "type", "source", "model", "mac")
+    return [dict(zip(keys, row, strict=True)) for row in _table(virsh(*args))]
+
+
+def lease_for(network: str, mac: str) -> str | None:
+    """The IPv4 address dnsmasq leased to `mac` on `network`, as `virsh net-dhcp-leases` tells."""
+    # Columns: expiry date, expiry time, MAC, protocol, address/prefix, hostname, client id.
+    for row in _table(virsh("net-dhcp-leases", network, "--mac", mac)):
+        if row[2] == mac and row[3] == "ipv4":
+            return row[4].split("/")[0]
+    return None
+
+
+@dataclass
+class QemuGuest:
+    name: str
+    macs: list[str]  # its NICs' MACs when defined, one per network given, in that order
+    console_log: Path  # the serial console: the kit's /init and udhcpc report there
+
+    def console(self) -> str:
+        """What the guest printed so far: worth putting in a failing assertion's message."""
+        return self.console_log.read_text(errors="replace") if self.console_log.exists() else ""
+
+
+def qemu_guest_xml(name: str, networks: list[str], macs: list[str], hostname: str, log: Path):
+    """A TCG guest booting the kit straight from its kernel: one virtio NIC per network, no disk.
+    Machine `pc` (i440fx) with ACPI, so NICs hot-plug and unplug on its root PCI bus."""
+    domain = etree.Element("domain", type="qemu")
+    etree.SubElement(domain, "name").text = name
+    etree.SubElement(domain, "memory", unit="MiB").text = "96"  # 64 does not boot the kernel
+    etree.SubElement(domain, "vcpu").text = "1"
+    os_ = etree.SubElement(domain, "os")
+    etree.SubElement(os_, "type", arch="x86_64", machine="pc").text = "hvm"
+    etree.SubElement(os_, "kernel").text = str(GUEST_KIT / "vmlinuz")
+    etree.SubElement(os_, "initrd").text = str(GUEST_KIT / "initrd.img")
+    etree.SubElement(os_, "cmdline").text = f"console=ttyS0 quiet vnwt.hostname={hostname}"
+    etree.SubElement(etree.SubElement(domain, "features"), "acpi")
+    devices = etree.SubElement(domain, "devices")
+    for network, mac in zip(networks, macs, strict=True):
+        nic = etree.SubElement(devices, "interface", type="network")
+        etree.SubElement(nic, "source", network=network)
+        etree.SubElement(nic, "mac", address=mac)
+        etree.SubElement(nic, "model", type="virtio")
+    # libvirt (root) opens the file and hands QEMU the descriptor: any path root can write works.
+    serial = etree.SubElement(devices, "serial", type="file")
+    etree.SubElement(serial, "source", path=str(log))
+    return etree.tostring(domain, encoding="unicode")
+
+
+def remove_qemu_guest(name: str) -> None:
+    virsh("destroy", name, check=False)
+    virsh("undefine", name, "--nvram", check=False)
+    Path(f"/var/log/libvirt/qemu/{name}.log").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def qemu_guest(tmp_path) -> Iterator:
+    """Factory: a real QEMU guest (TCG) booting the guest kit, a virtio NIC on each network named.
+    Its /init keeps a DHCP client on every NIC, hot-plugged ones too, and asks again after a link
+    down/up. Every guest made is destroyed and undefined afterwards, also when the test fails; its
+    console log stays in the test's tmp_path."""
+    if not (GUEST_KIT / "stamp").exists():
+        pytest.fail(f"no guest kit in {GUEST_KIT}: run scripts/guest-kit.sh (make test does)")
+    made: list[str] = []
+
+    def make(
+        networks: list[str],
+        *,
+        hostname: str = "vnwt-vm",
+        macs: list[str] | None = None,
+        start: bool = True,
+    ) -> QemuGuest:
+        name = f"vnwt-vm-{random.randrange(16**6):06x}"
+        macs = list(macs) if macs else [random_mac() for _ in networks]
+        guest = QemuGuest(name, macs, tmp_path / f"{name}.console.log")
+        path = tmp_path / f"{name}.xml"
+        path.write_text(qemu_guest_xml(name, networks, macs, hostname, guest.console_log))
+        virsh("define", str(path))
+        made.append(name)
+        if start:
+            virsh("start", name)
+        return guest
+
+    yield make
+    for name in made:
+        remove_qemu_guest(name)
 
 
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2, message: str = ""):
