@@ -33,6 +33,13 @@ getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
 getent passwd libvirt-qemu >/dev/null ||
   useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
 mkdir -p /var/log/libvirt /var/lib/libvirt /run/libvirt
+# What Debian's udev rule does on a host with systemd: QEMU (as libvirt-qemu, group kvm) may open
+# /dev/kvm. Without it libvirt's capability probe (as root) sees KVM and its later check (as
+# libvirt-qemu) does not, so it throws the probe away and probes QEMU again, ~30 s, on every
+# domain define and start.
+if [ -c /dev/kvm ] && [ "$(stat -c %G:%a /dev/kvm)" != kvm:660 ]; then
+  chgrp kvm /dev/kvm && chmod 660 /dev/kvm
+fi
 
 # The virtualenv, reinstalled only when the pinned requirements change. The test set includes the
 # run set, so a venv made by `make test` also serves `make run`.
