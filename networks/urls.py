@@ -18,6 +18,7 @@ from networks.views import (
     switch_edit,
     switch_status,
     switch_xml,
+    topology,
 )
 
 urlpatterns = [
@@ -32,6 +33,17 @@ urlpatterns = [
     path("hosts/<slug:name>/edit/", hosts.host_edit, name="host-edit"),
     path("hosts/<slug:name>/delete/", hosts.host_delete, name="host-delete"),
     path("hosts/<slug:name>/probe/", hosts.host_probe, name="host-probe"),
+    path("hosts/<slug:host>/topology/", topology.host_topology, name="host-topology"),
+    path(
+        "hosts/<slug:host>/topology/part/",
+        topology.host_topology_part,
+        name="host-topology-part",
+    ),
+    path(
+        "hosts/<slug:host>/topology/connect/",
+        topology.topology_connect,
+        name="host-topology-connect",
+    ),
     path("hosts/<slug:host>/new-network/", switch_edit.switch_create, name="switch-create"),
     path("hosts/<slug:host>/networks/<str:name>/", networks.network_detail, name="network-detail"),
     # Before network-action, whose <action> would otherwise take these words.

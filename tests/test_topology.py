@@ -1,6 +1,14 @@
-"""A host's topology: the layout (networks.topology)."""
+"""A host's topology: the layout (networks.topology) and its page, part and connect form."""
+
+import re
+import uuid
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
 
 from networks import topology
+from networks.models import Guest, Host, Job, Lease, Network
 from networks.topology import GuestIn, NicIn, Pending, SwitchIn, Uplink
 
 ETH0 = Uplink("eth0", "192.168.1.1", ("192.168.1.10/24",))
@@ -20,6 +28,17 @@ def nic(network: str, mac: str = "52:54:00:00:00:01", **fields) -> dict:
         "config": True,
         **fields,
     }
+
+
+def make_guest(host: Host, name: str, *nics: dict, state: str = "running") -> Guest:
+    return Guest.objects.create(
+        host=host,
+        name=name,
+        uuid=uuid.uuid4(),
+        state=state,
+        nics=list(nics),
+        last_seen=timezone.now(),
+    )
 
 
 def edges(drawn: topology.Layout, guest: str) -> list[topology.Edge]:
@@ -182,3 +201,170 @@ def test_a_nics_addresses_are_its_switchs_leases_for_its_mac_then_the_agents():
     assert found.addresses == ("10.0.0.5/24", "fd00::5/64")
     assert found.mac == "52:54:00:aa:bb:cc"
     assert not found.link_up
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lab(test_host, make_network) -> dict:
+    """An uplink, a NAT switch, an isolated one, a guest on both (with a lease), one on none."""
+    test_host.interfaces = [{"name": "eth0", "kind": "device", "addresses": ["192.168.1.10/24"]}]
+    test_host.routes = [{"dst": "0.0.0.0/0", "gateway": "192.168.1.1", "dev": "eth0"}]
+    test_host.save()
+    nat = make_network(test_host, "lan", mode="nat", active=True, ipv4="10.0.0.1/24")
+    iso = make_network(test_host, "quiet", mode="isolated", active=False, ipv4="10.9.0.1/24")
+    Lease.objects.create(network=nat, mac="52:54:00:00:00:01", ip="10.0.0.5", prefix=24)
+    web = make_guest(
+        test_host, "web", nic("lan", "52:54:00:00:00:01"), nic("quiet", "52:54:00:00:00:02")
+    )
+    spare = make_guest(test_host, "spare vm", state="shut off")
+    return {"host": test_host, "nat": nat, "iso": iso, "web": web, "spare": spare}
+
+
+def page_url(host: Host) -> str:
+    return reverse("host-topology", args=[host.name])
+
+
+def part_url(host: Host) -> str:
+    return reverse("host-topology-part", args=[host.name])
+
+
+def test_the_page_draws_the_uplink_switches_and_guests_with_their_addresses(lab, viewer, client_as):
+    response = client_as(viewer).get(page_url(lab["host"]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Uplink eth0" in html and "192.168.1.10/24" in html
+    assert 'data-switch="lan"' in html and 'data-switch="quiet"' in html
+    assert "NAT via eth0" in html and "no way out" in html
+    assert "NAT · active" in html and "Isolated · inactive" in html
+    assert "running · 10.0.0.5/24" in html
+    assert "Not connected to any switch" in html
+    assert f'href="{lab["nat"].get_absolute_url()}"' in html
+    assert f'href="{reverse("guest-detail", args=["testdrv", "spare vm"])}"' in html
+    assert 'data-live="' + part_url(lab["host"]) + '"' in html
+    assert f'data-live-hosts="{lab["host"].pk}"' in html
+
+
+def test_a_viewer_sees_the_drawing_without_anything_to_drag_connect_or_create(
+    lab, viewer, client_as
+):
+    html = client_as(viewer).get(page_url(lab["host"])).content.decode()
+    assert "data-edit" not in html
+    assert 'tabindex="0"' not in html  # guests and lines are not focusable controls
+    assert "topo-connect" not in html and "<select" not in html
+    assert reverse("switch-create", args=["testdrv"]) not in html
+    assert "drag a guest" not in html
+
+
+def test_an_operator_can_drag_and_use_the_form_but_not_draw_a_switch(lab, operator, client_as):
+    html = client_as(operator).get(page_url(lab["host"])).content.decode()
+    assert "data-edit" in html
+    attach = reverse("guest-nic-attach", args=["testdrv", "~name~"])
+    assert f'data-attach="{attach}"' in html
+    assert re.search(r'<g class="guest[^"]*" data-guest="web"[^>]*tabindex="0"', html)
+    assert re.search(r'<g class="nic port" data-guest="web"[^>]*tabindex="0"', html)
+    assert 'form class="filters topo-connect"' in html
+    assert "<option>spare vm</option>" in html and "<option>quiet</option>" in html
+    assert reverse("switch-create", args=["testdrv"]) not in html
+
+
+def test_an_admin_also_sees_draw_a_new_switch(lab, admin, client_as):
+    html = client_as(admin).get(page_url(lab["host"])).content.decode()
+    assert f'href="{reverse("switch-create", args=["testdrv"])}" data-action="new-switch"' in html
+    assert "data-edit" in html
+
+
+def test_an_unknown_host_is_not_found(db, viewer, client_as):
+    assert client_as(viewer).get(reverse("host-topology", args=["nope"])).status_code == 404
+    assert client_as(viewer).get(reverse("host-topology-part", args=["nope"])).status_code == 404
+
+
+def test_someone_without_a_role_does_not_see_the_host(lab, outsider, client_as):
+    assert client_as(outsider).get(page_url(lab["host"])).status_code == 404
+
+
+def test_the_part_is_just_the_live_element_with_the_svg(lab, viewer, client_as):
+    response = client_as(viewer).get(part_url(lab["host"]), HTTP_HX_REQUEST="true")
+    html = response.content.decode().strip()
+    assert response.status_code == 200
+    assert html.startswith('<div id="topo-live"') and html.endswith("</div>")
+    assert html.count("<svg") == 1
+    assert "<html" not in html and "topo-tools" not in html
+    assert 'data-switch="lan"' in html
+
+
+def test_a_nic_job_in_progress_is_drawn_dashed_and_the_part_asks_to_be_refreshed(
+    lab, operator, client_as
+):
+    Job.objects.create(
+        username="x",
+        host=lab["host"],
+        guest=lab["spare"],
+        network=lab["nat"],
+        target="spare vm",
+        operation="nic_attach",
+    )
+    html = client_as(operator).get(part_url(lab["host"])).content.decode()
+    assert re.search(r'<g class="nic pending" data-guest="spare vm" data-network="lan"', html)
+    assert "data-live-pending" in html
+
+
+def test_the_post_only_views_refuse_get_and_the_read_only_ones_refuse_post(lab, admin, client_as):
+    client = client_as(admin)
+    assert client.post(page_url(lab["host"])).status_code == 405
+    assert client.post(part_url(lab["host"])).status_code == 405
+    assert client.get(reverse("host-topology-connect", args=["testdrv"])).status_code == 405
+
+
+def test_the_connect_form_hands_the_post_on_to_the_guests_attach_view(lab, operator, client_as):
+    response = client_as(operator).post(
+        reverse("host-topology-connect", args=["testdrv"]), {"guest": "spare vm", "network": "lan"}
+    )
+    assert response.status_code == 307  # the browser posts the same form there
+    assert response["Location"] == reverse("guest-nic-attach", args=["testdrv", "spare vm"])
+
+
+def test_the_connect_form_refuses_a_viewer_and_an_unknown_guest(lab, viewer, operator, client_as):
+    url = reverse("host-topology-connect", args=["testdrv"])
+    form = {"guest": "spare vm", "network": "lan"}
+    assert client_as(viewer).post(url, form).status_code == 403
+    assert client_as(operator).post(url, {**form, "guest": "ghost"}).status_code == 400
+
+
+def _grow(host: Host, make_network, switches: int, guests: int) -> None:
+    for i in range(switches):
+        network = make_network(host, f"sw{i:02d}", active=i % 2 == 0, ipv4=f"10.{i}.0.1/24")
+        Lease.objects.create(network=network, mac=f"52:54:00:01:{i:02x}:00", ip=f"10.{i}.0.9")
+    for i in range(guests):
+        nics = [nic(f"sw{i % switches:02d}", f"52:54:00:01:{i % switches:02x}:{i // 256:02x}")]
+        if i % 3 == 0:
+            nics.append(nic(f"sw{(i + 1) % switches:02d}", f"52:54:00:02:{i:02x}:00"))
+        make_guest(host, f"g{i:03d}", *nics)
+
+
+@pytest.mark.parametrize("size", [(2, 3), (30, 90)])
+def test_the_page_asks_the_database_the_same_number_of_times_at_any_size(
+    test_host, make_network, operator, client_as, django_assert_num_queries, size
+):
+    _grow(test_host, make_network, *size)
+    Job.objects.create(
+        username="x",
+        host=test_host,
+        guest=Guest.objects.first(),
+        network=Network.objects.first(),
+        operation="nic_attach",
+    )
+    client = client_as(operator)
+    # session, user, host, the user's role, networks, leases, guests, NIC jobs
+    with django_assert_num_queries(8):
+        response = client.get(page_url(test_host))
+    assert response.content.decode().count('<g class="guest') == size[1]
+    with django_assert_num_queries(8):
+        client.get(part_url(test_host))
+
+
+def test_the_host_page_and_a_network_page_link_to_the_topology(lab, viewer, client_as):
+    client, url = client_as(viewer), page_url(lab["host"])
+    assert f'href="{url}"' in client.get(lab["host"].get_absolute_url()).content.decode()
+    assert f'href="{url}"' in client.get(lab["nat"].get_absolute_url()).content.decode()

@@ -1,0 +1,125 @@
+"""A host's topology: its uplink, switches and guests drawn as one SVG that follows the host live;
+operators connect a guest to a switch by dragging it there (static/vnetweb/topology.js).
+
+The drawing is read from the database in a fixed number of queries whatever the size of the host
+(networks, guests, every lease of the host, the NIC jobs in progress), laid out by
+networks.topology and rendered with Jinja2 (a few hundred nodes and lines).
+"""
+
+from urllib.parse import quote
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_GET, require_POST
+
+from networks import permissions, topology
+from networks.models import Guest, Host, Job, Lease
+from networks.views import jinja
+
+SWITCH_FIELDS = ("name", "mode", "active", "ipv4", "ipv6", "bridge", "forward_dev")
+NIC_JOBS = ("nic_attach", "nic_move", "nic_detach")
+# Filled into reversed URLs in place of a name (by topology.js too): a slug cannot hold "~".
+NAME, MAC = "~name~", "~mac~"
+
+
+def _quote(name: str) -> str:
+    return quote(name, safe=RFC3986_SUBDELIMS + "/~:@")  # as reverse() quotes an argument
+
+
+def _leases(host: Host) -> dict[tuple[str, str], list[str]]:
+    """Every lease address of the host's switches by (switch, lower-case MAC), in one query."""
+    found: dict[tuple[str, str], list[str]] = {}
+    rows = Lease.objects.filter(network__host=host).order_by("network__name", "ip")
+    for network, mac, ip, prefix in rows.values_list("network__name", "mac", "ip", "prefix"):
+        found.setdefault((network, mac.lower()), []).append(f"{ip}/{prefix}" if prefix else ip)
+    return found
+
+
+def _pending(host: Host) -> list[topology.Pending]:
+    jobs = Job.objects.filter(
+        host=host,
+        guest__isnull=False,
+        operation__in=NIC_JOBS,
+        state__in=(Job.State.QUEUED, Job.State.RUNNING),
+    ).order_by("pk")
+    return [
+        topology.Pending(guest, network or "", str((params or {}).get("mac", "")), pk)
+        for pk, guest, network, params in jobs.values_list(
+            "pk", "guest__name", "network__name", "params"
+        )
+    ]
+
+
+def drawing(host: Host) -> topology.Layout:
+    switches = [topology.SwitchIn(**row) for row in host.networks.values(*SWITCH_FIELDS)]
+    leases = _leases(host)
+    guests = [
+        topology.GuestIn(name, state, topology.nics_of(nics, leases))
+        for name, state, nics in Guest.objects.filter(host=host).values_list(
+            "name", "state", "nics"
+        )
+    ]
+    uplink = topology.uplink_of(host.interfaces, host.routes)
+    return topology.layout(uplink, switches, guests, _pending(host), host.interfaces)
+
+
+def _part(request: HttpRequest, host: Host, drawn: topology.Layout) -> SafeString:
+    """The live part: the SVG in the element static/vnetweb/live.js refreshes. Operators get
+    guests and NIC lines they can pick up and focus."""
+    network_url = reverse("network-detail", args=[host.name, NAME])
+    guest_url = reverse("guest-detail", args=[host.name, NAME])
+    return jinja.render(
+        "hosts/topology_svg.html",
+        {
+            "host": host,
+            "drawn": drawn,
+            "part_url": reverse("host-topology-part", args=[host.name]),
+            "edit": permissions.can_operate(request.user),
+            "network_url": {
+                s.switch.name: network_url.replace(NAME, _quote(s.switch.name))
+                for s in drawn.switches
+            },
+            "guest_url": {
+                g.guest.name: guest_url.replace(NAME, _quote(g.guest.name)) for g in drawn.guests
+            },
+        },
+    )
+
+
+@require_GET
+def host_topology(request: HttpRequest, host: str) -> HttpResponse:
+    host = permissions.get_host(request.user, host)
+    drawn = drawing(host)
+    context = {
+        "host": host,
+        "part": _part(request, host, drawn),
+        "switch_names": [node.switch.name for node in drawn.switches],
+        "guest_names": sorted(node.guest.name for node in drawn.guests),
+        "can_edit": permissions.can_operate(request.user),
+        "attach_url": reverse("guest-nic-attach", args=[host.name, NAME]),
+        "detach_url": reverse("guest-nic-detach", args=[host.name, NAME, MAC]),
+    }
+    return render(request, "hosts/topology.html", context)
+
+
+@require_GET
+def host_topology_part(request: HttpRequest, host: str) -> HttpResponse:
+    host = permissions.get_host(request.user, host)
+    return HttpResponse(_part(request, host, drawing(host)))
+
+
+@require_POST
+def topology_connect(request: HttpRequest, host: str) -> HttpResponse:
+    """The form that works without JavaScript ("Connect guest … to switch …"): its guest is a
+    field, but the attach view takes it in its URL, so this sends the same POST on there (307
+    keeps the method and the body, CSRF token and all)."""
+    host = permissions.get_host(request.user, host)
+    permissions.require_operate(request.user)
+    guest = request.POST.get("guest", "")
+    if not Guest.objects.filter(host=host, name=guest).exists():
+        return HttpResponse("No such guest on this host.", status=400)
+    url = reverse("guest-nic-attach", args=[host.name, guest])
+    return HttpResponseRedirect(url, preserve_request=True)
