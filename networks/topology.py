@@ -133,9 +133,15 @@ class SwitchNode:
 class GuestNode:
     guest: GuestIn
     box: Box
-    addresses: tuple[str, ...]  # its NIC under the switch first
-    in_tray: bool
-    off_switch: tuple[NicIn, ...]  # NICs on nothing drawn here (a bridge of the host, say)
+    home: NicIn | None  # the NIC it hangs under its switch by; None: in the tray
+    addresses: tuple[str, ...] = ()  # its home NIC's first
+    off_switch: tuple[NicIn, ...] = ()  # NICs on nothing drawn here (a bridge of the host, say)
+    # Its NICs' lines, drawn right after it: the keyboard reaches them next to their guest.
+    edges: list["Edge"] = field(default_factory=list)
+
+    @property
+    def in_tray(self) -> bool:
+        return self.home is None
 
 
 @dataclass
@@ -160,8 +166,11 @@ class Layout:
     backbone: str  # the trunk down from the uplink and each row's bus ("" when none)
     switches: list[SwitchNode] = field(default_factory=list)
     guests: list[GuestNode] = field(default_factory=list)
-    edges: list[Edge] = field(default_factory=list)
     tray: Box | None = None
+
+    @property
+    def edges(self) -> list[Edge]:
+        return [edge for node in self.guests for edge in node.edges]
 
     @property
     def busy(self) -> bool:
@@ -268,7 +277,7 @@ def layout(
     if tray:
         y = _place_tray(out, tray, columns, y)
     out.height = y - ROW_GAP + MARGIN
-    _extra_edges(out, {node.switch.name: node.box for node in out.switches}, pending)
+    _other_lines(out, {node.switch.name: node.box for node in out.switches}, pending)
     return out
 
 
@@ -319,7 +328,7 @@ def _place_tray(out: Layout, tray: list[GuestIn], columns: int, y: int) -> int:
 def _guest_node(guest: GuestIn, box: Box, home: NicIn | None) -> GuestNode:
     nics = ([home] if home else []) + [nic for nic in guest.nics if nic is not home]
     addresses = tuple(dict.fromkeys(a for nic in nics for a in nic.addresses))
-    return GuestNode(guest, box, addresses, home is None, ())
+    return GuestNode(guest, box, home, addresses)
 
 
 def _hang(out: Layout, switch: Box, guests: list[GuestIn], name: str) -> None:
@@ -329,40 +338,28 @@ def _hang(out: Layout, switch: Box, guests: list[GuestIn], name: str) -> None:
         y = switch.bottom + GUEST_TOP + i * GUEST_PITCH
         box = Box(switch.x + GUEST_INDENT, y, GUEST_W, GUEST_H)
         home = _home(guest, {name})
-        out.guests.append(_guest_node(guest, box, home))
+        node = _guest_node(guest, box, home)
         d = f"M{spine},{above} V{box.cy} H{box.x}"
-        out.edges.append(
-            Edge("port", guest.name, name, d, home.mac, home.link_up, addresses=home.addresses)
-        )
+        node.edges.append(Edge("port", guest.name, name, d, home.mac, home.link_up))
+        node.edges[-1].addresses = home.addresses
+        out.guests.append(node)
         above = box.cy
 
 
-def _extra_edges(out: Layout, boxes: dict[str, Box], pending: Sequence[Pending]) -> None:
-    """Lines for every other NIC on a switch, and for the NIC jobs still running."""
+def _other_lines(out: Layout, boxes: dict[str, Box], pending: Sequence[Pending]) -> None:
+    """Lines for every other NIC on a switch, and for the NIC jobs still in progress."""
+    leaving = {(job.guest, job.mac.lower()) for job in pending if job.mac}
     for node in out.guests:
+        name = node.guest.name
         node.off_switch = tuple(nic for nic in node.guest.nics if nic.network not in boxes)
-        home = None if node.in_tray else _home(node.guest, boxes)
         for nic in node.guest.nics:
-            if nic is home or nic.network not in boxes:
-                continue
-            d = curve(node.box, boxes[nic.network])
-            out.edges.append(
-                Edge(
-                    "extra",
-                    node.guest.name,
-                    nic.network,
-                    d,
-                    nic.mac,
-                    nic.link_up,
-                    addresses=nic.addresses,
-                )
-            )
-    leaving = {(p.guest, p.mac.lower()) for p in pending if p.mac}
-    for edge in out.edges:
-        edge.leaving = (edge.guest, edge.mac) in leaving
-    nodes = {node.guest.name: node for node in out.guests}
-    for job in pending:
-        node = nodes.get(job.guest)
-        if node and job.network in boxes:
-            d = curve(node.box, boxes[job.network])
-            out.edges.append(Edge("pending", job.guest, job.network, d, job=job.job))
+            if nic is not node.home and nic.network in boxes:
+                d = curve(node.box, boxes[nic.network])
+                node.edges.append(Edge("extra", name, nic.network, d, nic.mac, nic.link_up))
+                node.edges[-1].addresses = nic.addresses
+        for edge in node.edges:
+            edge.leaving = (name, edge.mac) in leaving
+        for job in pending:
+            if job.guest == name and job.network in boxes:
+                d = curve(node.box, boxes[job.network])
+                node.edges.append(Edge("pending", name, job.network, d, job=job.job))
