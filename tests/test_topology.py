@@ -244,6 +244,7 @@ def test_the_page_draws_the_uplink_switches_and_guests_with_their_addresses(lab,
     assert f'href="{reverse("guest-detail", args=["testdrv", "spare vm"])}"' in html
     assert 'data-live="' + part_url(lab["host"]) + '"' in html
     assert f'data-live-hosts="{lab["host"].pk}"' in html
+    assert "vnetweb/topology.js" in html
 
 
 def test_a_viewer_sees_the_drawing_without_anything_to_drag_connect_or_create(
