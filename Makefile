@@ -43,3 +43,4 @@ bench: setup-test services
 	.venv/bin/python bench/click_to_row.py
 	.venv/bin/python bench/freshness.py
 	.venv/bin/python bench/switch_survey.py
+	.venv/bin/python bench/topology.py
