@@ -113,6 +113,15 @@ class Box:
     def bottom(self) -> int:
         return self.y + self.h
 
+    @property
+    def data(self) -> str:
+        """The box as "x y w h", for the script that draws lines between boxes."""
+        return f"{self.x} {self.y} {self.w} {self.h}"
+
+    @property
+    def at(self) -> str:
+        return f"translate({self.x},{self.y})"
+
 
 @dataclass
 class SwitchNode:
@@ -167,6 +176,8 @@ class Layout:
     switches: list[SwitchNode] = field(default_factory=list)
     guests: list[GuestNode] = field(default_factory=list)
     tray: Box | None = None
+    switch_size: tuple[int, int] = (SWITCH_W, SWITCH_H)
+    guest_size: tuple[int, int] = (GUEST_W, GUEST_H)
 
     @property
     def edges(self) -> list[Edge]:
