@@ -48,12 +48,16 @@
   }
 
   // --- the view ------------------------------------------------------------------------------
+  // While the view moves, the drawing is one picture the compositor shifts and scales (a few
+  // hundred nodes painted again each frame drop frames); sharp again once it stops.
   function apply() {
     stage.style.transform = "translate(" + view.x + "px," + view.y + "px) scale(" + view.k + ")";
+    stage.classList.add("moving");
     clearTimeout(saveTimer);
     saveTimer = setTimeout(function () {
+      stage.classList.remove("moving");
       try { sessionStorage.setItem(KEY, JSON.stringify(view)); } catch (e) { /* private mode */ }
-    }, 100);
+    }, 150);
   }
 
   function restore() {
