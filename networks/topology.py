@@ -25,6 +25,7 @@ UPLINK_W, UPLINK_H = 440, 44
 TRAY_HEAD = 30
 BEND = 48  # how far a NIC's curve leaves its guest before it turns to the switch
 MAX_COLUMNS = 6
+NOTE_H = 24  # "No switch on this host yet."
 
 MODE_LABELS = {
     "nat": "NAT",
@@ -303,6 +304,8 @@ def _place_switches(
     last switch of the row that reaches the uplink); returns where the next part starts."""
     backbone, trunk_end = [], 0
     y = MARGIN + UPLINK_H + 20
+    if not switches:
+        return y + NOTE_H  # room to say there are none
     for start in range(0, len(switches), columns):
         row = switches[start : start + columns]
         bus_end = 0

@@ -152,6 +152,12 @@ def test_guests_on_no_switch_sit_in_the_tray_with_their_other_nics_noted():
     assert edges(drawn, "idle") == []
 
 
+def test_a_host_with_no_switch_has_room_to_say_so_above_its_tray():
+    drawn = topology.layout(Uplink(), [], [GuestIn("idle", "shut off")])
+    assert drawn.switches == [] and drawn.backbone == ""
+    assert drawn.tray.y >= drawn.uplink_box.bottom + topology.NOTE_H
+
+
 def test_positions_depend_only_on_names_so_a_refresh_does_not_move_things():
     switches = [SwitchIn(f"s{i:02d}", "nat", True) for i in range(20)]
     guests = [
@@ -274,6 +280,14 @@ def test_an_admin_also_sees_draw_a_new_switch(lab, admin, client_as):
     html = client_as(admin).get(page_url(lab["host"])).content.decode()
     assert f'href="{reverse("switch-create", args=["testdrv"])}" data-action="new-switch"' in html
     assert "data-edit" in html
+
+
+def test_a_host_whose_routes_are_not_known_says_so_and_one_with_no_switch_too(
+    test_host, viewer, client_as
+):
+    html = client_as(viewer).get(page_url(test_host)).content.decode()
+    assert "Uplink not known" in html
+    assert "No switch on this host yet." in html
 
 
 def test_an_unknown_host_is_not_found(db, viewer, client_as):
