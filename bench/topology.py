@@ -10,7 +10,8 @@ with a third, every twentieth on no switch), a lease for every NIC on an active 
 
 Server, in-process (django.test.Client, CaptureQueriesContext): the layout alone
 (networks.views.topology.drawing: the queries and networks.topology), then GET of the page and of
-its live part, --rounds times each after a warm-up: median, p95, SQL queries, size.
+its live part, --rounds times each after a warm-up: median, p95, SQL queries, size, and Python's
+full garbage collections meanwhile (each walks every object of the process: they make the p95).
 
 Browser (Debian's Chromium through Playwright, the production web server of bench/_site.py):
 from navigation start to the first frame with the SVG in a parsed page (measured in the page by
@@ -21,6 +22,7 @@ At 60 frames a second an interval is 16.7 ms; longer ones are frames the page co
 """
 
 import argparse
+import gc
 import itertools
 import math
 import shutil
@@ -103,6 +105,31 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
+class FullCollections:
+    """Python's full garbage collections while it is entered: they make the p95 (each walks
+    every object of the process)."""
+
+    def __enter__(self) -> "FullCollections":
+        self.count, self.seconds, self._started = 0, 0.0, 0.0
+        gc.callbacks.append(self._note)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        gc.callbacks.remove(self._note)
+
+    def _note(self, phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.count += 1
+            self.seconds += time.perf_counter() - self._started
+
+    def __str__(self) -> str:
+        return f"{self.count} full GCs, {self.seconds * 1000:.0f} ms"
+
+
 def populate(switches: int, guests: int):
     from django.utils import timezone
 
@@ -173,15 +200,16 @@ def server_figures(host, rounds: int) -> list[tuple]:
         for _ in range(3):
             call()
         samples = []
-        for _ in range(rounds):
-            t = time.perf_counter()
-            result = call()
-            samples.append(time.perf_counter() - t)
+        with FullCollections() as collections:
+            for _ in range(rounds):
+                t = time.perf_counter()
+                result = call()
+                samples.append(time.perf_counter() - t)
         with CaptureQueriesContext(connection) as queries:
             result = call()
         size = len(result.content) if hasattr(result, "content") else 0
         other = f"{len(queries)} queries" + (f", {size // 1024} KiB" if size else "")
-        figures.append((label, samples, other))
+        figures.append((label, samples, f"{other}; {collections}"))
 
     timed("server: layout (queries + networks.topology)", lambda: drawing(host))
     page = reverse("host-topology", args=[host.name])
