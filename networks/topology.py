@@ -275,6 +275,8 @@ def layout(
     pending: Sequence[Pending] = (),
     interfaces: Sequence[dict] = (),
 ) -> Layout:
+    """Every box and line of the drawing. `pending`: the host's NIC jobs in progress;
+    `interfaces`: the host's links (which bridge each belongs to), as Host.interfaces holds them."""
     switches = sorted(switches, key=lambda s: s.name)
     under: dict[str, list[GuestIn]] = {s.name: [] for s in switches}
     tray: list[GuestIn] = []
