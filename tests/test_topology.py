@@ -325,6 +325,23 @@ def test_a_nic_job_in_progress_is_drawn_dashed_and_the_part_asks_to_be_refreshed
     assert "data-live-pending" in html
 
 
+def test_a_nic_leaving_is_marked_and_no_line_is_drawn_to_the_switch_it_leaves(
+    lab, operator, client_as
+):
+    Job.objects.create(
+        username="x",
+        host=lab["host"],
+        guest=lab["web"],
+        network=lab["nat"],  # the detach view names the switch the NIC is on
+        target="web",
+        operation="nic_detach",
+        params={"mac": "52:54:00:00:00:01"},
+    )
+    html = client_as(operator).get(part_url(lab["host"])).content.decode()
+    assert re.search(r'<g class="nic port leaving" data-guest="web" data-network="lan"', html)
+    assert 'class="nic pending"' not in html
+
+
 def test_the_post_only_views_refuse_get_and_the_read_only_ones_refuse_post(lab, admin, client_as):
     client = client_as(admin)
     assert client.post(page_url(lab["host"])).status_code == 405

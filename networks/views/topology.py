@@ -20,7 +20,10 @@ from networks.models import Guest, Host, Job, Lease
 from networks.views import jinja
 
 SWITCH_FIELDS = ("name", "mode", "active", "ipv4", "ipv6", "bridge", "forward_dev")
+# The NIC jobs that change the drawing: a job's network is where an attach or a move takes the
+# NIC; a detach names the switch the NIC leaves, which its line being marked already shows.
 NIC_JOBS = ("nic_attach", "nic_move", "nic_detach")
+GOING_TO = ("nic_attach", "nic_move")
 # Filled into reversed URLs in place of a name (by topology.js too): a slug cannot hold "~".
 NAME, MAC = "~name~", "~mac~"
 
@@ -45,11 +48,15 @@ def _pending(host: Host) -> list[topology.Pending]:
         operation__in=NIC_JOBS,
         state__in=(Job.State.QUEUED, Job.State.RUNNING),
     ).order_by("pk")
+    rows = jobs.values_list("pk", "operation", "guest__name", "network__name", "params")
     return [
-        topology.Pending(guest, network or "", str((params or {}).get("mac", "")), pk)
-        for pk, guest, network, params in jobs.values_list(
-            "pk", "guest__name", "network__name", "params"
+        topology.Pending(
+            guest,
+            (network or "") if operation in GOING_TO else "",
+            str((params or {}).get("mac", "")),
+            pk,
         )
+        for pk, operation, guest, network, params in rows
     ]
 
 
