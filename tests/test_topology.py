@@ -357,6 +357,20 @@ def test_the_connect_form_hands_the_post_on_to_the_guests_attach_view(lab, opera
     assert response["Location"] == reverse("guest-nic-attach", args=["testdrv", "spare vm"])
 
 
+def test_without_javascript_the_connect_form_queues_the_attach_and_lands_on_the_guest(
+    lab, operator, client_as
+):
+    response = client_as(operator).post(
+        reverse("host-topology-connect", args=["testdrv"]),
+        {"guest": "spare vm", "network": "lan"},
+        follow=True,  # as a browser follows a 307: the same POST, on to the attach view
+    )
+    assert [status for _url, status in response.redirect_chain] == [307, 302]
+    assert response.redirect_chain[-1][0] == lab["spare"].get_absolute_url()
+    job = Job.objects.get(operation="nic_attach")
+    assert (job.guest, job.network, job.params["network"]) == (lab["spare"], lab["nat"], "lan")
+
+
 def test_the_connect_form_refuses_a_viewer_and_an_unknown_guest(lab, viewer, operator, client_as):
     url = reverse("host-topology-connect", args=["testdrv"])
     form = {"guest": "spare vm", "network": "lan"}
