@@ -353,7 +353,6 @@
     } else if (done) say("ok", "Queued.");
     else if (response.status === 403) say("error", "Your role may not change this guest's NICs.");
     else if (response.status === 404) say("error", "That guest or NIC is not there any more.");
-    else if (response.status === 501) say("error", "This server cannot change guests' NICs yet (HTTP 501).");
     else say("error", "The server refused (HTTP " + response.status + ").");
   }
 
