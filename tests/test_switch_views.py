@@ -125,6 +125,21 @@ def test_a_reviewed_switch_is_created_by_a_define_job_carrying_its_xml(test_host
     assert [(r.start, r.end) for r in spec.ips[0].dhcp_ranges] == [("10.9.77.2", "10.9.77.254")]
 
 
+def test_a_switch_drawn_from_the_topology_leads_back_to_it_once_created(
+    test_host, admin, client_as
+):
+    client = client_as(admin)
+    topology = reverse("host-topology", args=[test_host.name])
+    assert f"{create_url(test_host)}?from=topology" in client.get(topology).content.decode()
+    review_and_apply(client, create_url(test_host) + "?from=topology", form_data())
+    job = Job.objects.get()
+    assert job.params["return_to"] == topology
+    Job.objects.filter(pk=job.pk).update(state=Job.State.SUCCEEDED)
+    # The job's page, followed live, sends the browser back to the drawing: the switch is there.
+    answer = client.get(reverse("job-detail", args=[job.pk]), HTTP_HX_REQUEST="true")
+    assert answer["HX-Redirect"] == topology
+
+
 def test_applying_without_the_reviewed_token_only_reviews_again(test_host, admin, client_as):
     response = client_as(admin).post(
         create_url(test_host), {**form_data(), "apply": "1", "token": "0" * 32}

@@ -278,7 +278,8 @@ def test_an_operator_can_drag_and_use_the_form_but_not_draw_a_switch(lab, operat
 
 def test_an_admin_also_sees_draw_a_new_switch(lab, admin, client_as):
     html = client_as(admin).get(page_url(lab["host"])).content.decode()
-    assert f'href="{reverse("switch-create", args=["testdrv"])}" data-action="new-switch"' in html
+    create = reverse("switch-create", args=["testdrv"])
+    assert f'href="{create}?from=topology" data-action="new-switch"' in html
     assert "data-edit" in html
 
 

@@ -18,7 +18,10 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 
 def job_redirect_target(job: Job) -> str | None:
-    """Where a finished define job leads: the new network's page."""
+    """Where a finished define job leads: the new network's page, or the host's topology when the
+    switch was drawn there."""
+    if job.operation == "define" and job.params.get("return_to"):
+        return reverse("host-topology", args=[job.host.name])
     if job.operation == "define" and job.target:
         return reverse("network-detail", args=[job.host.name, job.target])
     return None

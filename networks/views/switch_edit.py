@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from networks import permissions
@@ -46,7 +47,10 @@ def switch_create(request: HttpRequest, host: str) -> HttpResponse:
     host_obj = permissions.get_host(request.user, host)
     permissions.require_administer(request.user, host_obj)
     context = host_context(host_obj)
-    page = {"host": host_obj, "creating": True, **_inventory(context)}
+    # Drawn from the host's topology: back there once the switch exists, to see it appear.
+    topology = reverse("host-topology", args=[host_obj.name])
+    back = topology if request.GET.get("from") == "topology" else ""
+    page = {"host": host_obj, "creating": True, "back": back, **_inventory(context)}
     if request.method == "GET":
         form = SwitchForm(initial=initial_from(default_spec(context)), creating=True)
         return render(request, "networks/editor.html", {**page, "form": form})
@@ -63,7 +67,7 @@ def switch_create(request: HttpRequest, host: str) -> HttpResponse:
         host_obj,
         "define",
         target=result.spec.name,
-        params={"xml": result.xml, **extra},
+        params={"xml": result.xml, **extra, **({"return_to": topology} if back else {})},
     )
     messages.info(request, f"Creating {result.spec.name} on {host_obj.name}…")
     return redirect("job-detail", job.pk)
