@@ -20,6 +20,7 @@ PAGES = [
     ("networks-filtered.png", "/networks/?q=lab&state=active"),
     ("network.png", "/hosts/demo/networks/lab-routed/"),
     ("leases-search.png", "/leases/?q=52:54:00"),
+    ("topology-demo.png", "/hosts/demo/topology/"),
     ("host.png", "/hosts/local/"),
     ("hosts.png", "/hosts/"),
 ]
