@@ -7,6 +7,7 @@ Real libvirtd, QEMU (TCG), dnsmasq, Redis, a Celery worker with its monitor (no 
 libvirt's events bring the changes) and Chromium. Only the test's own networks and guest.
 """
 
+import subprocess
 import time
 
 import pytest
@@ -15,7 +16,7 @@ from django.urls import reverse
 
 from networks.models import Guest, Job, Network
 from tests.browser import log_in
-from tests.real import domiflist, lease_for, wait_for
+from tests.real import LOCAL_URI, domiflist, lease_for, wait_for
 from tests.test_topology_browser import centre
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.worker, pytest.mark.browser]
@@ -100,10 +101,18 @@ def test_an_operator_drags_a_running_guest_onto_a_switch_and_watches_it_connect(
     assert page.evaluate("window.vnwtMarker") == "same page"  # no reload
 
     # The guest's page shows the new NIC on b, with its address; virsh agrees, live and saved.
-    page.goto(live_server.url + reverse("guest-detail", args=[real_host.name, vm.name]))
-    row = page.locator(f"tr[data-mac='{mac}']")
+    guest_page = page.context.new_page()
+    guest_page.goto(live_server.url + reverse("guest-detail", args=[real_host.name, vm.name]))
+    row = guest_page.locator(f"tr[data-mac='{mac}']")
     assert b.name in row.inner_text() and ip in row.inner_text()
     for inactive in (False, True):
         rows = domiflist(vm.name, inactive=inactive)
         assert [(r["source"], r["mac"]) for r in rows] == [(a.name, vm.macs[0]), (b.name, mac)]
+
+    # Outside vnetweb, the guest is switched off: the drawing follows (libvirt's domain events).
+    started = time.monotonic()
+    subprocess.run(["virsh", "-c", LOCAL_URI, "destroy", vm.name], check=True, capture_output=True)
+    page.locator(f"g.guest.down[data-guest='{vm.name}']").wait_for(timeout=5000)
+    print(f"virsh destroy -> guest drawn off: {time.monotonic() - started:.2f} s")
+    assert page.evaluate("window.vnwtMarker") == "same page"
     page.context.close()
