@@ -11,21 +11,15 @@ import subprocess
 import time
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
 from networks.models import Guest, Job, Network
 from tests.browser import log_in
 from tests.real import LOCAL_URI, domiflist, lease_for, wait_for
+from tests.test_live_browser import member
 from tests.test_topology_browser import centre
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.worker, pytest.mark.browser]
-
-
-def _user(name: str, role: str) -> User:
-    user = User.objects.create_user(name, password=f"pw-{name}-123")
-    user.groups.add(Group.objects.get_or_create(name=role)[0])
-    return user
 
 
 def test_an_operator_drags_a_running_guest_onto_a_switch_and_watches_it_connect(
@@ -34,8 +28,8 @@ def test_an_operator_drags_a_running_guest_onto_a_switch_and_watches_it_connect(
     a, b = libvirt_network(start=True), libvirt_network(start=True)
     vm = qemu_guest([a.name], hostname="vnwt-drag")
     wait_for(lambda: lease_for(a.name, vm.macs[0]), timeout=90, message=vm.console())
-    _user("vnwt-op", "operator")
-    _user("vnwt-viewer", "viewer")
+    member("vnwt-op", "operator")
+    member("vnwt-viewer", "viewer")
     celery_worker_process(real_host.name, pool="threads")
     wait_for(
         lambda: Guest.objects.filter(name=vm.name, state="running").exists()

@@ -159,16 +159,22 @@ def attach(uri: str, name: str, network: str, *, model: str = "virtio", mac: str
     return call(uri, run)
 
 
+def _located(conn: "libvirt.virConnect", name: str, mac: str):
+    """The guest, what it is, and its NIC `mac` as it runs and as it is saved (None where not)."""
+    dom = _domain(conn, name)
+    info = read_domain(dom)
+    live = _find(dom.XMLDesc(0), mac) if info.running else None
+    saved = _find(_config_xml(dom), mac) if info.persistent else None
+    return dom, info, live, saved
+
+
 def _change(uri: str, name: str, mac: str, edit: Callable[[object], bool], *, check=None) -> bool:
     """Apply `edit` (which changes an <interface> element in place and says whether it changed
     anything) to the NIC with `mac`, live and in the saved definition, wherever it is."""
     mac = mac.lower()
 
     def run(conn: "libvirt.virConnect") -> bool:
-        dom = _domain(conn, name)
-        info = read_domain(dom)
-        live = _find(dom.XMLDesc(0), mac) if info.running else None
-        saved = _find(_config_xml(dom), mac) if info.persistent else None
+        dom, info, live, saved = _located(conn, name, mac)
         if live is None and saved is None:
             raise NicRefused(f"{name} has no NIC with MAC {mac}.")
         if check is not None:
@@ -246,10 +252,7 @@ def detach(uri: str, name: str, mac: str, *, wait: float = UNPLUG_SECONDS) -> bo
     mac = mac.lower()
 
     def run(conn: "libvirt.virConnect") -> bool:
-        dom = _domain(conn, name)
-        info = read_domain(dom)
-        live = _find(dom.XMLDesc(0), mac) if info.running else None
-        saved = _find(_config_xml(dom), mac) if info.persistent else None
+        dom, info, live, saved = _located(conn, name, mac)
         if live is None and saved is None:
             return False
         if live is not None and not info.hotplug:
