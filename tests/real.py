@@ -288,9 +288,12 @@ class QemuGuest:
         return self.console_log.read_text(errors="replace") if self.console_log.exists() else ""
 
 
-def qemu_guest_xml(name: str, networks: list[str], macs: list[str], hostname: str, log: Path):
+def qemu_guest_xml(
+    name: str, networks: list[str], macs: list[str], hostname: str, log: Path, *, acpi: bool = True
+):
     """A TCG guest booting the kit straight from its kernel: one virtio NIC per network, no disk.
-    Machine `pc` (i440fx) with ACPI, so NICs hot-plug and unplug on its root PCI bus."""
+    Machine `pc` (i440fx) with ACPI, so NICs hot-plug and unplug on its root PCI bus (without
+    ACPI, they cannot)."""
     domain = etree.Element("domain", type="qemu")
     etree.SubElement(domain, "name").text = name
     etree.SubElement(domain, "memory", unit="MiB").text = "96"  # 64 does not boot the kernel
@@ -300,7 +303,8 @@ def qemu_guest_xml(name: str, networks: list[str], macs: list[str], hostname: st
     etree.SubElement(os_, "kernel").text = str(GUEST_KIT / "vmlinuz")
     etree.SubElement(os_, "initrd").text = str(GUEST_KIT / "initrd.img")
     etree.SubElement(os_, "cmdline").text = f"console=ttyS0 quiet vnwt.hostname={hostname}"
-    etree.SubElement(etree.SubElement(domain, "features"), "acpi")
+    if acpi:
+        etree.SubElement(etree.SubElement(domain, "features"), "acpi")
     devices = etree.SubElement(domain, "devices")
     for network, mac in zip(networks, macs, strict=True):
         nic = etree.SubElement(devices, "interface", type="network")
@@ -335,12 +339,14 @@ def qemu_guest(tmp_path) -> Iterator:
         hostname: str = "vnwt-vm",
         macs: list[str] | None = None,
         start: bool = True,
+        acpi: bool = True,
     ) -> QemuGuest:
         name = f"vnwt-vm-{random.randrange(16**6):06x}"
         macs = list(macs) if macs else [random_mac() for _ in networks]
         guest = QemuGuest(name, macs, tmp_path / f"{name}.console.log")
         path = tmp_path / f"{name}.xml"
-        path.write_text(qemu_guest_xml(name, networks, macs, hostname, guest.console_log))
+        xml = qemu_guest_xml(name, networks, macs, hostname, guest.console_log, acpi=acpi)
+        path.write_text(xml)
         virsh("define", str(path))
         made.append(name)
         if start:

@@ -123,6 +123,24 @@ def test_refusals_change_nothing_on_the_host(real_host, libvirt_network, qemu_gu
         assert [(r["source"], r["mac"]) for r in domiflist(vm.name, inactive=inactive)] == before
 
 
+def test_a_running_guest_without_acpi_is_refused_in_words(
+    real_host, libvirt_network, qemu_guest, admin
+):
+    a = libvirt_network(start=True)
+    vm = qemu_guest([a.name], hostname="vnwt-noacpi", acpi=False)
+    assert refresh(real_host) is None
+    guest = _guest(real_host, vm.name)
+    assert guest.running and not guest.hotplug
+    job = _job(admin, real_host, "nic_attach", guest, network=a.name)
+    assert job.state == Job.State.FAILED
+    assert "cannot take a NIC while running (no ACPI)" in job.message
+    job = _job(admin, real_host, "nic_detach", guest, mac=vm.macs[0])
+    assert job.state == Job.State.FAILED
+    assert "cannot drop a NIC while running (no ACPI)" in job.message
+    assert [r["mac"] for r in domiflist(vm.name)] == vm.macs
+    assert [r["mac"] for r in domiflist(vm.name, inactive=True)] == vm.macs
+
+
 def test_a_stopped_guest_gets_the_nic_in_its_definition(
     real_host, libvirt_network, qemu_guest, admin
 ):
