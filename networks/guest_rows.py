@@ -1,20 +1,20 @@
 """A guest's NICs as pages show them: each with its switch and its addresses, from the leases of
-the host's networks (matched by MAC) and from the guest agent. Constant queries for any number of
-guests: one for the leases, one for the networks."""
-
-from collections import defaultdict
+its switch (matched by MAC) and from the guest agent. Constant queries for any number of guests:
+one for the leases, one for the networks. The topology draws from the same addresses."""
 
 from django.urls import reverse
 
 from networks.models import Guest, Host, Lease, Network
+from networks.topology import nics_of
 
 
-def lease_addresses(host: Host) -> dict[str, list[str]]:
-    """{MAC (lower case): ["10.0.0.5", ...]} of every lease on the host's networks."""
-    found: dict[str, list[str]] = defaultdict(list)
-    leases = Lease.objects.filter(network__host=host).order_by("ip").values_list("mac", "ip")
-    for mac, ip in leases:
-        found[mac.lower()].append(ip)
+def lease_addresses(host: Host) -> dict[tuple[str, str], list[str]]:
+    """Every lease address ("10.0.0.5/24") of the host's switches by (switch, lower-case MAC), in
+    one query: a lease left on a NIC's previous switch is not its address."""
+    found: dict[tuple[str, str], list[str]] = {}
+    rows = Lease.objects.filter(network__host=host).order_by("network__name", "ip")
+    for network, mac, ip, prefix in rows.values_list("network__name", "mac", "ip", "prefix"):
+        found.setdefault((network, mac.lower()), []).append(f"{ip}/{prefix}" if prefix else ip)
     return found
 
 
@@ -25,19 +25,14 @@ def network_urls(host: Host) -> dict[str, str]:
     }
 
 
-def nic_rows(guest: Guest, leases: dict[str, list[str]], urls: dict[str, str]) -> list[dict]:
+def nic_rows(guest: Guest, leases: dict[tuple[str, str], list[str]], urls: dict[str, str]):
+    """The guest's NICs (its row's dicts) with "addresses", "network_url" and "from_agent"."""
     rows = []
-    for nic in guest.nics:
-        mac = nic.get("mac", "").lower()
-        addresses = list(leases.get(mac, ()))
-        for cidr in nic.get("agent") or ():
-            ip = cidr.split("/")[0]
-            if ip not in addresses:
-                addresses.append(ip)
+    for nic, drawn in zip(guest.nics, nics_of(guest.nics, leases), strict=True):
         rows.append(
             {
                 **nic,
-                "addresses": addresses,
+                "addresses": list(drawn.addresses),
                 "network_url": urls.get(nic.get("network", ""), ""),
                 "from_agent": bool(nic.get("agent")),
             }

@@ -16,7 +16,8 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
 from networks import permissions, topology
-from networks.models import Guest, Host, Job, Lease
+from networks.guest_rows import lease_addresses
+from networks.models import Guest, Host, Job
 from networks.views import jinja
 
 SWITCH_FIELDS = ("name", "mode", "active", "ipv4", "ipv6", "bridge", "forward_dev")
@@ -30,15 +31,6 @@ NAME, MAC = "~name~", "~mac~"
 
 def _quote(name: str) -> str:
     return quote(name, safe=RFC3986_SUBDELIMS + "/~:@")  # as reverse() quotes an argument
-
-
-def _leases(host: Host) -> dict[tuple[str, str], list[str]]:
-    """Every lease address of the host's switches by (switch, lower-case MAC), in one query."""
-    found: dict[tuple[str, str], list[str]] = {}
-    rows = Lease.objects.filter(network__host=host).order_by("network__name", "ip")
-    for network, mac, ip, prefix in rows.values_list("network__name", "mac", "ip", "prefix"):
-        found.setdefault((network, mac.lower()), []).append(f"{ip}/{prefix}" if prefix else ip)
-    return found
 
 
 def _pending(host: Host) -> list[topology.Pending]:
@@ -62,7 +54,7 @@ def _pending(host: Host) -> list[topology.Pending]:
 
 def drawing(host: Host) -> topology.Layout:
     switches = [topology.SwitchIn(**row) for row in host.networks.values(*SWITCH_FIELDS)]
-    leases = _leases(host)
+    leases = lease_addresses(host)
     guests = [
         topology.GuestIn(name, state, topology.nics_of(nics, leases))
         for name, state, nics in Guest.objects.filter(host=host).values_list(
