@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from networks import live
-from networks.models import Host, Job, Lease, Network
+from networks.models import AuditEntry, Host, Job, Lease, Network
 
 
 class LiveAdmin(admin.ModelAdmin):
@@ -75,3 +75,30 @@ class JobAdmin(LiveAdmin):
 
 
 admin.site.register(Lease)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read only: the audit trail is written by vnetweb alone and never edited or deleted here
+    (old entries are pruned by the VNETWEB_AUDIT_DAYS task)."""
+
+    list_display = [
+        "created",
+        "username",
+        "outside",
+        "action",
+        "host_name",
+        "network_name",
+        "result",
+    ]
+    list_filter = ["result", "outside", "action"]
+    search_fields = ["username", "host_name", "network_name", "guest_name", "message"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

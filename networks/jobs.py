@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from networks import live, operations, worker_presence
+from networks import audit, live, operations, worker_presence
 from networks.models import Host, Job, Network
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ def create_job(
         params=params or {},
         **failed,
     )
+    audit.job_queued(job)
     if not failed:
         enqueue(job)
     live.publish(host.pk, networks=[network.pk] if network else [], jobs=[job.pk], jobs_only=True)

@@ -288,3 +288,51 @@ class Job(models.Model):
     @property
     def is_pending(self) -> bool:
         return not self.is_finished
+
+
+class AuditEntry(models.Model):
+    """One change made through vnetweb (a job, a host's administration) or noticed by a worker
+    (a network defined, changed, started, stopped or removed outside vnetweb).
+
+    Names are kept as text beside the links, so an entry outlives its user, host and network.
+    Written by networks.audit only: neither the site nor the admin edits or deletes entries; a
+    periodic task prunes those older than VNETWEB_AUDIT_DAYS.
+    """
+
+    class Result(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        DONE = "done", "Done"  # a change that needs no job (a host added) or was seen happen
+
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # "" with outside=True: seen by a worker, made by someone outside vnetweb (virsh, another tool).
+    username = models.CharField(max_length=150, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    outside = models.BooleanField(default=False)
+    action = models.CharField(max_length=64)  # an operation key (networks.operations) or a word
+    host = models.ForeignKey(Host, null=True, blank=True, on_delete=models.SET_NULL)
+    host_name = models.CharField(max_length=64, blank=True)
+    network_name = models.CharField(max_length=255, blank=True)
+    guest_name = models.CharField(max_length=255, blank=True)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL)
+    result = models.CharField(max_length=16, choices=Result.choices, default=Result.DONE)
+    message = models.TextField(blank=True)
+    # The libvirt object's saved definition before and after (a network's, or a guest's), or
+    # the host's settings as text; "" where there was none (created, removed).
+    before = models.TextField(blank=True)
+    after = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        indexes = [
+            models.Index(fields=["host_name", "network_name"]),
+            models.Index(fields=["username"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created:%Y-%m-%d %H:%M:%S} {self.username or 'outside'} {self.action}"

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from networks.models import Guest, Host, Job, Network
+from networks.models import AuditEntry, Guest, Host, Job, Network
 
 
 class Role(IntEnum):
@@ -62,6 +62,17 @@ def get_network(user, host_name: str, name: str) -> Network:
         return visible_networks(user).select_related("host").get(host__name=host_name, name=name)
     except Network.DoesNotExist:
         raise Http404("No such network") from None
+
+
+def visible_audit(user) -> QuerySet[AuditEntry]:
+    """Entries about the hosts the user can see; admins also see those of removed hosts."""
+    role = role_of(user)
+    if role >= Role.ADMIN:
+        return AuditEntry.objects.all()
+    if role < Role.VIEWER:
+        return AuditEntry.objects.none()
+    names = visible_hosts(user).values_list("name", flat=True)
+    return AuditEntry.objects.filter(host_name__in=names)
 
 
 def visible_guests(user) -> QuerySet[Guest]:

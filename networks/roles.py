@@ -17,6 +17,8 @@ ADMIN_MODELS = {
     ("networks", "network"): ("view",),
     ("networks", "job"): ("view",),
     ("networks", "lease"): ("view",),
+    ("networks", "guest"): ("view",),
+    ("networks", "auditentry"): ("view",),
 }
 
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from networks import gateway, live
+from networks import audit, gateway, live
 from networks.models import Guest, Host, Lease, Network
 from networks.spec import NetworkSpec, SpecXMLError, parse
 from networks.spec_compare import runs_as_saved
@@ -159,6 +159,9 @@ def record_snapshot(host: Host, snap: gateway.HostSnapshot) -> None:
             changed.append(net.pk)
     networks = Network.objects.filter(host=host)
     gone = [net.pk for name, net in existing.items() if name not in seen]
+    for name, net in existing.items():
+        if name not in seen:
+            audit.noticed(host, name, audit.network_state(net), None)
     if gone:
         networks.filter(pk__in=gone).delete()
     networks.update(last_seen=now, leases_seen=None)
@@ -173,7 +176,10 @@ def record_snapshot(host: Host, snap: gateway.HostSnapshot) -> None:
 def record_network(host: Host, name: str, info: gateway.NetworkInfo | None) -> Network | None:
     """Make one network's row (and its leases) match `info`; None (it is gone) deletes the row."""
     if info is None:
-        gone = list(Network.objects.filter(host=host, name=name).values_list("pk", flat=True))
+        rows = list(Network.objects.filter(host=host, name=name))
+        for net in rows:
+            audit.noticed(host, name, audit.network_state(net), None)
+        gone = [net.pk for net in rows]
         Network.objects.filter(pk__in=gone).delete()
         live.publish(host.pk, networks=gone)
         return None
@@ -192,6 +198,12 @@ def _record_one(
     """Write one network; returns it and whether anything a page shows changed."""
     spec = _spec(info)
     fields = _fields(info, spec)
+    audit.noticed(
+        host,
+        info.name,
+        audit.network_state(net),
+        {"saved": fields["config_xml"] or fields["xml"], "active": info.active},
+    )
     if net is None:
         net = Network.objects.create(host=host, name=info.name, last_seen=now, **fields)
         current: list[Lease] = []

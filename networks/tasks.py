@@ -16,6 +16,7 @@ from django.utils.module_loading import import_string
 
 # worker_queues: a control command; worker_presence: a worker's announcement (signal handlers).
 from networks import (
+    audit,
     gateway,
     live,
     monitor,  # noqa: F401  (its worker_ready handler starts the worker's monitor)
@@ -85,6 +86,7 @@ def _claim(job_id: int, worker: str) -> Job | None:
     if not claimed:
         return None
     job = Job.objects.select_related("host", "guest").get(pk=job_id)
+    audit.job_running(job)
     _announce(job)
     return job
 
@@ -97,6 +99,7 @@ def _announce(job: Job) -> None:
 
 def _finish(job: Job, state: Job.State, message: str) -> None:
     Job.objects.filter(pk=job.pk).update(state=state, message=message, finished=timezone.now())
+    audit.job_ended(job, state, message)
     _announce(job)
 
 
@@ -136,6 +139,12 @@ def run_job(job_id: int) -> None:
 
 
 @shared_task
+def prune_audit() -> int:
+    """Entries older than VNETWEB_AUDIT_DAYS go (networks.audit.prune)."""
+    return audit.prune()
+
+
+@shared_task
 def refresh_host(host_id: int) -> None:
     host = Host.objects.filter(pk=host_id).first()
     if host is not None:
@@ -162,12 +171,12 @@ def fail_lost_jobs() -> int:
     """Jobs left "running" by a worker that died say so, instead of spinning on the page forever."""
     now = timezone.now()
     lost = list(Job.objects.filter(state=Job.State.RUNNING, started__lt=now - STALE_RUNNING))
+    message = "Its worker stopped while running it. Check the network's state and try again."
     failed = Job.objects.filter(pk__in=[job.pk for job in lost], state=Job.State.RUNNING).update(
-        state=Job.State.FAILED,
-        finished=now,
-        message="Its worker stopped while running it. Check the network's state and try again.",
+        state=Job.State.FAILED, finished=now, message=message
     )
     for job in lost:
+        audit.job_ended(job, Job.State.FAILED, message)
         _announce(job)
     return failed
 
@@ -192,12 +201,12 @@ def fail_unserved_jobs() -> int:
     for job in jobs:
         if any(worker_presence.takes(entry, job.host.queue) for entry in workers.values()):
             continue
+        message = worker_presence.unserved_message(job.host, any_more=True)
         if Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(
-            state=Job.State.FAILED,
-            finished=now,
-            message=worker_presence.unserved_message(job.host, any_more=True),
+            state=Job.State.FAILED, finished=now, message=message
         ):
             failed += 1
+            audit.job_ended(job, Job.State.FAILED, message)
             _announce(job)
     if failed:
         log.warning("failed %d queued job(s) that no live worker serves", failed)

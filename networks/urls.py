@@ -3,6 +3,7 @@ from django.views.generic import RedirectView
 
 from networks.live import EVENTS_PATH
 from networks.views import (
+    audit,
     guest_nics,
     guests,
     health,
@@ -110,5 +111,7 @@ urlpatterns = [
     ),
     path("leases/", lease_search.lease_search, name="lease-search"),
     path("jobs/", jobs.job_list, name="job-list"),
+    path("audit/", audit.audit_list, name="audit-list"),
+    path("audit.csv", audit.audit_csv, name="audit-csv"),
     path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
 ]

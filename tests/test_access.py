@@ -36,6 +36,8 @@ URL_KWARGS = {
     "job-list": {},
     "live-events": {},
     "job-detail": {"pk": None},  # filled in with the fixture job's pk
+    "audit-list": {},
+    "audit-csv": {},
     "guest-list": {"host": "testdrv"},
     "guest-detail": {"host": "testdrv", "name": "vm1"},
     "guest-nic-attach": {"host": "testdrv", "name": "vm1"},
@@ -219,6 +221,8 @@ def test_viewer_sees_every_page_of_the_app(world, viewer, client_as):
         "job-detail",
         "guest-list",
         "guest-detail",
+        "audit-list",
+        "audit-csv",
     ]
     for name, url in _all_urls(world["job"]):
         if name in read_only:

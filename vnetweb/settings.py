@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The client's address for the audit trail's entries (networks.audit).
+    "networks.audit.AddressMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
 ]
 
@@ -140,7 +142,10 @@ SECURE_HSTS_SECONDS = env_int("VNETWEB_HSTS_SECONDS", 31536000) if HTTPS else 0
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-if env_bool("VNETWEB_BEHIND_PROXY", False):
+# Behind the site's reverse proxy: it says whether the request came over TLS, and from where
+# (X-Forwarded-For, for the audit trail's addresses).
+VNETWEB_BEHIND_PROXY = env_bool("VNETWEB_BEHIND_PROXY", False)
+if VNETWEB_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -189,6 +194,8 @@ VNETWEB_SWITCH_SECONDS = env_int("VNETWEB_SWITCH_SECONDS", 2)
 # libvirt keepalive: a host that misses this many probes, this many seconds apart, is dropped.
 VNETWEB_KEEPALIVE_INTERVAL = env_int("VNETWEB_KEEPALIVE_INTERVAL", 5)
 VNETWEB_KEEPALIVE_COUNT = env_int("VNETWEB_KEEPALIVE_COUNT", 3)
+# How long the audit trail keeps its entries; older ones are pruned once a day.
+VNETWEB_AUDIT_DAYS = env_int("VNETWEB_AUDIT_DAYS", 365)
 
 LOGGING = {
     "version": 1,
@@ -198,6 +205,11 @@ LOGGING = {
 }
 
 CELERY_BEAT_SCHEDULE = {
+    "prune-audit": {
+        "task": "networks.tasks.prune_audit",
+        "schedule": 24 * 3600.0,
+        "options": {"expires": 3600.0},
+    },
     # Fans out one refresh per host, each on that host's queue (see networks.tasks).
     "refresh-hosts": {
         "task": "networks.tasks.schedule_refreshes",

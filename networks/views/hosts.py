@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from networks import live, permissions
+from networks import audit, live, permissions
 from networks.forms import HostEditForm, HostForm
 from networks.jobs import create_job
 from networks.models import Host, Job
@@ -53,6 +53,11 @@ def _host_changed(request: HttpRequest, host: Host) -> None:
     live.publish(host.pk)
 
 
+def _settings_text(host: Host) -> str:
+    """What an admin sets of a host, as lines the audit trail can diff."""
+    return "\n".join(f"{field}: {getattr(host, field)}" for field in ("name", "uri", "description"))
+
+
 @require_http_methods(["GET", "POST"])
 def host_add(request: HttpRequest) -> HttpResponse:
     permissions.require_administer(request.user)
@@ -60,6 +65,7 @@ def host_add(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             host = form.save()
+            audit.record(request.user, "host-add", host=host, after=_settings_text(host))
             _host_changed(request, host)
         messages.success(request, f"Host {host.name} added; a worker is checking it now.")
         return redirect(host)
@@ -70,10 +76,13 @@ def host_add(request: HttpRequest) -> HttpResponse:
 def host_edit(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
     permissions.require_administer(request.user, host)
+    before = _settings_text(host)
     form = HostEditForm(request.POST or None, instance=host)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             host = form.save()
+            after = _settings_text(host)
+            audit.record(request.user, "host-edit", host=host, before=before, after=after)
             _host_changed(request, host)
         messages.success(request, f"Host {host.name} saved; a worker is checking it now.")
         return redirect(host)
@@ -87,6 +96,8 @@ def host_delete(request: HttpRequest, name: str) -> HttpResponse:
     if request.method == "POST":
         with transaction.atomic():
             host_id = host.pk
+            # The entry keeps the host's name: its history (jobs aside) outlives it.
+            audit.record(request.user, "host-delete", host=host, before=_settings_text(host))
             host.delete()
             transaction.on_commit(broadcast_sync)
             live.publish(host_id)

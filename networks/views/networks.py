@@ -21,8 +21,9 @@ from markupsafe import Markup, escape
 from networks import operations, permissions
 from networks.forms.filters import PAGE_SIZES, NetworkFilter
 from networks.jobs import create_job
-from networks.models import Job, Network
+from networks.models import AuditEntry, Job, Network
 from networks.views import jinja
+from networks.views.audit import with_diffs
 from networks.views.gone import gone_is_empty
 from networks.views.leases import lease_context
 from networks.views.live import render_live
@@ -260,6 +261,10 @@ def network_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
         "recent_jobs": recent_jobs,
     }
     target = request.htmx.target if request.htmx else None
+    if target not in DETAIL_PARTS or target == "net-more":
+        # Its history: the audit trail's last entries about it (through vnetweb or outside).
+        entries = AuditEntry.objects.filter(host_name=network.host.name, network_name=network.name)
+        context["history"] = with_diffs(entries[:10])
     if target not in DETAIL_PARTS:
         # The whole page: its other parts too, each refreshed on its own from its own URL.
         context.update(switch_context(network, request.user))

@@ -1,0 +1,189 @@
+"""The audit trail: one AuditEntry per change made through vnetweb, and per change a worker
+notices that nobody made through it (a network defined, changed, started, stopped or removed with
+virsh or another tool).
+
+- A job's entry is written when it is queued (who, from which address, what, on which object,
+  the object's definition before) and completed when it ends (the result, libvirt's message, the
+  definition after): networks.jobs.create_job and networks.tasks call job_queued and job_ended.
+- Host administration records its own entries (record), with the settings before and after.
+- The request's client address reaches create_job through AddressMiddleware (a context
+  variable), so no caller has to pass it along.
+"""
+
+import contextvars
+import difflib
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from networks.models import AuditEntry, Guest, Host, Job, Network
+from networks.spec_compare import same_xml
+
+_address: contextvars.ContextVar[str | None] = contextvars.ContextVar("address", default=None)
+# A change seen within this long of a vnetweb job on the same object is the job's, not outside.
+JOB_ECHO = timedelta(seconds=20)
+
+
+def client_address(request) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind the site's reverse proxy the address it
+    forwarded (the last one, which the proxy itself appended)."""
+    if settings.VNETWEB_BEHIND_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class AddressMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _address.set(client_address(request))
+        try:
+            return self.get_response(request)
+        finally:
+            _address.reset(token)
+
+
+def _who(user) -> tuple:
+    if user is not None and user.is_authenticated:
+        return user, user.get_username()
+    return None, "system"
+
+
+def record(user, action: str, *, host: Host | None = None, **fields) -> AuditEntry:
+    """An entry for a change made now by `user` (who, the request's address, when)."""
+    user, username = _who(user)
+    return AuditEntry.objects.create(
+        user=user,
+        username=username,
+        address=_address.get(),
+        action=action,
+        host=host,
+        host_name=host.name if host else fields.pop("host_name", ""),
+        **fields,
+    )
+
+
+def definition(job: Job) -> str:
+    """The definition a job changes, as the database has it now: the guest's for a NIC job,
+    else the network's saved one; "" when there is none (not created yet, or removed)."""
+    if job.guest_id:
+        return Guest.objects.filter(pk=job.guest_id).values_list("xml", flat=True).first() or ""
+    network = Network.objects.filter(host_id=job.host_id, name=job.target).first()
+    if network is None or not job.target:
+        return ""
+    return network.saved_xml
+
+
+def job_queued(job: Job) -> AuditEntry:
+    params = job.params or {}
+    return record(
+        job.user,
+        job.operation,
+        host=job.host,
+        network_name=job.network.name if job.network_id else ("" if job.guest_id else job.target),
+        guest_name=job.target if job.guest_id else "",
+        job=job,
+        result=AuditEntry.Result.FAILED if job.state == Job.State.FAILED else job.state,
+        message=job.message or _params_text(params),
+        before=definition(job),
+    )
+
+
+def _params_text(params: dict) -> str:
+    shown = {k: v for k, v in params.items() if k != "xml" and v not in ("", None)}
+    return ", ".join(f"{k}={v}" for k, v in sorted(shown.items()))
+
+
+def job_ended(job: Job, state: str, message: str) -> None:
+    """The job's entry gets its result, libvirt's message and the definition after."""
+    AuditEntry.objects.filter(job_id=job.pk).update(
+        result=state, message=message, after=definition(job)
+    )
+
+
+def job_running(job: Job) -> None:
+    AuditEntry.objects.filter(job_id=job.pk, result=AuditEntry.Result.QUEUED).update(
+        result=AuditEntry.Result.RUNNING
+    )
+
+
+# --- changes seen, made outside vnetweb ----------------------------------------------------------
+
+
+def _by_vnetweb(host: Host, name: str) -> bool:
+    recent = timezone.now() - JOB_ECHO
+    return Job.objects.filter(
+        Q(state__in=(Job.State.QUEUED, Job.State.RUNNING)) | Q(finished__gte=recent),
+        host=host,
+        target=name,
+    ).exists()
+
+
+def noticed(host: Host, name: str, old: dict | None, new: dict | None) -> None:
+    """Compare a network as the database had it (`old`: {"saved", "active"}) with what a worker
+    read now (`new`), and record what changed outside vnetweb. Nothing for a host read for the
+    first time, nor for what a vnetweb job of the last moments did."""
+    if host.last_seen is None or old == new:
+        return
+    changes = []
+    if old is None and new is not None:
+        changes.append(("defined", "Defined outside vnetweb.", "", new["saved"]))
+    elif new is None and old is not None:
+        changes.append(("undefined", "Removed outside vnetweb.", old["saved"], ""))
+    else:
+        if not same_xml(old["saved"], new["saved"]):
+            changes.append(
+                ("changed", "Definition changed outside vnetweb.", old["saved"], new["saved"])
+            )
+        if old["active"] != new["active"]:
+            word = "started" if new["active"] else "stopped"
+            changes.append((word, f"{word.capitalize()} outside vnetweb.", "", ""))
+    if not changes or _by_vnetweb(host, name):
+        return
+    for action, message, before, after in changes:
+        AuditEntry.objects.create(
+            outside=True,
+            action=f"outside-{action}",
+            host=host,
+            host_name=host.name,
+            network_name=name,
+            message=message,
+            before=before,
+            after=after,
+        )
+
+
+def network_state(net: Network | None) -> dict | None:
+    return None if net is None else {"saved": net.saved_xml, "active": net.active}
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def diff(entry: AuditEntry) -> str:
+    """The definition's change as a unified diff ("" when nothing to compare)."""
+    if not entry.before and not entry.after:
+        return ""
+    if entry.before == entry.after:
+        return ""
+    lines = difflib.unified_diff(
+        entry.before.splitlines(),
+        entry.after.splitlines(),
+        "before",
+        "after",
+        lineterm="",
+        n=2,
+    )
+    return "\n".join(lines)
+
+
+def prune() -> int:
+    """Delete the entries older than VNETWEB_AUDIT_DAYS; returns how many."""
+    limit = timezone.now() - timedelta(days=settings.VNETWEB_AUDIT_DAYS)
+    deleted, _ = AuditEntry.objects.filter(created__lt=limit).delete()
+    return deleted
