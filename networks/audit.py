@@ -11,13 +11,13 @@ virsh or another tool).
 """
 
 import contextvars
-import difflib
 from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from networks.editor import diff_lines
 from networks.models import AuditEntry, Guest, Host, Job, Network
 from networks.spec_compare import same_xml
 
@@ -165,21 +165,12 @@ def network_state(net: Network | None) -> dict | None:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def diff(entry: AuditEntry) -> str:
-    """The definition's change as a unified diff ("" when nothing to compare)."""
-    if not entry.before and not entry.after:
-        return ""
+def diff(entry: AuditEntry) -> list[tuple[str, str]]:
+    """The definition's change as (css class, line) of a unified diff ([] when nothing to
+    compare), as the switch editor's review shows one."""
     if entry.before == entry.after:
-        return ""
-    lines = difflib.unified_diff(
-        entry.before.splitlines(),
-        entry.after.splitlines(),
-        "before",
-        "after",
-        lineterm="",
-        n=2,
-    )
-    return "\n".join(lines)
+        return []
+    return diff_lines(entry.before, entry.after)
 
 
 def prune() -> int:

@@ -120,5 +120,6 @@ def audit_csv(request: HttpRequest) -> HttpResponse:
         row = {column: getattr(entry, column) for column in CSV_COLUMNS}
         row["created"] = entry.created.isoformat()
         row["outside"] = "true" if entry.outside else "false"
-        writer.writerow([_cell(row[c]) for c in CSV_COLUMNS] + [_cell(audit.diff(entry))])
+        changes = "\n".join(line for _kind, line in audit.diff(entry))
+        writer.writerow([_cell(row[c]) for c in CSV_COLUMNS] + [_cell(changes)])
     return response
