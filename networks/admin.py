@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from networks import live
+from networks import audit, live
 from networks.models import AuditEntry, Host, Job, Lease, Network
 
 
@@ -18,17 +18,43 @@ class LiveAdmin(admin.ModelAdmin):
             live.publish(obj.host_id, networks=networks, jobs=[obj.pk])
 
     def save_model(self, request, obj, form, change) -> None:
+        before = (
+            audit.settings_text(Host.objects.get(pk=obj.pk))
+            if change and isinstance(obj, Host)
+            else ""
+        )
         super().save_model(request, obj, form, change)
+        if isinstance(obj, Host):
+            action = "host-edit" if change else "host-add"
+            after = audit.settings_text(obj)
+            audit.record(
+                request.user,
+                action,
+                host=obj,
+                before=before,
+                after=after,
+                message="In the Django admin.",
+            )
         self.announce(obj)
 
     def delete_model(self, request, obj) -> None:
         self.announce(obj)  # sent after the commit, with the ids the pages know
+        self.record_deletion(request, obj)
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset) -> None:
         for obj in queryset:
             self.announce(obj)
+            self.record_deletion(request, obj)
         super().delete_queryset(request, queryset)
+
+    @staticmethod
+    def record_deletion(request, obj) -> None:
+        if isinstance(obj, Host):
+            before = audit.settings_text(obj)
+            audit.record(
+                request.user, "host-delete", host=obj, before=before, message="In the Django admin."
+            )
 
 
 @admin.register(Host)

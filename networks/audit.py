@@ -68,6 +68,11 @@ def record(user, action: str, *, host: Host | None = None, **fields) -> AuditEnt
     )
 
 
+def settings_text(host: Host) -> str:
+    """What an admin sets of a host, as lines an entry's diff can show."""
+    return "\n".join(f"{field}: {getattr(host, field)}" for field in ("name", "uri", "description"))
+
+
 def definition(job: Job) -> str:
     """The definition a job changes, as the database has it now: the guest's for a NIC job,
     else the network's saved one; "" when there is none (not created yet, or removed)."""

@@ -211,3 +211,18 @@ def test_old_entries_are_pruned(known_host, settings):
     recent = audit.record(None, "host-edit", host=known_host)
     assert tasks.prune_audit() == 1
     assert list(AuditEntry.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def test_hosts_changed_in_the_django_admin_are_recorded_too(admin, client_as):
+    client = client_as(admin)
+    client.post(reverse("admin:networks_host_add"), {"name": "kvm8", "uri": "test:///default"})
+    host = Host.objects.get(name="kvm8")
+    client.post(reverse("admin:networks_host_delete", args=[host.pk]), {"post": "yes"})
+    actions = list(
+        AuditEntry.objects.filter(host_name="kvm8").order_by("pk").values_list("action", flat=True)
+    )
+    assert actions == ["host-add", "host-delete"]
+    assert (
+        AuditEntry.objects.filter(username=admin.username, message="In the Django admin.").count()
+        == 2
+    )

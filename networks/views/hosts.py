@@ -53,11 +53,6 @@ def _host_changed(request: HttpRequest, host: Host) -> None:
     live.publish(host.pk)
 
 
-def _settings_text(host: Host) -> str:
-    """What an admin sets of a host, as lines the audit trail can diff."""
-    return "\n".join(f"{field}: {getattr(host, field)}" for field in ("name", "uri", "description"))
-
-
 @require_http_methods(["GET", "POST"])
 def host_add(request: HttpRequest) -> HttpResponse:
     permissions.require_administer(request.user)
@@ -65,7 +60,7 @@ def host_add(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             host = form.save()
-            audit.record(request.user, "host-add", host=host, after=_settings_text(host))
+            audit.record(request.user, "host-add", host=host, after=audit.settings_text(host))
             _host_changed(request, host)
         messages.success(request, f"Host {host.name} added; a worker is checking it now.")
         return redirect(host)
@@ -76,12 +71,12 @@ def host_add(request: HttpRequest) -> HttpResponse:
 def host_edit(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
     permissions.require_administer(request.user, host)
-    before = _settings_text(host)
+    before = audit.settings_text(host)
     form = HostEditForm(request.POST or None, instance=host)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             host = form.save()
-            after = _settings_text(host)
+            after = audit.settings_text(host)
             audit.record(request.user, "host-edit", host=host, before=before, after=after)
             _host_changed(request, host)
         messages.success(request, f"Host {host.name} saved; a worker is checking it now.")
@@ -97,7 +92,7 @@ def host_delete(request: HttpRequest, name: str) -> HttpResponse:
         with transaction.atomic():
             host_id = host.pk
             # The entry keeps the host's name: its history (jobs aside) outlives it.
-            audit.record(request.user, "host-delete", host=host, before=_settings_text(host))
+            audit.record(request.user, "host-delete", host=host, before=audit.settings_text(host))
             host.delete()
             transaction.on_commit(broadcast_sync)
             live.publish(host_id)
