@@ -6,6 +6,7 @@ VNETWEB_HTTPS=true.
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
     "networks",
 ]
 
@@ -61,6 +63,8 @@ MIDDLEWARE = [
     # The client's address for the audit trail's entries (networks.audit).
     "networks.audit.AddressMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Last, as django-axes asks: it turns a lockout noticed during authentication into the page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "vnetweb.urls"
@@ -111,6 +115,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out username or address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "network-list"
 LOGOUT_REDIRECT_URL = "login"
@@ -149,6 +158,22 @@ if VNETWEB_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Failed logins (django-axes): VNETWEB_LOGIN_FAILURE_LIMIT failures within the cool-off lock
+# the login for the cool-off, counted per user name and per client address separately: either
+# one reaching the limit locks (a guesser who tries many names from one address, or one name
+# from many addresses, is stopped; a lockout of a name by someone else ends with the cool-off).
+AXES_FAILURE_LIMIT = env_int("VNETWEB_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("VNETWEB_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The same client address as the audit trail's: X-Forwarded-For only with VNETWEB_BEHIND_PROXY.
+AXES_CLIENT_IP_CALLABLE = "networks.audit.client_address"
+AXES_LOCKOUT_CALLABLE = "vnetweb.lockout.locked_out"
+# A successful login does not forgive earlier failures: it would let a guesser with an account of
+# their own reset their address's count by logging in between guesses.
+AXES_RESET_ON_SUCCESS = False
+# Successful logins are not kept in a table of axes' own (a row per login, never pruned).
+AXES_DISABLE_ACCESS_LOG = True
 
 # Celery: Redis is broker and result store; every libvirt operation runs on the queue of its host.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
