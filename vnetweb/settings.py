@@ -63,6 +63,8 @@ MIDDLEWARE = [
     # The client's address for the audit trail's entries (networks.audit).
     "networks.audit.AddressMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Sessions end after VNETWEB_SESSION_IDLE_MINUTES without the user doing anything.
+    "vnetweb.idle.SessionActivityMiddleware",
     # Last, as django-axes asks: it turns a lockout noticed during authentication into the page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -158,6 +160,8 @@ if VNETWEB_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# A session lasts this long after the user's last request (vnetweb.idle keeps it going).
+SESSION_COOKIE_AGE = env_int("VNETWEB_SESSION_IDLE_MINUTES", 480) * 60
 
 # Failed logins (django-axes): VNETWEB_LOGIN_FAILURE_LIMIT failures within the cool-off lock
 # the login for the cool-off, counted per user name and per client address separately: either

@@ -62,7 +62,7 @@
     var el = document.getElementById(id);
     if (!el) return;
     var query = networks.map(function (n) { return "&id=" + n; }).join("");
-    fetch(el.dataset.liveRows + query, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+    fetch(el.dataset.liveRows + query, { headers: { "HX-Request": "true", "X-Live-Refresh": "1" }, credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : Promise.reject(response); })
       .then(function (html) {
         var holder = document.createElement("template");
@@ -87,7 +87,8 @@
     if (!el) return;
     var asked = el.dataset.live;
     inflight[id] = { again: false };
-    var headers = { "HX-Request": "true", "HX-Target": id, "HX-Current-URL": location.href };
+    // X-Live-Refresh: the page refreshed itself, the user did nothing (vnetweb/idle.py).
+    var headers = { "HX-Request": "true", "HX-Target": id, "HX-Current-URL": location.href, "X-Live-Refresh": "1" };
     fetch(asked, { headers: headers, credentials: "same-origin" })
       .then(function (response) {
         // The part says the page itself should move on (a new switch exists: open its page).
