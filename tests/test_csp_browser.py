@@ -1,0 +1,93 @@
+"""The main pages in Chromium with the Content Security Policy on: not one violation reported,
+neither as a `securitypolicyviolation` event nor on the console."""
+
+import pytest
+from django.urls import reverse
+
+from networks.models import Job
+from tests.browser import log_in
+
+pytestmark = [pytest.mark.browser]
+
+# Runs before any script of the page, so it hears violations from the very first one.
+LISTEN = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__violations.push(e.violatedDirective + " " + (e.blockedURI || "inline") +
+    " " + (e.sourceFile || "") + ":" + (e.lineNumber || ""));
+});
+"""
+
+
+@pytest.fixture
+def site(test_host, make_network, make_guest):
+    net = make_network(test_host, "lan", active=True)
+    guest = make_guest(test_host, "web", nics=[("lan", "52:54:00:00:00:01")])
+    Job.objects.create(
+        username="alice-admin",
+        host=test_host,
+        network=net,
+        target="lan",
+        operation="start",
+        state=Job.State.SUCCEEDED,
+    )
+    return test_host, net, guest
+
+
+def pages(host, net, guest) -> list[str]:
+    return [
+        reverse("network-list"),
+        net.get_absolute_url(),
+        reverse("switch-edit", args=[host.name, net.name]),
+        reverse("switch-create", args=[host.name]),
+        reverse("host-list"),
+        host.get_absolute_url(),
+        reverse("host-topology", args=[host.name]),
+        reverse("guest-list", args=[host.name]),
+        reverse("guest-detail", args=[host.name, guest.name]),
+        reverse("job-list"),
+        reverse("lease-search"),
+        reverse("audit-list"),
+        reverse("password_change"),
+        reverse("host-add"),
+    ]
+
+
+def test_the_main_pages_break_no_rule_of_the_content_security_policy(
+    live_server, browser, admin, site
+):
+    page = log_in(browser, live_server.url, admin.username, "pw-" + admin.username)
+    console: list[str] = []
+    page.on(
+        "console",
+        lambda message: console.append(message.text)
+        if "Content Security Policy" in message.text
+        else None,
+    )
+    page.context.add_init_script(LISTEN)
+    for path in pages(*site):
+        response = page.goto(live_server.url + path)
+        assert response.status == 200, path
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        # The page's scripts have run and its live stream is open; then a moment for htmx.
+        page.locator("#live-status.on").wait_for(timeout=10000)
+        page.wait_for_timeout(300)
+        violations = page.evaluate("window.__violations")
+        assert violations == [], f"{path}: {violations}"
+        assert console == [], f"{path}: {console}"
+
+
+def test_the_login_page_breaks_no_rule_either(live_server, browser, admin):
+    context = browser.new_context()
+    context.add_init_script(LISTEN)
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", admin.username)
+    page.fill("input[name=password]", "wrong")
+    page.click("button:has-text('Log in')")
+    page.locator("p.error").wait_for()
+    assert page.evaluate("window.__violations") == []
+    assert not [text for text in console if "Content Security Policy" in text]
+    context.close()
