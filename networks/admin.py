@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from networks import audit, live
+from networks.forms.hosts import HostForm
 from networks.models import AuditEntry, Host, Job, Lease, Network
 
 
@@ -59,6 +60,8 @@ class LiveAdmin(admin.ModelAdmin):
 
 @admin.register(Host)
 class HostAdmin(LiveAdmin):
+    # The same checks of name and URI as the site's own host form (test:/// only for demo files).
+    form = HostForm
     list_display = ["name", "uri", "reachable", "libvirt_version", "last_seen"]
     readonly_fields = [
         "reachable",

@@ -1,4 +1,6 @@
 import re
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from django import forms
 
@@ -8,6 +10,32 @@ from networks.models import Host
 _URI = re.compile(r"^(qemu|test)(\+(ssh|tls|tcp|unix|libssh|libssh2))?://[^\s]*$")
 # Names that are also fixed paths under /hosts/ (hosts/add/ would hide a host called "add").
 _RESERVED_NAMES = {"add"}
+# libvirt's test driver reads the file a test:/// URI names, as the worker's user, and its parse
+# errors quote lines of it: only the demo hosts shipped here, or the driver's built-in one.
+DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
+_TEST_DEFAULT = "test:///default"
+
+
+def refused_test_uri(uri: str) -> str | None:
+    """Why a test:/// URI is refused, or None when it is the built-in host or a demo file."""
+    if uri == _TEST_DEFAULT:
+        return None
+    parts = urlsplit(uri)
+    path = Path(parts.path)
+    if (
+        parts.scheme == "test"
+        and not parts.netloc
+        and not parts.query
+        and not parts.fragment
+        and path.is_absolute()
+        and path.resolve().is_relative_to(DEMO_DIR)
+        and path.resolve() != DEMO_DIR
+    ):
+        return None
+    return (
+        f"A test:/// URI may only be {_TEST_DEFAULT} or name a file in vnetweb's demo folder, "
+        f"e.g. test://{DEMO_DIR / 'demo-host.xml'}."
+    )
 
 
 class HostForm(forms.ModelForm):
@@ -28,6 +56,10 @@ class HostForm(forms.ModelForm):
                 "Give a libvirt URI such as qemu:///system, qemu+ssh://root@kvm1/system, "
                 "qemu+tls://kvm1/system or test:///default."
             )
+        if uri.startswith("test"):
+            error = refused_test_uri(uri)
+            if error:
+                raise forms.ValidationError(error)
         return uri
 
 

@@ -13,7 +13,7 @@ from typing import Protocol
 import libvirt
 from lxml import etree
 
-from .connection import call
+from .connection import call, message_of
 from .errors import GatewayError
 from .operations import saved_xml
 
@@ -182,7 +182,7 @@ def restart_network(uri: str, name: str) -> bool:
             net.create()
         except libvirt.libvirtError as exc:
             raise GatewayError(
-                f"{name} was stopped but did not start again: {exc.get_error_message()}",
+                f"{name} was stopped but did not start again: {message_of(exc)}",
                 code=exc.get_error_code(),
             ) from exc
         return True

@@ -68,9 +68,19 @@ def _ensure_event_loop() -> None:
     _event_loop_pid = os.getpid()
 
 
+def message_of(exc: "libvirt.libvirtError") -> str:
+    """libvirt's message, without the lines of a document that an XML parse error quotes (with
+    a caret under the fault): those can be the contents of any file the driver was made to read,
+    and the message is stored and shown on pages."""
+    message = exc.get_error_message() or str(exc)
+    if exc.get_error_code() == libvirt.VIR_ERR_XML_DETAIL:
+        return message.split("\n", 1)[0]
+    return message
+
+
 def translate(exc: "libvirt.libvirtError") -> GatewayError:
     code = exc.get_error_code()
-    message = exc.get_error_message() or str(exc)
+    message = message_of(exc)
     if code in _NOT_FOUND_CODES:
         return NetworkNotFound(message, code=code)
     if code in _CONNECTION_CODES or exc.get_error_domain() in _CONNECTION_DOMAINS:
