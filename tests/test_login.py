@@ -112,3 +112,22 @@ def test_the_lockout_page_passes_the_csp(alice):
     for _ in range(10):
         response = attempt(alice.username, "wrong")
     assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_the_limit_the_cool_off_and_the_idle_time_come_from_the_environment(tmp_path):
+    from tests.test_deployment import manage, production_env
+
+    result = manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME.seconds, s.SESSION_COOKIE_AGE)",
+        tmp_path=tmp_path,
+        **production_env(
+            VNETWEB_LOGIN_FAILURE_LIMIT="5",
+            VNETWEB_LOGIN_COOLOFF_MINUTES="30",
+            VNETWEB_SESSION_IDLE_MINUTES="60",
+        ),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-3:] == ["5", "1800", "3600"]
