@@ -91,3 +91,24 @@ def test_the_login_page_breaks_no_rule_either(live_server, browser, admin):
     assert page.evaluate("window.__violations") == []
     assert not [text for text in console if "Content Security Policy" in text]
     context.close()
+
+
+def test_the_django_admin_breaks_no_rule_either(live_server, browser, admin, site):
+    host = site[0]
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    page = log_in(browser, live_server.url, admin.username, "pw-" + admin.username)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.context.add_init_script(LISTEN)
+    for path in [
+        reverse("admin:index"),
+        reverse("admin:networks_host_changelist"),
+        reverse("admin:networks_host_change", args=[host.pk]),
+        reverse("admin:auth_user_change", args=[admin.pk]),
+    ]:
+        assert page.goto(live_server.url + path).status == 200, path
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.__violations") == [], path
+        assert not [text for text in console if "Content Security Policy" in text], path
