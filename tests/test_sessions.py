@@ -117,3 +117,11 @@ def test_a_weak_new_password_is_refused(admin, client_as, password, why):
     )
     assert response.status_code == 200
     assert why in response.text
+
+
+def test_the_first_request_after_the_login_writes_no_session(admin, client_as):
+    client = client_as(admin)
+    assert idle.SEEN in client.session
+    before = session_of(client).expire_date
+    client.get(PAGE)
+    assert session_of(client).expire_date == before

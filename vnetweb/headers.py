@@ -3,6 +3,7 @@ the browser may refuse them to anything that gets into a page. (Django sets the 
 headers itself; django-csp the Content Security Policy.)"""
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.deprecation import MiddlewareMixin
 
 POLICY = ", ".join(
     f"{feature}=()"
@@ -20,11 +21,8 @@ POLICY = ", ".join(
 )
 
 
-class PermissionsPolicyMiddleware:
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+class PermissionsPolicyMiddleware(MiddlewareMixin):
+    # MiddlewareMixin: sync and async alike, so the live-update stream's async view stays async.
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         response.setdefault("Permissions-Policy", POLICY)
         return response

@@ -11,6 +11,7 @@ fetches of static/vnetweb/live.js, which say `X-Live-Refresh`) do not keep it go
 import time
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.deprecation import MiddlewareMixin
 
 from networks.live import EVENTS_PATH
 
@@ -22,12 +23,14 @@ def by_the_user(request: HttpRequest) -> bool:
     return request.path != EVENTS_PATH and "HTTP_X_LIVE_REFRESH" not in request.META
 
 
-class SessionActivityMiddleware:
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
+def note_login(sender, request, user, **kwargs) -> None:
+    """A login is activity, saved with the new session: the next minute's requests write none."""
+    if hasattr(request, "session"):
+        request.session[SEEN] = int(time.time())
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+
+class SessionActivityMiddleware(MiddlewareMixin):
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         # After the view: a login has just made the session, a logout has just flushed it.
         if not by_the_user(request):
             return response
