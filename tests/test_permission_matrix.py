@@ -1,4 +1,4 @@
-"""Every named URL × every kind of user × GET and POST, against a table written out below.
+"""Every named URL x every kind of user x GET and POST, against a table written out below.
 
 Two hosts, A and B, each with networks lab-1 and prod-1, a guest, jobs, leases and audit entries.
 The cast: anonymous, outsider (no role), the three global roles, and three grants on host A:
@@ -39,7 +39,7 @@ READ_A = [(302, 302), (404, 405), *[(200, 405)] * 6]
 # A page of global admins only (user management): 403 for everyone else.
 SITE_ADMIN = [(302, 302), (403, 403), (403, 403), (403, 403)]
 
-#            anon        outsider    viewer      operator    admin       hviewer     hoperator   netop
+# Columns: anon, outsider, viewer, operator, admin, hviewer, hoperator, netop.
 # fmt: off
 MATRIX: dict[str, list[tuple[int, int]]] = {
     "home": [(302, 302)] * 8,
@@ -175,7 +175,7 @@ def test_the_table_names_every_url_of_the_app_once_and_every_role():
     names = {pattern.name for pattern in network_urls.urlpatterns}
     assert set(MATRIX) == names
     assert all(len(row) == len(ROLES) for _label, _name, _args, row in CASES)
-    print(f"permission matrix: {len(CASES)} routes × {len(ROLES)} roles × 2 methods = {len(CELLS)}")
+    print(f"permission matrix: {len(CASES)} routes x {len(ROLES)} roles x 2 methods = {len(CELLS)}")
     assert len(CELLS) == len(CASES) * len(ROLES) * 2
 
 
