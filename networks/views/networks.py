@@ -230,7 +230,7 @@ def _status(request: HttpRequest, network: Network, part: str, job: Job | None) 
     """One network's row or panel, with `job` (e.g. the one just queued) shown in it."""
     if part == "row":
         show_host = request.GET.get("host_column", request.POST.get("host_column", "1")) == "1"
-        [row] = rows(Network.objects.filter(pk=network.pk), request.user)
+        [row] = rows(permissions.visible_networks(request.user).filter(pk=network.pk), request.user)
         if job is not None:
             row["job"], row["busy"] = job, job.is_pending
         return HttpResponse(render_rows(request, [row], show_host))
