@@ -336,3 +336,37 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created:%Y-%m-%d %H:%M:%S} {self.username or 'outside'} {self.action}"
+
+
+class Grant(models.Model):
+    """A role on one host, or on the networks of a host whose names match a pattern.
+
+    Global roles stay Django groups; a grant only ever adds to them (networks.permissions takes
+    the highest role that applies). `networks` blank means the whole host, guests included; else
+    shell-style patterns of network names (`lab-*`, `web?`), several separated by commas.
+    """
+
+    class Role(models.TextChoices):
+        VIEWER = "viewer", "Viewer"
+        OPERATOR = "operator", "Operator"
+        ADMIN = "admin", "Admin"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grants"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="grants")
+    networks = models.CharField(
+        max_length=255, blank=True, help_text="Blank: the whole host. Else e.g. lab-*, web?"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username", "host__name", "networks"]
+
+    def __str__(self) -> str:
+        return f"{self.role} on {self.host.name}" + (f" ({self.networks})" if self.networks else "")
+
+    @property
+    def patterns(self) -> list[str]:
+        return [part.strip() for part in self.networks.split(",") if part.strip()]

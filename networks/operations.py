@@ -12,7 +12,7 @@ from typing import Literal
 
 from django.core.exceptions import PermissionDenied
 
-from networks.permissions import Role, role_of
+from networks.permissions import Role, role_on
 
 
 def _always(_network) -> bool:
@@ -116,17 +116,20 @@ def choices() -> list[tuple[str, str]]:
     return [(op.key, op.label) for op in OPERATIONS]
 
 
-def allowed(user, op: Operation, role: Role | None = None) -> bool:
-    return role_of(user) >= (role if role is not None else op.role)
+def allowed(user, op: Operation, obj=None, role: Role | None = None) -> bool:
+    """Whether the user's role on `obj` (a network, host or guest; None: the global role)
+    reaches `role` (by default the operation's own)."""
+    return role_on(user, obj) >= (role if role is not None else op.role)
 
 
-def require(user, op: Operation, role: Role | None = None) -> None:
-    """PermissionDenied unless the user's role reaches `role` (by default the operation's own)."""
-    if not allowed(user, op, role):
+def require(user, op: Operation, obj=None, role: Role | None = None) -> None:
+    """PermissionDenied unless the user's role on `obj` reaches `role` (or the operation's)."""
+    if not allowed(user, op, obj, role):
         raise PermissionDenied(f"Your role may not {op.label.lower()} here.")
 
 
 def buttons(network, user) -> list[Operation]:
-    """The buttons for this network: operations that make sense now and the user may ask for."""
-    role = role_of(user)
+    """The buttons for this network (a Network, or a row with host_id and name): operations that
+    make sense now and that the user's role on this network allows."""
+    role = role_on(user, network)
     return [op for op in OPERATIONS if op.button and role >= op.role and op.available(network)]

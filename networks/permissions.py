@@ -1,18 +1,30 @@
 """The one place that decides who may see and do what.
 
-Roles are Django groups (made by a migration): viewer < operator < admin. Superusers are admins.
-Views fetch hosts and networks only through these helpers, so a later per-host or per-network
-role only has to change this file.
+Global roles are Django groups (made by a migration): viewer < operator < admin; superusers are
+admins. Grants (networks.models.Grant) add a role on one host, or on the networks of a host whose
+names match a pattern. The role on an object is the highest that applies:
+
+- on a host: the global role, or a whole-host grant on it;
+- on a network: that, or a grant on its host whose pattern matches its name;
+- on a guest: the role on its host. A guest is not inside one network (its NICs may sit on
+  several, and connecting it changes which), so a per-network grant gives no guest: seeing,
+  attaching or moving a guest's NICs needs a whole-host grant or a global role.
+
+Creating switches needs admin on the host; adding, editing and removing hosts and managing users
+need the global admin role. Views fetch every host, network, guest, job, lease and audit entry
+through these helpers (404 when it is not visible, 403 when it may not be changed).
 """
 
+import re
+from dataclasses import dataclass
 from enum import IntEnum
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from networks.models import AuditEntry, Guest, Host, Job, Network
+from networks.models import AuditEntry, Grant, Guest, Host, Job, Network
 
 
 class Role(IntEnum):
@@ -23,9 +35,12 @@ class Role(IntEnum):
 
 
 ROLE_GROUPS = {"viewer": Role.VIEWER, "operator": Role.OPERATOR, "admin": Role.ADMIN}
+# A pattern may hold what a network name may hold, and the wildcards * and ?.
+PATTERN = re.compile(r"[^\s,/]+\Z")
 
 
 def role_of(user: AbstractBaseUser | AnonymousUser) -> Role:
+    """The user's global role (its groups), whatever its grants."""
     if not user.is_authenticated or not user.is_active:
         return Role.NONE
     if user.is_superuser:
@@ -38,21 +53,181 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> Role:
     return cached
 
 
+# --- grants ------------------------------------------------------------------------------------
+
+
+def glob_regex(pattern: str) -> str:
+    """A shell pattern as an anchored regex that SQLite (Python's re) and PostgreSQL read alike:
+    every character but letters, digits and _ escaped, * any run, ? any one character."""
+    out = []
+    for char in pattern:
+        if char == "*":
+            out.append(".*")
+        elif char == "?":
+            out.append(".")
+        elif char.isalnum() or char == "_":
+            out.append(char)
+        else:
+            out.append("\\" + char)
+    return "^" + "".join(out) + "$"
+
+
+def matches(pattern: str, name: str) -> bool:
+    return re.match(glob_regex(pattern), name) is not None
+
+
+@dataclass(frozen=True)
+class _Grant:
+    host_id: int
+    role: Role
+    patterns: tuple[str, ...]  # () for the whole host
+
+
+def _grants(user) -> list[_Grant]:
+    """The user's grants, read once per request (kept on the user object, like role_of)."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    cached = getattr(user, "_vnetweb_grants", None)
+    if cached is None:
+        rows = Grant.objects.filter(user=user).values_list("host_id", "role", "networks")
+        cached = [
+            _Grant(
+                host_id, ROLE_GROUPS[role], tuple(p.strip() for p in nets.split(",") if p.strip())
+            )
+            for host_id, role, nets in rows
+        ]
+        user._vnetweb_grants = cached
+    return cached
+
+
+def has_any_access(user) -> bool:
+    """Whether the user sees anything at all (a global role or a grant)."""
+    return role_of(user) >= Role.VIEWER or bool(_grants(user))
+
+
+def _host_id(host: Host | int) -> int:
+    return host if isinstance(host, int) else host.pk
+
+
+def role_on_host(user, host: Host | int) -> Role:
+    host_id, role = _host_id(host), role_of(user)
+    for grant in _grants(user):
+        if grant.host_id == host_id and not grant.patterns and grant.role > role:
+            role = grant.role
+    return role
+
+
+def role_on_network(user, network) -> Role:
+    """`network`: a Network, or anything with host_id and name (a row of values())."""
+    role = role_on_host(user, network.host_id)
+    for grant in _grants(user):
+        if (
+            grant.host_id == network.host_id
+            and grant.role > role
+            and any(matches(p, network.name) for p in grant.patterns)
+        ):
+            role = grant.role
+    return role
+
+
+def _hosts_with(user, least: Role) -> set[int]:
+    """Ids of the hosts where the user's whole-host role is at least `least` by a grant."""
+    return {g.host_id for g in _grants(user) if not g.patterns and g.role >= least}
+
+
+def _pattern_q(user, least: Role, host: str = "host_id", name: str = "name") -> Q:
+    """Rows matching one of the user's pattern grants of at least `least` (never all rows)."""
+    q = Q(pk__in=[])
+    for grant in _grants(user):
+        if grant.patterns and grant.role >= least:
+            for pattern in grant.patterns:
+                q |= Q(**{host: grant.host_id, f"{name}__regex": glob_regex(pattern)})
+    return q
+
+
+# --- what a user sees --------------------------------------------------------------------------
+
+
 def visible_hosts(user) -> QuerySet[Host]:
-    return Host.objects.all() if role_of(user) >= Role.VIEWER else Host.objects.none()
+    """Hosts the user sees at least partly: all for a global role, else those with a grant."""
+    if role_of(user) >= Role.VIEWER:
+        return Host.objects.all()
+    return Host.objects.filter(pk__in={g.host_id for g in _grants(user)})
+
+
+def whole_hosts(user) -> QuerySet[Host]:
+    """Hosts the user sees whole (guests, every network, the host's own jobs)."""
+    if role_of(user) >= Role.VIEWER:
+        return Host.objects.all()
+    return Host.objects.filter(pk__in=_hosts_with(user, Role.VIEWER))
+
+
+def networks_q(user, least: Role = Role.VIEWER) -> Q | None:
+    """A filter on Network of those where the user's role is at least `least`; None for all."""
+    if role_of(user) >= least:
+        return None
+    return Q(host_id__in=_hosts_with(user, least)) | _pattern_q(user, least)
+
+
+def sees_whole(user, host: Host | int) -> bool:
+    """Whether the user sees the host whole: its guests, all its networks and jobs."""
+    return role_on_host(user, host) >= Role.VIEWER
 
 
 def visible_networks(user) -> QuerySet[Network]:
-    return Network.objects.filter(host__in=visible_hosts(user))
+    q = networks_q(user)
+    return Network.objects.all() if q is None else Network.objects.filter(q)
 
 
 def visible_jobs(user) -> QuerySet[Job]:
-    return Job.objects.filter(host__in=visible_hosts(user))
+    """Jobs of whole hosts; for per-network grants, the jobs of the networks seen."""
+    if role_of(user) >= Role.VIEWER:
+        return Job.objects.all()
+    return Job.objects.filter(
+        Q(host_id__in=_hosts_with(user, Role.VIEWER))
+        | Q(network__in=Network.objects.filter(_pattern_q(user, Role.VIEWER)))
+    )
+
+
+def visible_guests(user) -> QuerySet[Guest]:
+    return Guest.objects.filter(host__in=whole_hosts(user))
+
+
+def visible_audit(user) -> QuerySet[AuditEntry]:
+    """Entries about the hosts the user sees whole, and for per-network grants about the networks
+    it sees; global admins also see those of removed hosts and of users."""
+    role = role_of(user)
+    if role >= Role.ADMIN:
+        return AuditEntry.objects.all()
+    # Who was granted what is for admins only, even when it names a host others see.
+    entries = AuditEntry.objects.exclude(action__startswith="grant-")
+    if role >= Role.VIEWER:
+        return entries.filter(host_name__in=Host.objects.values("name"))
+    hosts = _hosts_with(user, Role.VIEWER)
+    patterns = _pattern_q(user, Role.VIEWER, host="host_id", name="network_name")
+    return entries.filter(Q(host_id__in=hosts) | (patterns & ~Q(network_name="")))
+
+
+def visible_network_ids(user) -> tuple[set[int] | None, set[int] | None]:
+    """For the live stream: (hosts seen whole, networks seen on the other hosts); None for all."""
+    if role_of(user) >= Role.VIEWER:
+        return None, None
+    whole = _hosts_with(user, Role.VIEWER)
+    partly = Network.objects.filter(_pattern_q(user, Role.VIEWER)).exclude(host_id__in=whole)
+    return whole, set(partly.values_list("pk", flat=True))
 
 
 def get_host(user, name: str) -> Host:
     try:
         return visible_hosts(user).get(name=name)
+    except Host.DoesNotExist:
+        raise Http404("No such host") from None
+
+
+def get_whole_host(user, name: str) -> Host:
+    """A host the user sees whole (its guests): 404 for one seen only through network grants."""
+    try:
+        return whole_hosts(user).get(name=name)
     except Host.DoesNotExist:
         raise Http404("No such host") from None
 
@@ -64,21 +239,6 @@ def get_network(user, host_name: str, name: str) -> Network:
         raise Http404("No such network") from None
 
 
-def visible_audit(user) -> QuerySet[AuditEntry]:
-    """Entries about the hosts the user can see; admins also see those of removed hosts."""
-    role = role_of(user)
-    if role >= Role.ADMIN:
-        return AuditEntry.objects.all()
-    if role < Role.VIEWER:
-        return AuditEntry.objects.none()
-    names = visible_hosts(user).values_list("name", flat=True)
-    return AuditEntry.objects.filter(host_name__in=names)
-
-
-def visible_guests(user) -> QuerySet[Guest]:
-    return Guest.objects.filter(host__in=visible_hosts(user))
-
-
 def get_guest(user, host_name: str, name: str) -> Guest:
     try:
         return visible_guests(user).select_related("host").get(host__name=host_name, name=name)
@@ -86,21 +246,45 @@ def get_guest(user, host_name: str, name: str) -> Guest:
         raise Http404("No such guest") from None
 
 
-def can_operate(user, network: Network | None = None) -> bool:
-    """Start, stop, autostart (and later attach guests)."""
-    return role_of(user) >= Role.OPERATOR
+# --- what a user may change --------------------------------------------------------------------
 
 
-def can_administer(user, host: Host | None = None) -> bool:
-    """Hosts, users, and (later) defining and deleting networks."""
+def role_on(user, obj: Host | Network | Guest | None) -> Role:
+    """The role on a host, a network (or a row of one), a guest (its host's); None: global."""
+    if obj is None:
+        return role_of(user)
+    if isinstance(obj, Host):
+        return role_on_host(user, obj)
+    if isinstance(obj, Guest):
+        return role_on_host(user, obj.host_id)
+    return role_on_network(user, obj)
+
+
+def can_operate(user, obj: Host | Network | Guest) -> bool:
+    """Start, stop, autostart, static hosts (a network); probe, guests' NICs (a host, a guest)."""
+    return role_on(user, obj) >= Role.OPERATOR
+
+
+def can_administer(user, obj: Host | Network) -> bool:
+    """Create, edit as a whole and delete switches (on this host, or this network)."""
+    return role_on(user, obj) >= Role.ADMIN
+
+
+def is_site_admin(user) -> bool:
+    """Hosts themselves (add, edit, remove) and users: the global admin role only."""
     return role_of(user) >= Role.ADMIN
 
 
-def require_operate(user, network: Network | None = None) -> None:
-    if not can_operate(user, network):
-        raise PermissionDenied("Your role may not change this network.")
+def require_operate(user, obj: Host | Network | Guest) -> None:
+    if not can_operate(user, obj):
+        raise PermissionDenied("Your role may not change this.")
 
 
-def require_administer(user, host: Host | None = None) -> None:
-    if not can_administer(user, host):
-        raise PermissionDenied("Only admins may change hosts.")
+def require_administer(user, obj: Host | Network) -> None:
+    if not can_administer(user, obj):
+        raise PermissionDenied("Only admins of this host may do this.")
+
+
+def require_site_admin(user) -> None:
+    if not is_site_admin(user):
+        raise PermissionDenied("Only admins may do this.")

@@ -20,6 +20,7 @@ from networks.views import (
     switch_status,
     switch_xml,
     topology,
+    users,
 )
 
 urlpatterns = [
@@ -114,4 +115,12 @@ urlpatterns = [
     path("audit/", audit.audit_list, name="audit-list"),
     path("audit.csv", audit.audit_csv, name="audit-csv"),
     path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
+    path("users/", users.user_list, name="user-list"),
+    path("users/add/", users.user_add, name="user-add"),
+    path("users/<int:pk>/", users.user_detail, name="user-detail"),
+    path("users/<int:pk>/active/", users.user_active, name="user-active"),
+    path("users/<int:pk>/password/", users.user_password, name="user-password"),
+    path("users/<int:pk>/role/", users.user_role, name="user-role"),
+    path("users/<int:pk>/grants/", users.grant_add, name="grant-add"),
+    path("users/<int:pk>/grants/<int:grant>/revoke/", users.grant_delete, name="grant-delete"),
 ]

@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from networks import urls as network_urls
-from networks.models import Guest, Host, Job
+from networks.models import Grant, Guest, Host, Job
 
 # Real arguments for every named pattern of networks/urls.py; the fixtures below make them exist.
 URL_KWARGS = {
@@ -44,6 +44,15 @@ URL_KWARGS = {
     "guest-nic-move": {"host": "testdrv", "name": "vm1", "mac": "52:54:00:00:00:01"},
     "guest-nic-detach": {"host": "testdrv", "name": "vm1", "mac": "52:54:00:00:00:01"},
     "guest-nic-link": {"host": "testdrv", "name": "vm1", "mac": "52:54:00:00:00:01"},
+    # User management: filled in with the fixture operator's pk and its grant's.
+    "user-list": {},
+    "user-add": {},
+    "user-detail": {"pk": None},
+    "user-active": {"pk": None},
+    "user-password": {"pk": None},
+    "user-role": {"pk": None},
+    "grant-add": {"pk": None},
+    "grant-delete": {"pk": None, "grant": None},
 }
 
 # Answer without a login on purpose, and show nothing about hosts or networks.
@@ -80,14 +89,20 @@ def world(test_host, make_network, operator):
         state=Job.State.SUCCEEDED,
         message="Stopped net1.",
     )
-    return {"host": test_host, "network": network, "job": job}
+    grant = Grant.objects.create(user=operator, role="viewer", host=test_host, networks="net*")
+    return {"host": test_host, "network": network, "job": job, "grant": grant}
 
 
 def _all_urls(job: Job) -> list[tuple[str, str]]:
     urls = []
+    grant = Grant.objects.get()
     for name, kwargs in URL_KWARGS.items():
         if name == "job-detail":
             kwargs = {"pk": job.pk}
+        elif "pk" in kwargs:
+            kwargs = {**kwargs, "pk": grant.user_id}
+            if "grant" in kwargs:
+                kwargs["grant"] = grant.pk
         urls.append((name, reverse(name, kwargs=kwargs)))
     return urls
 

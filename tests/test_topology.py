@@ -403,11 +403,11 @@ def test_the_page_asks_the_database_the_same_number_of_times_at_any_size(
         operation="nic_attach",
     )
     client = client_as(operator)
-    # session, user, host, the user's role, networks, leases, guests, NIC jobs
-    with django_assert_num_queries(8):
+    # session, user, host, the user's role, its grants, networks, leases, guests, NIC jobs
+    with django_assert_num_queries(9):
         response = client.get(page_url(test_host))
     assert response.content.decode().count('<g class="guest') == size[1]
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         client.get(part_url(test_host))
 
 

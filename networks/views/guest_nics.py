@@ -18,12 +18,14 @@ from networks.views.guests import guest_context
 
 def _guest(request: HttpRequest, host: str, name: str, key: str) -> Guest:
     guest = permissions.get_guest(request.user, host, name)
-    operations.require(request.user, operations.get(key))
+    operations.require(request.user, operations.get(key), guest)
     return guest
 
 
-def _networks(guest: Guest) -> list[Network]:
-    return list(Network.objects.filter(host_id=guest.host_id).order_by("name"))
+def _networks(request: HttpRequest, guest: Guest) -> list[Network]:
+    # The guest's host is seen whole (permissions: a guest's role is its host's), so all of it.
+    networks = permissions.visible_networks(request.user).filter(host_id=guest.host_id)
+    return list(networks.order_by("name"))
 
 
 def _refused(request: HttpRequest, guest: Guest, errors: list[str], **forms) -> HttpResponse:
@@ -56,7 +58,7 @@ def _errors(form) -> list[str]:
 @require_POST
 def nic_attach(request: HttpRequest, host: str, name: str) -> HttpResponse:
     guest = _guest(request, host, name, "nic_attach")
-    networks = _networks(guest)
+    networks = _networks(request, guest)
     form = AttachForm(request.POST, guest=guest, networks=networks)
     if not form.is_valid():
         return _refused(request, guest, _errors(form), attach_form=form)
@@ -69,7 +71,7 @@ def nic_attach(request: HttpRequest, host: str, name: str) -> HttpResponse:
 @require_POST
 def nic_move(request: HttpRequest, host: str, name: str, mac: str) -> HttpResponse:
     guest = _guest(request, host, name, "nic_move")
-    form = MoveForm(request.POST, guest=guest, networks=_networks(guest), mac=mac)
+    form = MoveForm(request.POST, guest=guest, networks=_networks(request, guest), mac=mac)
     if not form.is_valid():
         return _refused(request, guest, _errors(form), move_errors={mac.lower(): _errors(form)})
     network = form.networks[form.cleaned_data["network"]]
@@ -89,7 +91,8 @@ def nic_detach(request: HttpRequest, host: str, name: str, mac: str) -> HttpResp
             "Shut it down first."
         )
         return _refused(request, guest, [why])
-    network = Network.objects.filter(host_id=guest.host_id, name=nic.get("network")).first()
+    networks = permissions.visible_networks(request.user)
+    network = networks.filter(host_id=guest.host_id, name=nic.get("network")).first()
     return _queued(request, guest, "nic_detach", network, mac=mac.lower())
 
 
@@ -102,6 +105,7 @@ def nic_link(request: HttpRequest, host: str, name: str, mac: str) -> HttpRespon
         return _refused(request, guest, [f"{guest.name} has no NIC {mac}; nothing was queued."])
     if not form.is_valid():
         return _refused(request, guest, ["Say up or down for the link; nothing was queued."])
-    network = Network.objects.filter(host_id=guest.host_id, name=nic.get("network")).first()
+    networks = permissions.visible_networks(request.user)
+    network = networks.filter(host_id=guest.host_id, name=nic.get("network")).first()
     up = form.cleaned_data["state"] == "up"
     return _queued(request, guest, "nic_link", network, mac=mac.lower(), up=up)

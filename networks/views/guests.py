@@ -12,14 +12,15 @@ from django.views.decorators.http import require_GET
 from networks import operations, permissions
 from networks.forms.nics import AttachForm, LinkForm, MoveForm
 from networks.guest_rows import lease_addresses, network_urls, nic_rows
-from networks.models import Guest, Network
-from networks.permissions import Role, role_of
+from networks.models import Guest
 
 
 @require_GET
 def guest_list(request: HttpRequest, host: str) -> HttpResponse:
-    host_obj = permissions.get_host(request.user, host)
-    guests = list(Guest.objects.filter(host=host_obj).order_by("name").defer("xml"))
+    host_obj = permissions.get_whole_host(request.user, host)
+    guests = list(
+        permissions.visible_guests(request.user).filter(host=host_obj).order_by("name").defer("xml")
+    )
     leases, urls = lease_addresses(host_obj), network_urls(host_obj)
     rows = [(guest, nic_rows(guest, leases, urls)) for guest in guests]
     context = {"host": host_obj, "rows": rows}
@@ -30,8 +31,8 @@ def guest_list(request: HttpRequest, host: str) -> HttpResponse:
 
 def guest_context(request: HttpRequest, guest: Guest, **forms) -> dict:
     host = guest.host
-    networks = list(Network.objects.filter(host=host).order_by("name"))
-    can_operate = role_of(request.user) >= Role.OPERATOR
+    networks = list(permissions.visible_networks(request.user).filter(host=host).order_by("name"))
+    can_operate = permissions.can_operate(request.user, guest)
     nics = nic_rows(guest, lease_addresses(host), network_urls(host))
     return {
         "host": host,

@@ -18,10 +18,17 @@ from networks.worker_queues import broadcast_sync
 
 @require_GET
 def host_list(request: HttpRequest) -> HttpResponse:
-    hosts = permissions.visible_hosts(request.user).annotate(
-        network_count=Count("networks"),
-        active_count=Count("networks", filter=Q(networks__active=True)),
-    )
+    # Counted over the networks the user sees: a host seen partly counts only those.
+    counts = {
+        row["host_id"]: row
+        for row in permissions.visible_networks(request.user)
+        .values("host_id")
+        .annotate(total=Count("pk"), active=Count("pk", filter=Q(active=True)))
+    }
+    hosts = list(permissions.visible_hosts(request.user))
+    for host in hosts:
+        row = counts.get(host.pk, {})
+        host.network_count, host.active_count = row.get("total", 0), row.get("active", 0)
     return render_live(
         request, "hosts/list.html", "hosts/_list_live.html", {"hosts": hosts}, "hosts-live"
     )
@@ -30,8 +37,13 @@ def host_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def host_detail(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
-    table = rows(host.networks.order_by("name"), request.user)
-    probe_job = host.jobs.filter(operation=Job.Operation.PROBE).first()
+    networks = permissions.visible_networks(request.user).filter(host=host)
+    table = rows(networks.order_by("name"), request.user)
+    probe_job = (
+        permissions.visible_jobs(request.user)
+        .filter(host=host, operation=Job.Operation.PROBE)
+        .first()
+    )
     context = {
         "host": host,
         "rows": render_rows(request, table, show_host=False),
@@ -39,6 +51,9 @@ def host_detail(request: HttpRequest, name: str) -> HttpResponse:
         "columns": HOST_COLUMNS,
         "show_host": False,
         "probe_job": probe_job,
+        "whole": permissions.sees_whole(request.user, host),
+        "can_operate": permissions.can_operate(request.user, host),
+        "can_administer": permissions.can_administer(request.user, host),
         "pending": any(row["busy"] for row in table) or (probe_job and probe_job.is_pending),
     }
     return render_live(
@@ -55,7 +70,7 @@ def _host_changed(request: HttpRequest, host: Host) -> None:
 
 @require_http_methods(["GET", "POST"])
 def host_add(request: HttpRequest) -> HttpResponse:
-    permissions.require_administer(request.user)
+    permissions.require_site_admin(request.user)
     form = HostForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -70,7 +85,7 @@ def host_add(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def host_edit(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
-    permissions.require_administer(request.user, host)
+    permissions.require_site_admin(request.user)
     before = audit.settings_text(host)
     form = HostEditForm(request.POST or None, instance=host)
     if request.method == "POST" and form.is_valid():
@@ -87,7 +102,7 @@ def host_edit(request: HttpRequest, name: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def host_delete(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
-    permissions.require_administer(request.user, host)
+    permissions.require_site_admin(request.user)
     if request.method == "POST":
         with transaction.atomic():
             host_id = host.pk
@@ -104,7 +119,7 @@ def host_delete(request: HttpRequest, name: str) -> HttpResponse:
 @require_POST
 def host_probe(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
-    permissions.require_operate(request.user)
+    permissions.require_operate(request.user, host)
     create_job(request.user, host, Job.Operation.PROBE)
     messages.info(request, f"Checking {host.name}…")
     return redirect(host)

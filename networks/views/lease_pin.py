@@ -20,7 +20,7 @@ def lease_pin(request: HttpRequest, host: str, name: str) -> HttpResponse:
     is the lease's hostname unless `hostname` says otherwise."""
     network = permissions.get_network(request.user, host, name)
     op = operations.get(PIN)
-    operations.require(request.user, op)
+    operations.require(request.user, op, network)
     lease = _lease_to_pin(network, request.POST)
     if isinstance(lease, str):
         return HttpResponse(lease, status=400, content_type="text/plain; charset=utf-8")

@@ -58,7 +58,7 @@ def _with(path: str, query: str) -> str:
 
 def may_pin(user, network: Network) -> bool:
     op = operations.get(PIN)
-    return op.available(network) and operations.allowed(user, op)
+    return op.available(network) and operations.allowed(user, op, network)
 
 
 def _pin_job(network: Network, jobs: Iterable[Job] | None) -> Job | None:

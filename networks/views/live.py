@@ -27,20 +27,50 @@ UNAVAILABLE = "retry: 5000\nevent: unavailable\ndata: {}\n\n"
 KEEPALIVE = ": keepalive\n\n"
 
 
-def _visible(user) -> set[int] | None:
-    """The host ids whose changes this user may hear of; None means every host."""
-    if permissions.role_of(user) >= permissions.Role.VIEWER:
-        return None
-    return set()
+class Visible:
+    """What this stream's user may hear of, worked out once and again every REFRESH seconds (a
+    grant given or taken while the page is open). `whole`: the hosts seen whole, None for all;
+    `networks`: the networks seen on other hosts."""
+
+    REFRESH = 30.0
+
+    def __init__(self, user) -> None:
+        self.user, self.next = user, 0.0
+        self.whole: set[int] | None = set()
+        self.networks: set[int] = set()
+
+    def due(self) -> bool:
+        return time.monotonic() >= self.next
+
+    def refresh(self) -> None:
+        # A fresh look at the grants, not the ones cached on the user object.
+        for cached in ("_vnetweb_role", "_vnetweb_grants"):
+            self.user.__dict__.pop(cached, None)
+        whole, networks = permissions.visible_network_ids(self.user)
+        self.whole, self.networks = whole, networks or set()
+        self.next = time.monotonic() + self.REFRESH
+
+    def filter(self, change: dict) -> dict | None:
+        """The change as this user may see it, or None: on a host seen only through network
+        grants, only those networks (and a change naming none of them is not sent)."""
+        if self.whole is None or change.get("host") in self.whole:
+            return change
+        named = change.get("networks") or []
+        seen = [pk for pk in named if pk in self.networks]
+        if not seen:
+            return None
+        # Jobs only when every network named is seen: they are then about those networks.
+        jobs = change.get("jobs", []) if len(seen) == len(named) else []
+        return {**change, "networks": seen, "jobs": jobs}
 
 
-def _frame(message: dict | None, visible: set[int] | None) -> str:
+def _frame(message: dict | None, visible: Visible) -> str:
     """What the stream sends for a pub/sub message: the change, or nothing the user may not see;
     no message within the keep-alive time: a comment line."""
     if message is None:
         return KEEPALIVE
-    change = json.loads(message["data"])
-    if visible is not None and change.get("host") not in visible:
+    change = visible.filter(json.loads(message["data"]))
+    if change is None:
         return ""
     return f"event: change\ndata: {json.dumps(change)}\n\n"
 
@@ -71,7 +101,7 @@ class _Watch:
         return True
 
 
-async def _stream(visible: set[int] | None, watching: list[int]) -> AsyncIterator[str]:
+async def _stream(visible: Visible, watching: list[int]) -> AsyncIterator[str]:
     client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     watch = _Watch(watching)
@@ -81,6 +111,8 @@ async def _stream(visible: set[int] | None, watching: list[int]) -> AsyncIterato
         while True:
             if watch.due():
                 await sync_to_async(live.watch)(watch.ids)
+            if visible.due():
+                await sync_to_async(visible.refresh)()
             message = await pubsub.get_message(timeout=live.KEEPALIVE_SECONDS)
             if frame := _frame(message, visible):
                 yield frame
@@ -92,7 +124,7 @@ async def _stream(visible: set[int] | None, watching: list[int]) -> AsyncIterato
         await client.aclose()
 
 
-def _blocking_stream(visible: set[int] | None, watching: list[int]) -> Iterator[str]:
+def _blocking_stream(visible: Visible, watching: list[int]) -> Iterator[str]:
     """The same for a WSGI server (Django's test server): a thread waits on the subscription."""
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
@@ -103,6 +135,8 @@ def _blocking_stream(visible: set[int] | None, watching: list[int]) -> Iterator[
         while True:
             if watch.due():
                 live.watch(watch.ids)
+            if visible.due():
+                visible.refresh()
             if frame := _frame(pubsub.get_message(timeout=live.KEEPALIVE_SECONDS), visible):
                 yield frame
     except REDIS_DOWN:
@@ -115,7 +149,8 @@ def _blocking_stream(visible: set[int] | None, watching: list[int]) -> Iterator[
 @require_GET
 async def events(request: HttpRequest) -> HttpResponse:
     user = await request.auser()
-    visible = await sync_to_async(_visible)(user)
+    visible = Visible(user)
+    await sync_to_async(visible.refresh)()
     wsgi = "wsgi.version" in request.META
     watching = _watching(request)
     stream = _blocking_stream(visible, watching) if wsgi else _stream(visible, watching)

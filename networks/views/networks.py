@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from networks import operations, permissions
 from networks.forms.filters import PAGE_SIZES, NetworkFilter
 from networks.jobs import create_job
-from networks.models import AuditEntry, Job, Network
+from networks.models import Job, Network
 from networks.views import jinja
 from networks.views.audit import with_diffs
 from networks.views.gone import gone_is_empty
@@ -61,6 +61,7 @@ def _latest(jobs: Iterable[Job]) -> Job | None:
 ROW_FIELDS = (
     "pk",
     "name",
+    "host_id",
     "host__name",
     "mode",
     "forward_dev",
@@ -88,11 +89,12 @@ def rows(networks: QuerySet[Network], user) -> list[dict]:
     table = list(networks.values(*ROW_FIELDS))
     jobs = _recent_jobs_of([row["pk"] for row in table])
     mode_labels = dict(Network.Mode.choices)
-    # The buttons depend only on the user and on three flags: their HTML is made once per
-    # combination, and a row fills in its own link and name (escaped once, not per attribute).
-    buttons_for: dict[tuple[bool, bool, bool], str] = {}
+    # The buttons depend only on the user's role on the network and on three flags: their HTML
+    # is made once per combination, and a row fills in its own link and name (escaped once).
+    buttons_for: dict[tuple, str] = {}
     for row in table:
-        flags = (row["active"], row["persistent"], row["autostart"])
+        role = permissions.role_on_network(user, SimpleNamespace(**row))
+        flags = (role, row["active"], row["persistent"], row["autostart"])
         if flags not in buttons_for:
             buttons_for[flags] = _buttons_html(operations.buttons(SimpleNamespace(**row), user))
         url = row["url"] = paths.network(row["host__name"], row["name"])
@@ -228,11 +230,20 @@ def _status(request: HttpRequest, network: Network, part: str, job: Job | None) 
     """One network's row or panel, with `job` (e.g. the one just queued) shown in it."""
     if part == "row":
         show_host = request.GET.get("host_column", request.POST.get("host_column", "1")) == "1"
-        [row] = rows(Network.objects.filter(pk=network.pk), request.user)
+        [row] = rows(permissions.visible_networks(request.user).filter(pk=network.pk), request.user)
         if job is not None:
             row["job"], row["busy"] = job, job.is_pending
         return HttpResponse(render_rows(request, [row], show_host))
-    return render(request, "networks/_panel.html", {"network": network, "job": job})
+    context = {"network": network, "job": job, **_may(request.user, network)}
+    return render(request, "networks/_panel.html", context)
+
+
+def _may(user, network: Network) -> dict:
+    """What the network's page offers this user (its role on this network, not its global one)."""
+    return {
+        "can_operate": permissions.can_operate(user, network),
+        "can_administer": permissions.can_administer(user, network),
+    }
 
 
 # The network page's live parts served by network_detail itself (by htmx target); the switch and
@@ -259,11 +270,14 @@ def network_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
         # The panel's job, as a row would show it: taken from the recent jobs, not asked again.
         "job": _latest(job for job in recent_jobs if job.created >= since),
         "recent_jobs": recent_jobs,
+        **_may(request.user, network),
     }
     target = request.htmx.target if request.htmx else None
     if target not in DETAIL_PARTS or target == "net-more":
         # Its history: the audit trail's last entries about it (through vnetweb or outside).
-        entries = AuditEntry.objects.filter(host_name=network.host.name, network_name=network.name)
+        entries = permissions.visible_audit(request.user).filter(
+            host_name=network.host.name, network_name=network.name
+        )
         context["history"] = with_diffs(entries[:10])
     if target not in DETAIL_PARTS:
         # The whole page: its other parts too, each refreshed on its own from its own URL.
@@ -288,7 +302,7 @@ def network_action(request: HttpRequest, host: str, name: str, action: str) -> H
     if op is None or not op.button:
         # Editing, creating and deleting have pages of their own.
         return HttpResponse("Unknown action.", status=400)
-    operations.require(request.user, op)
+    operations.require(request.user, op, network)
     job = create_job(request.user, network.host, op.key, network=network)
     if request.htmx:
         return _status(request, network, request.POST.get("part", "row"), job)

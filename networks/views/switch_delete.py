@@ -12,7 +12,7 @@ from networks.jobs import create_job
 @require_http_methods(["GET", "POST"])
 def switch_delete(request: HttpRequest, host: str, name: str) -> HttpResponse:
     network = permissions.get_network(request.user, host, name)
-    permissions.require_administer(request.user, network.host)
+    permissions.require_administer(request.user, network)
     guests = list(network.guests or [])
     if request.method == "POST":
         create_job(request.user, network.host, "undefine", network=network)

@@ -77,7 +77,7 @@ def switch_create(request: HttpRequest, host: str) -> HttpResponse:
 def switch_edit(request: HttpRequest, host: str, name: str) -> HttpResponse:
     network = permissions.get_network(request.user, host, name)
     permissions.require_operate(request.user, network)
-    operator_only = not permissions.can_administer(request.user, network.host)
+    operator_only = not permissions.can_administer(request.user, network)
     base_xml = saved_xml(network)
     try:
         original = parse(base_xml)

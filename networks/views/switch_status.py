@@ -159,7 +159,7 @@ def switch_context(network: Network, user) -> dict:
         "rates": rates,
         "chart": chart(traffic.get("history") or []) if fresh else None,
         "ports": _ports(switch, traffic, network.guests or [], seconds),
-        "can_fix": operations.allowed(user, restart) and restart.available(network),
+        "can_fix": operations.allowed(user, restart, network) and restart.available(network),
         "firewall": _chains(switch.get("firewall")),
         "route_hints": route_hint(network, network.host),
     }

@@ -26,7 +26,7 @@ class XmlForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def switch_xml(request: HttpRequest, host: str, name: str) -> HttpResponse:
     network = permissions.get_network(request.user, host, name)
-    permissions.require_administer(request.user, network.host)
+    permissions.require_administer(request.user, network)
     base_xml = saved_xml(network)
     page = {"network": network, "host": network.host}
     if request.method == "GET":

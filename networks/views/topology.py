@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from networks import permissions, topology
 from networks.guest_rows import lease_addresses
-from networks.models import Guest, Host, Job
+from networks.models import Host, Job
 from networks.views import jinja
 
 SWITCH_FIELDS = ("name", "mode", "active", "ipv4", "ipv6", "bridge", "forward_dev")
@@ -52,17 +52,22 @@ def _pending(host: Host) -> list[topology.Pending]:
     ]
 
 
-def drawing(host: Host) -> topology.Layout:
-    switches = [topology.SwitchIn(**row) for row in host.networks.values(*SWITCH_FIELDS)]
-    leases = lease_addresses(host)
-    guests = [
-        topology.GuestIn(name, state, topology.nics_of(nics, leases))
-        for name, state, nics in Guest.objects.filter(host=host).values_list(
-            "name", "state", "nics"
-        )
-    ]
+def drawing(host: Host, user) -> topology.Layout:
+    """The host as this user sees it: its visible switches; guests only for a user who sees the
+    host whole (a guest's role is its host's, networks.permissions)."""
+    networks = permissions.visible_networks(user).filter(host=host)
+    switches = [topology.SwitchIn(**row) for row in networks.values(*SWITCH_FIELDS)]
+    guests, pending = [], []
+    if permissions.sees_whole(user, host):
+        leases = lease_addresses(host)
+        found = permissions.visible_guests(user).filter(host=host)
+        guests = [
+            topology.GuestIn(name, state, topology.nics_of(nics, leases))
+            for name, state, nics in found.values_list("name", "state", "nics")
+        ]
+        pending = _pending(host)
     uplink = topology.uplink_of(host.interfaces, host.routes)
-    return topology.layout(uplink, switches, guests, _pending(host), host.interfaces)
+    return topology.layout(uplink, switches, guests, pending, host.interfaces)
 
 
 def _part(request: HttpRequest, host: Host, drawn: topology.Layout) -> SafeString:
@@ -76,7 +81,7 @@ def _part(request: HttpRequest, host: Host, drawn: topology.Layout) -> SafeStrin
             "host": host,
             "drawn": drawn,
             "part_url": reverse("host-topology-part", args=[host.name]),
-            "edit": permissions.can_operate(request.user),
+            "edit": permissions.can_operate(request.user, host),
             "network_url": {
                 s.switch.name: network_url.replace(NAME, _quote(s.switch.name))
                 for s in drawn.switches
@@ -91,13 +96,14 @@ def _part(request: HttpRequest, host: Host, drawn: topology.Layout) -> SafeStrin
 @require_GET
 def host_topology(request: HttpRequest, host: str) -> HttpResponse:
     host = permissions.get_host(request.user, host)
-    drawn = drawing(host)
+    drawn = drawing(host, request.user)
     context = {
         "host": host,
         "part": _part(request, host, drawn),
         "switch_names": [node.switch.name for node in drawn.switches],
         "guest_names": sorted(node.guest.name for node in drawn.guests),
-        "can_edit": permissions.can_operate(request.user),
+        "can_edit": permissions.can_operate(request.user, host),
+        "can_administer": permissions.can_administer(request.user, host),
         "attach_url": reverse("guest-nic-attach", args=[host.name, NAME]),
         "detach_url": reverse("guest-nic-detach", args=[host.name, NAME, MAC]),
     }
@@ -107,7 +113,7 @@ def host_topology(request: HttpRequest, host: str) -> HttpResponse:
 @require_GET
 def host_topology_part(request: HttpRequest, host: str) -> HttpResponse:
     host = permissions.get_host(request.user, host)
-    return HttpResponse(_part(request, host, drawing(host)))
+    return HttpResponse(_part(request, host, drawing(host, request.user)))
 
 
 @require_POST
@@ -116,9 +122,9 @@ def topology_connect(request: HttpRequest, host: str) -> HttpResponse:
     field, but the attach view takes it in its URL, so this sends the same POST on there (307
     keeps the method and the body, CSRF token and all)."""
     host = permissions.get_host(request.user, host)
-    permissions.require_operate(request.user)
+    permissions.require_operate(request.user, host)
     guest = request.POST.get("guest", "")
-    if not Guest.objects.filter(host=host, name=guest).exists():
+    if not permissions.visible_guests(request.user).filter(host=host, name=guest).exists():
         return HttpResponse("No such guest on this host.", status=400)
     url = reverse("guest-nic-attach", args=[host.name, guest])
     return HttpResponseRedirect(url, preserve_request=True)

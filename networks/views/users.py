@@ -1,0 +1,162 @@
+"""Users, their global role and their grants: global admins only, without the Django admin.
+
+Each change leaves an audit entry (networks.audit.record). A new password ends the user's other
+sessions (Django's session hash), and a deactivated user is logged out at its next request.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from networks import audit, permissions
+from networks.forms.users import GrantForm, PasswordForm, RoleForm, UserAddForm
+from networks.models import Grant
+from networks.permissions import ROLE_GROUPS
+
+INVALID = 422  # a form with field errors comes back with them, as the switch editor does
+
+
+def _admin(request: HttpRequest) -> None:
+    permissions.require_site_admin(request.user)
+
+
+def _global_role(user: User) -> str:
+    if user.is_superuser:
+        return "admin (superuser)"
+    names = [g.name for g in user.groups.all() if g.name in ROLE_GROUPS]
+    return max(names, key=ROLE_GROUPS.get, default="")
+
+
+def _set_role(user: User, role: str) -> None:
+    user.groups.remove(*Group.objects.filter(name__in=ROLE_GROUPS))
+    if role:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+
+
+@require_GET
+def user_list(request: HttpRequest) -> HttpResponse:
+    _admin(request)
+    grants = Prefetch("grants", queryset=Grant.objects.select_related("host"))
+    users = User.objects.order_by("username").prefetch_related("groups", grants)
+    rows = [(user, _global_role(user)) for user in users]
+    return render(request, "users/list.html", {"rows": rows})
+
+
+@require_http_methods(["GET", "POST"])
+def user_add(request: HttpRequest) -> HttpResponse:
+    _admin(request)
+    form = UserAddForm(request.POST or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "users/add.html", {"form": form}, status=INVALID)
+        with transaction.atomic():
+            user = form.save()
+            _set_role(user, form.cleaned_data["role"])
+            role = form.cleaned_data["role"] or "no global role"
+            audit.record(request.user, "user-add", message=f"{user.username}: {role}")
+        messages.success(request, f"User {user.username} created.")
+        return redirect("user-detail", user.pk)
+    return render(request, "users/add.html", {"form": form})
+
+
+def _detail(request: HttpRequest, user: User, status: int = 200, **forms) -> HttpResponse:
+    context = {
+        "person": user,
+        "global_role": _global_role(user),
+        "grants": user.grants.select_related("host"),
+        "grant_form": forms.get("grant_form") or GrantForm(),
+        "password_form": forms.get("password_form") or PasswordForm(user),
+        "role_form": forms.get("role_form") or RoleForm(initial={"role": _global_role(user)}),
+    }
+    return render(request, "users/detail.html", context, status=status)
+
+
+def _user(request: HttpRequest, pk: int) -> User:
+    _admin(request)
+    return get_object_or_404(User, pk=pk)
+
+
+@require_GET
+def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, _user(request, pk))
+
+
+@require_POST
+def user_active(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request, pk)
+    active = request.POST.get("active") == "1"
+    if user == request.user and not active:
+        messages.error(request, "You cannot deactivate yourself.")
+        return redirect("user-detail", user.pk)
+    if user.is_active != active:
+        with transaction.atomic():
+            user.is_active = active
+            user.save(update_fields=["is_active"])
+            word = "user-reactivate" if active else "user-deactivate"
+            audit.record(request.user, word, message=user.username)
+    messages.success(request, f"{user.username} is {'active' if active else 'deactivated'}.")
+    return redirect("user-detail", user.pk)
+
+
+@require_POST
+def user_password(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request, pk)
+    form = PasswordForm(user, request.POST)
+    if not form.is_valid():
+        return _detail(request, user, INVALID, password_form=form)
+    with transaction.atomic():
+        form.save()  # a new session hash: the user's sessions end
+        audit.record(request.user, "user-password", message=user.username)
+    messages.success(request, f"New password set for {user.username}; its sessions are ended.")
+    return redirect("user-detail", user.pk)
+
+
+@require_POST
+def user_role(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request, pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid() or user.is_superuser:
+        if form.is_valid():
+            form.add_error("role", "A superuser is an admin whatever its groups.")
+        return _detail(request, user, INVALID, role_form=form)
+    with transaction.atomic():
+        before = _global_role(user)
+        _set_role(user, form.cleaned_data["role"])
+        after = form.cleaned_data["role"]
+        audit.record(request.user, "user-role", message=f"{user.username}: {before} -> {after}")
+    messages.success(request, f"{user.username}'s global role saved.")
+    return redirect("user-detail", user.pk)
+
+
+@require_POST
+def grant_add(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request, pk)
+    form = GrantForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, user, INVALID, grant_form=form)
+    with transaction.atomic():
+        grant = form.save(commit=False)
+        grant.user = user
+        grant.save()
+        audit.record(
+            request.user, "grant-add", host=grant.host, message=f"{user.username}: {grant}"
+        )
+    messages.success(request, f"{user.username} is now {grant}.")
+    return redirect("user-detail", user.pk)
+
+
+@require_POST
+def grant_delete(request: HttpRequest, pk: int, grant: int) -> HttpResponse:
+    user = _user(request, pk)
+    found = get_object_or_404(Grant.objects.select_related("host"), pk=grant, user=user)
+    with transaction.atomic():
+        audit.record(
+            request.user, "grant-revoke", host=found.host, message=f"{user.username}: {found}"
+        )
+        found.delete()
+    messages.success(request, f"{user.username} is no longer {found}.")
+    return redirect("user-detail", user.pk)
