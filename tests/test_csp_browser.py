@@ -50,6 +50,8 @@ def pages(host, net, guest) -> list[str]:
         reverse("audit-list"),
         reverse("password_change"),
         reverse("host-add"),
+        reverse("user-list"),
+        reverse("user-add"),
     ]
 
 
