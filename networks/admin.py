@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 
 from networks import audit, live
 from networks.forms.hosts import HostForm
@@ -131,3 +133,32 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class AuditedUserAdmin(UserAdmin):
+    """Users changed in the Django admin are in the audit trail, as those changed on /users/."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        changed = ", ".join(form.changed_data) if change else ""
+        message = f"In the Django admin: {obj.get_username()}" + (
+            f" ({changed})" if changed else ""
+        )
+        audit.record(request.user, "user-edit" if change else "user-add", message=message)
+
+    def delete_model(self, request, obj) -> None:
+        audit.record(
+            request.user, "user-delete", message=f"In the Django admin: {obj.get_username()}"
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            audit.record(
+                request.user, "user-delete", message=f"In the Django admin: {obj.get_username()}"
+            )
+        super().delete_queryset(request, queryset)
+
+
+admin.site.unregister(User)
+admin.site.register(User, AuditedUserAdmin)

@@ -36,8 +36,19 @@ def _route_networks(routes: list) -> list:
     return found
 
 
-def host_context(host: Host, editing: Network | None = None) -> HostContext:
-    """The host as validation sees it; `editing` is the network being changed (not a conflict)."""
+HIDDEN = "a network you cannot see"
+
+
+def host_context(
+    host: Host, editing: Network | None = None, visible: set[int] | None = None
+) -> HostContext:
+    """The host as validation sees it; `editing` is the network being changed (not a conflict).
+    `visible`: the ids of the networks the user may see (None: all); the others still count as
+    clashes, but their names and hosts are not given away."""
+
+    def shown(network: Network) -> str:
+        return network.name if visible is None or network.pk in visible else HIDDEN
+
     context = HostContext(
         host_bridges=_names(host.bridges),
         host_interfaces=_names(host.interfaces),
@@ -53,10 +64,12 @@ def host_context(host: Host, editing: Network | None = None) -> HostContext:
         if network.host_id == host.pk:
             context.network_names.append(network.name)
             if network.bridge:
-                context.bridges_in_use[network.bridge] = f"network {network.name}"
-            context.subnets_here += [(network.name, net) for net in _subnets(network)]
+                context.bridges_in_use[network.bridge] = f"network {shown(network)}"
+            context.subnets_here += [(shown(network), net) for net in _subnets(network)]
         else:
+            seen = visible is None or network.pk in visible
             context.subnets_elsewhere += [
-                (network.host.name, network.name, net) for net in _subnets(network)
+                (network.host.name if seen else "another host", shown(network), net)
+                for net in _subnets(network)
             ]
     return context

@@ -179,6 +179,12 @@ def visible_networks(user) -> QuerySet[Network]:
     return Network.objects.all() if q is None else Network.objects.filter(q)
 
 
+def seen_network_ids(user) -> set[int] | None:
+    """The ids of the networks the user sees; None when it sees every network."""
+    q = networks_q(user)
+    return None if q is None else set(Network.objects.filter(q).values_list("pk", flat=True))
+
+
 def visible_jobs(user) -> QuerySet[Job]:
     """Jobs of whole hosts; for per-network grants, the jobs of the networks seen."""
     if role_of(user) >= Role.VIEWER:

@@ -226,3 +226,13 @@ def test_hosts_changed_in_the_django_admin_are_recorded_too(admin, client_as):
         AuditEntry.objects.filter(username=admin.username, message="In the Django admin.").count()
         == 2
     )
+
+
+def test_users_changed_in_the_django_admin_are_recorded_too(admin, viewer, client_as):
+    client = client_as(admin)
+    client.post(reverse("admin:auth_user_delete", args=[viewer.pk]), {"post": "yes"})
+    entry = AuditEntry.objects.get(action="user-delete")
+    assert (entry.username, entry.message) == (
+        admin.username,
+        f"In the Django admin: {viewer.username}",
+    )

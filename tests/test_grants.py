@@ -1,6 +1,7 @@
 """Grants: patterns, the role on each object, what a user sees, and the live stream's filter."""
 
 import pytest
+from django.urls import reverse
 
 from networks import permissions
 from networks.models import Grant, Network
@@ -92,3 +93,33 @@ def test_the_stream_sees_a_new_grant_at_its_next_refresh(lab, outsider, test_hos
     Grant.objects.create(user=outsider, role="viewer", host=test_host)
     visible.refresh()
     assert visible.filter(change) == change
+
+
+def test_the_switch_editor_does_not_name_networks_the_user_cannot_see(
+    test_host, make_network, outsider, client_as
+):
+    lab = make_network(test_host, "lab-1", ipv4="10.7.0.1/24")
+    lab.addresses = [{"family": "ipv4", "cidr": "10.7.0.1/24"}]
+    lab.save()
+    secret = make_network(test_host, "prod-secret", ipv4="10.8.0.1/24", bridge="br-prod")
+    secret.addresses = [{"family": "ipv4", "cidr": "10.8.0.1/24"}]
+    secret.save()
+    Grant.objects.create(user=outsider, role="admin", host=test_host, networks="lab-*")
+    url = reverse("switch-edit", args=[test_host.name, "lab-1"])
+    page = (
+        client_as(outsider)
+        .post(
+            url,
+            {
+                "name": "lab-1",
+                "mode": "nat",
+                "bridge": "br-prod",
+                "ipv4_network": "10.8.0.0/24",
+                "ipv4_gateway": "10.8.0.1",
+                "review": "1",
+            },
+        )
+        .content.decode()
+    )
+    assert "prod-secret" not in page
+    assert "a network you cannot see" in page

@@ -46,7 +46,7 @@ def _render(request, template: str, context: dict) -> HttpResponse:
 def switch_create(request: HttpRequest, host: str) -> HttpResponse:
     host_obj = permissions.get_host(request.user, host)
     permissions.require_administer(request.user, host_obj)
-    context = host_context(host_obj)
+    context = host_context(host_obj, visible=permissions.seen_network_ids(request.user))
     # Drawn from the host's topology: back there once the switch exists, to see it appear.
     topology = reverse("host-topology", args=[host_obj.name])
     back = topology if request.GET.get("from") == "topology" else ""
@@ -86,7 +86,8 @@ def switch_edit(request: HttpRequest, host: str, name: str) -> HttpResponse:
             request, f"vnetweb cannot read this network's XML ({exc}); use the XML editor."
         )
         return redirect(network)
-    context = host_context(network.host, editing=network)
+    seen = permissions.seen_network_ids(request.user)
+    context = host_context(network.host, editing=network, visible=seen)
     page = {
         "host": network.host,
         "network": network,

@@ -39,7 +39,7 @@ def switch_xml(request: HttpRequest, host: str, name: str) -> HttpResponse:
     form = XmlForm(request.POST)
     result = None
     if form.is_valid():
-        result = _review_xml(form, network, base_xml)
+        result = _review_xml(form, network, base_xml, request.user)
     ok = result is not None and result.ok and not form.errors
     if ok and confirmed(request, result, {}):
         return apply_edit(request, network, result, base_xml)
@@ -53,7 +53,7 @@ def switch_xml(request: HttpRequest, host: str, name: str) -> HttpResponse:
     return render(request, "networks/xml_editor.html", context, status=200 if ok else 422)
 
 
-def _review_xml(form: XmlForm, network, base_xml: str):
+def _review_xml(form: XmlForm, network, base_xml: str, user):
     text = form.cleaned_data["xml"]
     try:
         spec, original = parse(text), parse(base_xml)
@@ -70,7 +70,7 @@ def _review_xml(form: XmlForm, network, base_xml: str):
         return None
     result = review(
         spec,
-        host_context(network.host, editing=network),
+        host_context(network.host, editing=network, visible=permissions.seen_network_ids(user)),
         original=original,
         base_xml=base_xml,
         xml=text,
