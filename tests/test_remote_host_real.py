@@ -78,7 +78,7 @@ def _destroy_and_time(host: Host, name: str) -> float:
 
 
 def test_a_worker_of_its_own_runs_jobs_and_hears_events_over_ssh(
-    real_host, remote_host, sshd, libvirt_network, celery_worker_process
+    real_host, remote_host, sshd, libvirt_network, celery_worker_process, admin, client_as
 ):
     assert gateway.is_local(remote_host.uri) is False
     net = libvirt_network()
@@ -93,6 +93,8 @@ def test_a_worker_of_its_own_runs_jobs_and_hears_events_over_ssh(
     # The switch's host side: only a worker on the host could read it, and the page says so.
     switch = wait_for(lambda: _row(remote_host, net.name).switch, timeout=10)
     assert switch["local"] is False and "over ssh (127.0.0.1)" in switch["reason"], switch
+    page = client_as(admin).get(_row(remote_host, net.name).get_absolute_url())
+    assert "can only be read by a worker running on the host itself" in page.content.decode()
 
     # An event over ssh: virsh stops the network on the host, the row follows through the
     # remote worker's subscription (no beat runs; the local worker writes only its own rows).
