@@ -13,7 +13,7 @@ packages=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-networ
   libvirt-dev pkg-config gcc python3-dev dnsmasq-base iptables nftables iproute2 qemu-system-x86
   libxml2-utils redis-server)
 if $with_test; then
-  packages+=(chromium udhcpc busybox-static)
+  packages+=(chromium udhcpc busybox-static openssh-server)
 fi
 
 missing=()

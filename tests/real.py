@@ -6,11 +6,15 @@ script, or QEMU domains booting the guest kit (scripts/guest-kit.sh), so no DHCP
 on the host's own interfaces.
 """
 
+import contextlib
 import os
 import random
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -135,6 +139,143 @@ def host_links() -> Iterator:
 def free_subnet() -> int:
     """A third octet of 10.213.x.0/24 that no address on the host uses."""
     return random.choice([n for n in range(100, 250) if n not in _used_subnets()])
+
+
+SSHD = Path("/usr/sbin/sshd")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (sshd's per-connection children and their sessions)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+@dataclass
+class SshServer:
+    """An sshd of the test's own on 127.0.0.1:`port`, letting in root with one throwaway key.
+
+    Its host key, config, authorized keys, known_hosts and the client's ssh config all live in
+    `directory`; neither /root/.ssh nor /etc/ssh is read or written. libvirt runs `ssh` from
+    PATH: `env` puts a wrapper first that uses our config (strict host key checking against our
+    known_hosts), so the URI needs neither no_verify nor command=.
+    """
+
+    directory: Path
+    port: int
+    process: subprocess.Popen | None = None
+
+    @property
+    def key(self) -> Path:
+        return self.directory / "client_key"
+
+    def uri(self, path: str = "/system") -> str:
+        return f"qemu+ssh://root@127.0.0.1:{self.port}{path}?keyfile={self.key}&no_tty=1"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"PATH": f"{self.directory / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+
+    def start(self) -> None:
+        config = self.directory / "sshd_config"
+        self.process = subprocess.Popen(
+            [str(SSHD), "-D", "-f", str(config), "-E", str(self.directory / "sshd.log")]
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"sshd did not listen: {(self.directory / 'sshd.log').read_text()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """The listener and every connection it serves, as when the host goes away."""
+        if self.process is None:
+            return
+        for pid in [self.process.pid, *_descendants(self.process.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+def _write_ssh_files(directory: Path, port: int) -> None:
+    def keygen(name: str) -> str:
+        path = directory / name
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vnwt", "-f", str(path)],
+            check=True,
+        )
+        return path.with_suffix(".pub").read_text().strip()
+
+    host_key, client_key = keygen("host_key"), keygen("client_key")
+    (directory / "authorized_keys").write_text(client_key + "\n")
+    (directory / "known_hosts").write_text(f"[127.0.0.1]:{port} {' '.join(host_key.split()[:2])}\n")
+    (directory / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {directory / 'host_key'}\n"
+        f"PidFile {directory / 'sshd.pid'}\n"
+        f"AuthorizedKeysFile {directory / 'authorized_keys'}\n"
+        "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+        "AllowUsers root\nX11Forwarding no\nAllowTcpForwarding no\n"
+    )
+    (directory / "ssh_config").write_text(
+        f"UserKnownHostsFile {directory / 'known_hosts'}\nGlobalKnownHostsFile /dev/null\n"
+        "StrictHostKeyChecking yes\nBatchMode yes\nConnectTimeout 5\n"
+    )
+    wrapper = directory / "bin" / "ssh"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F {directory / "ssh_config"} "$@"\n')
+    wrapper.chmod(0o755)
+
+
+@pytest.fixture
+def sshd() -> Iterator[SshServer]:
+    """This machine's libvirtd over qemu+ssh://, through an sshd of the test's own (started;
+    `stop()` and `start()` it to take the host away and bring it back). Everything it made is
+    removed afterwards, also when the test fails."""
+    if not SSHD.exists():
+        pytest.fail("no sshd: `make test` installs openssh-server (scripts/setup.sh --test)")
+    directory = Path(tempfile.mkdtemp(prefix="vnwt-sshd-"))
+    directory.chmod(0o700)
+    # sshd insists on its privilege separation directory (made by systemd's unit on Debian).
+    privsep = Path("/run/sshd")
+    made_privsep = not privsep.exists()
+    privsep.mkdir(mode=0o755, exist_ok=True)
+    server = SshServer(directory, _free_port())
+    try:
+        _write_ssh_files(directory, server.port)
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+        if made_privsep:
+            with contextlib.suppress(OSError):
+                privsep.rmdir()
 
 
 @pytest.fixture
