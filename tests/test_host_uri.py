@@ -86,3 +86,30 @@ def test_the_hosts_page_shows_libvirts_error_without_the_files_contents(admin, c
     assert "secret" not in host.last_error
     page = client_as(admin).get(host.get_absolute_url())
     assert "secret" not in page.text
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "qemu:///system",
+        "qemu+ssh://root@kvm1/system",
+        "qemu+ssh://root@kvm1:2222/system?keyfile=/etc/vnetweb/id_ed25519&no_tty=1",
+        "qemu+libssh://root@kvm1/system?known_hosts=/etc/vnetweb/known_hosts&sshauth=privkey",
+        "qemu+tls://kvm1/system?pkipath=/etc/pki/vnetweb",
+    ],
+)
+def test_remote_uris_with_authentication_parameters_are_accepted(db, uri):
+    assert uri_errors(uri) == []
+
+
+@pytest.mark.parametrize(
+    ("uri", "unsafe"),
+    [
+        ("qemu+ssh://root@kvm1/system?command=/tmp/evil", "command"),
+        ("qemu+ssh://root@kvm1/system?no_tty=1&netcat=/tmp/nc", "netcat"),
+        ("qemu+unix:///system?socket=/tmp/other.sock", "socket"),
+    ],
+)
+def test_uri_parameters_that_would_run_a_program_or_reach_elsewhere_are_refused(db, uri, unsafe):
+    errors = uri_errors(uri)
+    assert any(f"does not take the URI parameter {unsafe}" in error for error in errors), errors

@@ -16,6 +16,34 @@ DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 _TEST_DEFAULT = "test:///default"
 
 
+# The URI parameters libvirt's remote driver takes that only say how to authenticate and reach
+# the daemon. Others (command=, netcat=, socket=, ...) would have the worker, as root, run a
+# program or reach a socket of the URI's choosing: not for a form.
+SAFE_PARAMETERS = {
+    "keyfile",
+    "no_tty",
+    "no_verify",
+    "known_hosts",
+    "known_hosts_verify",
+    "sshauth",
+    "pkipath",
+    "mode",
+    "proxy",
+}
+
+
+def refused_parameters(uri: str) -> str | None:
+    """Why a URI's query parameters are refused; None when they are all safe ones."""
+    names = sorted({part.split("=", 1)[0] for part in urlsplit(uri).query.split("&") if part})
+    unsafe = [name for name in names if name not in SAFE_PARAMETERS]
+    if not unsafe:
+        return None
+    return (
+        f"vnetweb does not take the URI parameter{'s' if len(unsafe) > 1 else ''} "
+        f"{', '.join(unsafe)}: only {', '.join(sorted(SAFE_PARAMETERS))}."
+    )
+
+
 def refused_test_uri(uri: str) -> str | None:
     """Why a test:/// URI is refused, or None when it is the built-in host or a demo file."""
     if uri == _TEST_DEFAULT:
@@ -60,6 +88,9 @@ class HostForm(forms.ModelForm):
             error = refused_test_uri(uri)
             if error:
                 raise forms.ValidationError(error)
+        error = refused_parameters(uri)
+        if error:
+            raise forms.ValidationError(error)
         return uri
 
 
