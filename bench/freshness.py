@@ -56,7 +56,9 @@ def _remove_network(gateway, uri: str, name: str) -> None:
 
 def seen(page, key: str) -> float:
     """When the page saw it, in seconds since the epoch (waits up to 20 s)."""
-    page.wait_for_function("(key) => window.__seen && window.__seen[key]", arg=key, timeout=20000)
+    from tests.browser import wait_until  # not wait_for_function: the site's CSP forbids eval
+
+    wait_until(page, f"window.__seen && window.__seen[{json.dumps(key)}]", timeout=20)
     return page.evaluate("(key) => window.__seen[key]", key) / 1000
 
 

@@ -211,7 +211,8 @@ def server_figures(host, rounds: int) -> list[tuple]:
         other = f"{len(queries)} queries" + (f", {size // 1024} KiB" if size else "")
         figures.append((label, samples, f"{other}; {collections}"))
 
-    timed("server: layout (queries + networks.topology)", lambda: drawing(host))
+    admin = User.objects.get(username=_site.USERNAME)
+    timed("server: layout (queries + networks.topology)", lambda: drawing(host, admin))
     page = reverse("host-topology", args=[host.name])
     part = reverse("host-topology-part", args=[host.name])
     timed("server: GET the page", lambda: client.get(page))
@@ -224,7 +225,7 @@ def browser_figures(tmp: Path, host, loads: int) -> list[tuple]:
     from django.urls import reverse
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in, wait_until
 
     call_command("collectstatic", interactive=False, verbosity=0)
     figures = []
@@ -236,7 +237,7 @@ def browser_figures(tmp: Path, host, loads: int) -> list[tuple]:
         ready, response_end = [], []
         for _ in range(loads + 1):
             page.goto(url)
-            page.wait_for_function("window.__svgReady !== undefined")
+            wait_until(page, "window.__svgReady !== undefined")  # no eval under the site's CSP
             ready.append(page.evaluate("window.__svgReady") / 1000)
             nav = "performance.getEntriesByType('navigation')[0].responseEnd"
             response_end.append(page.evaluate(nav) / 1000)

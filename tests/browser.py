@@ -1,6 +1,7 @@
 """Debian's Chromium driven by Playwright, as a person would use the site."""
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -41,3 +42,17 @@ def log_in(browser, base_url: str, username: str, password: str):
     page.click("button:has-text('Log in')")
     page.wait_for_url(f"{base_url}/networks/")
     return page
+
+
+def wait_until(page, expression: str, timeout: float = 10.0) -> None:
+    """Poll a JavaScript expression in the page until it is true.
+
+    Not page.wait_for_function: while it polls, Playwright builds a function from the text inside
+    the page, which the site's Content Security Policy forbids (no eval), so it fails whenever the
+    condition is not true at once. page.evaluate goes through the debugging protocol instead.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(50)

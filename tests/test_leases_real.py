@@ -13,7 +13,7 @@ from networks import gateway
 from networks.models import Job, Lease, Network
 from networks.spec import DhcpHost, parse
 from networks.tasks import refresh, run_job
-from tests.browser import log_in
+from tests.browser import log_in, wait_until
 from tests.real import LOCAL_URI, wait_for
 from tests.test_browser import member
 
@@ -163,15 +163,15 @@ def test_an_operator_filters_the_leases_and_makes_one_permanent_without_a_reload
     page.fill("#lease-filter input[name=q]", "alpha")
     page.locator(f"#net-leases tr[data-mac='{beta.mac}']").wait_for(state="detached")
     assert page.locator("#net-leases tr[data-mac]").count() == 1
-    page.wait_for_function("location.search === '?q=alpha'")
+    wait_until(page, "location.search === '?q=alpha'")
     # A column header sorts, keeping the filter; the form learns the sort.
     page.click("#net-leases th a:has-text('MAC')")
-    page.wait_for_function("location.search === '?q=alpha&sort=mac'")
+    wait_until(page, "location.search === '?q=alpha&sort=mac'")
     assert page.input_value("#lease-sort") == "mac"
     # So does the kind of lease: none is static yet.
     page.select_option("#lease-filter select[name=kind]", "static")
     page.locator("#net-leases td.empty:has-text('No lease matches.')").wait_for()
-    page.wait_for_function("location.search === '?q=alpha&kind=static&sort=mac'")
+    wait_until(page, "location.search === '?q=alpha&kind=static&sort=mac'")
     page.select_option("#lease-filter select[name=kind]", "")
     page.locator(f"#net-leases tr[data-mac='{alpha.mac}']").wait_for()
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from networks.models import Host, Network
 from networks.tasks import refresh
-from tests.browser import log_in
+from tests.browser import log_in, wait_until
 from tests.real import LOCAL_URI, wait_for
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.worker, pytest.mark.browser]
@@ -53,7 +53,7 @@ def test_changes_reach_open_pages_of_other_users_within_two_seconds(
     row = reader.locator(f"tr[data-network='{net.name}']")
     assert row.locator(".state").inner_text() == "inactive"
     reader.mouse.wheel(0, 700)
-    reader.wait_for_function("window.scrollY > 300")
+    wait_until(reader, "window.scrollY > 300")
     scrolled = reader.evaluate("window.scrollY")
 
     actor = log_in(browser, live_server.url, "vnwt-actor", "pw-vnwt-actor-123")
@@ -99,7 +99,7 @@ def test_filtering_as_you_type_narrows_the_list_and_keeps_it_in_the_url(
     assert page.locator("tr[data-network]").count() == 30
     page.locator("input[name=q]").press_sequentially("beta", delay=40)
     page.wait_for_url("**/networks/?q=beta*")
-    page.wait_for_function("document.querySelectorAll('tr[data-network]').length === 10")
+    wait_until(page, "document.querySelectorAll('tr[data-network]').length === 10")
     assert "10 networks matching" in page.locator("#net-table .count").inner_text()
     page.locator("select[name=state]").select_option("active")
     page.locator("#net-table:has-text('No network matches.')").wait_for(timeout=5000)
