@@ -144,13 +144,13 @@ def free_subnet() -> int:
 SSHD = Path("/usr/sbin/sshd")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """Every process below `pid` (sshd's per-connection children and their sessions)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
@@ -211,7 +211,7 @@ class SshServer:
         """The listener and every connection it serves, as when the host goes away."""
         if self.process is None:
             return
-        for pid in [self.process.pid, *_descendants(self.process.pid)]:
+        for pid in [self.process.pid, *descendants(self.process.pid)]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
         try:
@@ -265,7 +265,7 @@ def sshd() -> Iterator[SshServer]:
     privsep = Path("/run/sshd")
     made_privsep = not privsep.exists()
     privsep.mkdir(mode=0o755, exist_ok=True)
-    server = SshServer(directory, _free_port())
+    server = SshServer(directory, free_port())
     try:
         _write_ssh_files(directory, server.port)
         server.start()

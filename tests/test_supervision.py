@@ -7,7 +7,6 @@ supervisord files and logs in a temporary directory (so a developer's `make run`
 
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -24,34 +23,10 @@ from django.test import Client
 from networks.jobs import create_job
 from networks.models import Host, Job, Network
 from networks.tasks import refresh
-from tests.real import REPO, _test_database_url, wait_for
+from tests.real import REPO, _test_database_url, descendants, free_port, wait_for
 from tests.test_gateway_real import virsh_state
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.worker]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _descendants(pid: int) -> set[int]:
-    """Every process below `pid`, read from /proc (children of children included)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = set(), [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
 
 
 def _alive(pid: int) -> bool:
@@ -103,7 +78,7 @@ class Stack:
 
 @pytest.fixture
 def stack(transactional_db, settings, tmp_path) -> Iterator[Stack]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
@@ -219,7 +194,7 @@ def test_a_killed_worker_comes_back_while_pages_keep_answering_and_a_start_still
 def test_a_killed_gunicorn_master_is_restarted_and_the_site_is_back(stack, operator):
     _log_in(stack, operator)
     old = stack.running_pid("web")
-    old_workers = _descendants(old)
+    old_workers = set(descendants(old))
     os.kill(old, signal.SIGKILL)
     wait_for(
         lambda: stack.running_pid("web") not in (None, old),
@@ -236,7 +211,7 @@ def test_a_killed_gunicorn_master_is_restarted_and_the_site_is_back(stack, opera
 
 
 def test_ctrl_c_stops_every_process_and_leaves_none_behind(stack):
-    pids = _descendants(stack.process.pid) | {stack.process.pid}
+    pids = set(descendants(stack.process.pid)) | {stack.process.pid}
     assert len(pids) >= 5, "expected supervisord, gunicorn and its workers, a worker and beat"
     os.killpg(stack.process.pid, signal.SIGINT)  # what the terminal sends on Ctrl-C
     assert stack.process.wait(30) == 0
