@@ -95,7 +95,8 @@ def job_queued(job: Job) -> AuditEntry:
         job=job,
         result=AuditEntry.Result.FAILED if job.state == Job.State.FAILED else job.state,
         message=job.message or _params_text(params),
-        before=definition(job),
+        # The objects create_job was given: no need to read them again.
+        before=job.guest.xml if job.guest_id else job.network.saved_xml if job.network_id else "",
     )
 
 

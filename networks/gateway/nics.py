@@ -17,7 +17,7 @@ from lxml import etree
 
 from .connection import call
 from .errors import GatewayError
-from .guests import nic_source, read_domain
+from .guests import nic_source, read_domain, read_domains
 from .types import DomainInfo
 
 _XML = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -65,23 +65,15 @@ def _config_xml(dom: "libvirt.virDomain") -> str:
     return dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
 
 
-def _macs_on(conn: "libvirt.virConnect", network: str, bridge: str) -> dict[str, str]:
+def _macs_on(domains: tuple[DomainInfo, ...], network: str, bridge: str) -> dict[str, str]:
     """{MAC: guest} of every guest NIC on the network (by name, or straight on its bridge)."""
-    found = {}
-    for dom in conn.listAllDomains(0):
-        try:
-            xml = dom.XMLDesc(0)
-        except libvirt.libvirtError:
-            continue
-        for iface in _interfaces(xml):
-            kind, source = iface.get("type"), nic_source(iface)
-            if (kind == "network" and source == network) or (
-                kind == "bridge" and bridge and source == bridge
-            ):
-                mac = iface.find("mac")
-                if mac is not None:
-                    found[mac.get("address", "").lower()] = dom.name()
-    return found
+    return {
+        nic.mac: domain.name
+        for domain in domains
+        for nic in domain.nics
+        if (nic.type == "network" and nic.source == network)
+        or (nic.type == "bridge" and bridge and nic.source == bridge)
+    }
 
 
 def _bridge_of(net: "libvirt.virNetwork") -> str:
@@ -94,19 +86,6 @@ def _new_mac(taken: set[str]) -> str:
         mac = "52:54:00:" + ":".join(f"{random.randrange(256):02x}" for _ in range(3))
         if mac not in taken:
             return mac
-
-
-def _all_macs(conn: "libvirt.virConnect") -> set[str]:
-    macs = set()
-    for dom in conn.listAllDomains(0):
-        try:
-            for iface in _interfaces(dom.XMLDesc(0)):
-                mac = iface.find("mac")
-                if mac is not None:
-                    macs.add(mac.get("address", "").lower())
-        except libvirt.libvirtError:
-            continue
-    return macs
 
 
 def _check_live(dom, info: DomainInfo, net, network: str) -> None:
@@ -137,8 +116,9 @@ def attach(uri: str, name: str, network: str, *, model: str = "virtio", mac: str
         info = read_domain(dom)
         net = _network(conn, network)
         wanted = mac.lower()
+        domains = read_domains(conn)  # every guest's NICs, read once for the checks below
         if wanted:
-            on_switch = _macs_on(conn, network, _bridge_of(net))
+            on_switch = _macs_on(domains, network, _bridge_of(net))
             if wanted in on_switch:
                 owner = on_switch[wanted]
                 if owner == name:
@@ -147,7 +127,7 @@ def attach(uri: str, name: str, network: str, *, model: str = "virtio", mac: str
             if any(nic.mac == wanted for nic in info.nics):
                 raise NicRefused(f"{name} already has a NIC with MAC {wanted}.")
         _check_live(dom, info, net, network)
-        chosen = wanted or _new_mac(_all_macs(conn))
+        chosen = wanted or _new_mac({nic.mac for d in domains for nic in d.nics})
         iface = etree.Element("interface", type="network")
         etree.SubElement(iface, "mac", address=chosen)
         etree.SubElement(iface, "source", network=network)
@@ -208,7 +188,7 @@ def move(uri: str, name: str, mac: str, network: str) -> bool:
 
     def check(conn, dom, info: DomainInfo) -> None:
         net = _network(conn, network)
-        on_switch = _macs_on(conn, network, _bridge_of(net))
+        on_switch = _macs_on(read_domains(conn), network, _bridge_of(net))
         owner = on_switch.get(mac.lower())
         if owner and owner != name:
             raise NicRefused(f"MAC {mac} is already on {network}, on guest {owner}.")

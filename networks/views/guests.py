@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from networks import operations, permissions
-from networks.forms.nics import AttachForm, LinkForm, MoveForm
+from networks import permissions
+from networks.forms.nics import AttachForm
 from networks.guest_rows import lease_addresses, network_urls, nic_rows
 from networks.models import Guest
 
@@ -41,11 +41,8 @@ def guest_context(request: HttpRequest, guest: Guest, **forms) -> dict:
         "networks": networks,
         "can_operate": can_operate,
         "attach_form": forms.get("attach_form") or AttachForm(guest=guest, networks=networks),
-        "move_form": MoveForm(guest=guest, networks=networks, mac=""),
         "move_errors": forms.get("move_errors", {}),
-        "link_form": LinkForm(),
         "recent_jobs": list(guest.jobs.select_related("host").order_by("-created")[:10]),
-        "ops": {op.key: op for op in operations.OPERATIONS if op.target == "guest"},
     }
 
 
