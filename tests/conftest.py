@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 import redis
@@ -19,7 +20,18 @@ from django.utils import timezone
 from networks import live, subnets
 from networks.models import Guest, Host, Network
 
-pytest_plugins = ["tests.real", "tests.browser"]
+pytest_plugins = ["tests.exclusive", "tests.real", "tests.browser"]
+
+# A fixed moment for tests that show times relative to now; whole seconds, as dnsmasq's are.
+FROZEN_AT = datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen_clock(time_machine):
+    """The clock stands still at FROZEN_AT (time.time, datetime and timezone.now alike) until the
+    test moves it: `frozen_clock.shift(seconds)`, `frozen_clock.move_to(moment)`."""
+    time_machine.move_to(FROZEN_AT, tick=False)
+    return time_machine
 
 
 def _member(username: str, group: str | None) -> User:

@@ -4,8 +4,7 @@ permanent, and the search across every network."""
 import csv
 import io
 import re
-import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -48,8 +47,9 @@ def _text(response) -> str:
 
 
 @pytest.fixture
-def lab(test_host, make_network) -> Network:
-    """A running network with four leases whose every sortable column differs."""
+def lab(frozen_clock, test_host, make_network) -> Network:
+    """A running network with four leases whose every sortable column differs, on a clock that
+    stands still: the time left on each row is exactly what the fixture says."""
     network = make_network(
         test_host, "lab", active=True, leases_seen=timezone.now(), addresses=DHCP
     )
@@ -111,7 +111,7 @@ def test_the_lease_table_shows_every_column(lab, viewer, client_as):
     assert "<code>ff:00:09</code>" in row
     expires = Lease.objects.get(ip="10.0.0.9").expires
     assert f'<time datetime="{expires.isoformat()}">{expires:%Y-%m-%d %H:%M:%S}</time>' in row
-    assert re.search(r'<span class="dim left">in 1 min \d+ s</span>', row)
+    assert '<span class="dim left">in 1 min 40 s</span>' in row
     assert "<td>web-vm</td>" in row
     assert "static" not in row.replace("is-static", "")
 
@@ -122,7 +122,7 @@ def test_a_reservation_is_marked_static_and_a_lease_without_a_guest_says_so(lab,
     assert 'class="is-static"' in row
     assert ">static</span>" in row
     assert row.endswith("<td>—</td></tr>")  # no guest's NIC has this MAC
-    assert re.search(r">in 2 h( \d+ min)?<", row)
+    assert '<span class="dim left">in 2 h</span>' in row
 
 
 def test_an_expired_lease_and_one_that_never_expires(lab, viewer, client_as):
@@ -149,17 +149,53 @@ def test_time_left_in_words(seconds, words):
 
 
 def test_the_time_left_moves_on_while_the_rows_come_from_the_cache(
-    lab, viewer, client_as, monkeypatch
+    lab, viewer, client_as, frozen_clock
 ):
     client = client_as(viewer)
-    assert "in 1 min" in row_html(client.get(leases_url(lab)), "10.0.0.9")
+    assert "in 1 min 40 s" in row_html(client.get(leases_url(lab)), "10.0.0.9")
     # The rows are kept per lease version; nothing changed, yet 200 s later the lease is over.
     Lease.objects.filter(ip="10.0.0.9").update(hostname="not-read-again")
-    later = time.time() + 200
-    monkeypatch.setattr("networks.views.leases.time.time", lambda: later)
+    frozen_clock.shift(200)
     row = row_html(client.get(leases_url(lab)), "10.0.0.9")
     assert "not-read-again" not in row, "the rows came from the cache"
     assert '<span class="dim left">expired</span>' in row
+
+
+# Leases that end at whole seconds (as dnsmasq's do), on either side of 11:00:00.
+HOUR_AWAY = datetime(2026, 12, 3, 13, 0, 0, tzinfo=UTC)
+MINUTE_AWAY = datetime(2026, 12, 3, 11, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("now", "hour_left", "minute_left"),
+    [
+        ("10:59:59", "in 2 h", "in 1 min 1 s"),  # 7201 s: the seconds are not shown next to hours
+        ("10:59:59.999", "in 2 h", "in 1 min 1 s"),  # a part of a second left counts as one
+        ("11:00:00", "in 2 h", "in 1 min"),
+        ("11:00:00.5", "in 2 h", "in 1 min"),
+        ("11:00:01", "in 1 h 59 min", "in 59 s"),
+        ("11:00:59.5", "in 1 h 59 min", "in 1 s"),
+        ("11:01:00", "in 1 h 59 min", "expired"),
+    ],
+)
+def test_the_time_left_follows_the_clock_across_a_minute_and_an_hour(
+    frozen_clock, test_host, make_network, viewer, client_as, now, hour_left, minute_left
+):
+    frozen_clock.move_to(datetime.fromisoformat("2026-12-03T10:59:58+00:00"))
+    network = make_network(test_host, "lab", active=True, leases_seen=timezone.now())
+    for ip, expires in (("10.0.0.60", HOUR_AWAY), ("10.0.0.61", MINUTE_AWAY)):
+        Lease.objects.create(
+            network=network, mac=f"52:54:00:bb:00:{ip[-2:]}", ip=ip, expires=expires
+        )
+    client = client_as(viewer)
+    row_html(client.get(leases_url(network)), "10.0.0.60")  # the rows are now in the cache
+    frozen_clock.move_to(datetime.fromisoformat(f"2026-12-03T{now}+00:00"))
+    response = client.get(leases_url(network))
+    assert f'<span class="dim left">{hour_left}</span>' in row_html(response, "10.0.0.60")
+    assert f'<span class="dim left">{minute_left}</span>' in row_html(response, "10.0.0.61")
+    found = _text(client.get(reverse("lease-search"), {"q": "52:54:00:bb:00"}))
+    assert f'<span class="dim left">{hour_left}</span>' in found
+    assert f'<span class="dim left">{minute_left}</span>' in found
 
 
 def test_the_rows_are_read_again_when_the_lease_version_moves_on(lab, viewer, client_as):
@@ -581,7 +617,7 @@ def test_a_search_row_links_to_its_network_and_host(two_hosts, viewer, client_as
     assert "1 lease matches." in content
     lab_row = _text(search(client_as(viewer), "10.0.0.17"))
     assert ">static</span>" in lab_row
-    assert re.search(r'<span class="dim left">in 2 h( \d+ min)?</span>', lab_row)
+    assert '<span class="dim left">in 2 h</span>' in lab_row
 
 
 def test_an_empty_search_asks_for_something_to_find(two_hosts, viewer, client_as):

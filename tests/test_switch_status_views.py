@@ -91,7 +91,8 @@ def _page(client, network) -> str:
     return client.get(network.get_absolute_url()).content.decode()
 
 
-def test_the_page_shows_the_bridge_as_ifconfig_would(running, viewer, client_as):
+def test_the_page_shows_the_bridge_as_ifconfig_would(running, viewer, client_as, frozen_clock):
+    # Counters count as fresh for FRESH_SECONDS: the clock stands still between sample and page.
     now = time.time()
     running.traffic = {
         "t": now,
@@ -114,7 +115,7 @@ def test_the_page_shows_the_bridge_as_ifconfig_would(running, viewer, client_as)
     assert 'data-live-topics="switch"' in content
 
 
-def test_old_counters_show_no_rates(running, viewer, client_as):
+def test_old_counters_show_no_rates(running, viewer, client_as, frozen_clock):
     running.traffic = {"t": time.time() - 600, "bridge": COUNTERS, "ports": {}, "history": []}
     running.save()
     content = _page(client_as(viewer), running)
