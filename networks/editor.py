@@ -15,6 +15,8 @@ from networks.spec import (
     NetworkSpec,
     Problems,
     SchemaUnavailable,
+    SpecXMLError,
+    definition_problems,
     plan_update,
     schema_errors,
     to_xml,
@@ -28,12 +30,14 @@ class Review:
     xml: str
     problems: Problems
     schema: list[str] = field(default_factory=list)
+    # What vnetweb never sends: control characters, unmodelled parts the saved XML did not have.
+    refused: list[str] = field(default_factory=list)
     diff: list[tuple[str, str]] = field(default_factory=list)  # (css class, line)
     plan: LivePlan | None = None
 
     @property
     def ok(self) -> bool:
-        return self.problems.ok and not self.schema
+        return self.problems.ok and not self.schema and not self.refused
 
     @property
     def changed(self) -> bool:
@@ -73,6 +77,10 @@ def review(
         result.schema = schema_errors(xml)
     except SchemaUnavailable as exc:
         result.schema = [str(exc)]
+    try:
+        result.refused = definition_problems(xml, base_xml)
+    except SpecXMLError as exc:
+        result.refused = [str(exc)]
     if not result.ok:
         return result
     result.diff = diff_lines(base_xml or "", xml)

@@ -21,11 +21,14 @@ from networks.spec import (
     NetworkSpec,
     SchemaUnavailable,
     SpecXMLError,
+    definition_problems,
+    live_update_problems,
     parse,
     plan_update,
     schema_errors,
     to_xml,
 )
+from networks.spec.dnsmasq_options import config_problems
 from networks.spec.xml_write import write_dhcp_host
 from networks.spec_compare import already_defined, comparable, runs_as_saved, same_spec
 
@@ -101,10 +104,34 @@ def _checked(xml: str) -> NetworkSpec:
         raise Refused(f"vnetweb cannot read the definition: {exc}") from exc
 
 
+def _refuse_unsafe(
+    xml: str, saved_xml: str | None, updates: list[LiveUpdate] | None = None
+) -> None:
+    """Refused when the definition (or a live update of it) holds a control character or adds
+    what vnetweb does not model to `saved_xml`: the same check as the review's, made again here."""
+    problems = definition_problems(xml, saved_xml)
+    if saved_xml is not None:
+        for update in updates or []:
+            problems += live_update_problems(update.section, update.xml, saved_xml)
+    if problems:
+        raise Refused(" ".join(problems[:3]) + " Nothing was changed.")
+
+
+def _refuse_unsafe_for_dnsmasq(spec: NetworkSpec, kept: NetworkSpec | None = None) -> None:
+    """Refused when dnsmasq (root) would be given an option off the allow-list or a TXT value
+    that stops it. Options the saved definition `kept` already has stay as the host had them."""
+    if problems := config_problems(spec, kept.dnsmasq_options if kept else ()):
+        raise Refused(
+            "dnsmasq may not be given this: " + "; ".join(problems[:3]) + ". Nothing was changed."
+        )
+
+
 def define(job: Job) -> str:
     params = job.params
     xml, start_it, autostart = params["xml"], bool(params.get("start")), params.get("autostart")
     spec = _checked(xml)
+    _refuse_unsafe(xml, None)  # a new network: nothing it holds can have been there before
+    _refuse_unsafe_for_dnsmasq(spec)
     name, uri = spec.name, job.host.uri
     if job.target and name != job.target:
         raise Refused(f"The definition names {name!r}, not {job.target!r}; nothing was created.")
@@ -138,7 +165,9 @@ def update(job: Job) -> str:
     if info is None:
         raise Refused(f"{name} is no longer on {job.host.name}; nothing was changed.")
     saved_xml = info.config_xml or info.xml
+    _refuse_unsafe(new_xml, saved_xml, _live_updates(params, []))
     saved = parse(saved_xml)
+    _refuse_unsafe_for_dnsmasq(new, kept=saved)
     if not new.uuid and saved.uuid:
         # XML without a UUID means this network (libvirt would refuse it as another one).
         new.uuid = saved.uuid

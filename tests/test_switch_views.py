@@ -9,8 +9,9 @@ import re
 import pytest
 from django.urls import reverse
 
+from networks.editor import Review
 from networks.models import Job
-from networks.spec import DhcpHost, DhcpRange, IpSpec, NetworkSpec, parse, to_xml
+from networks.spec import DhcpHost, DhcpRange, IpSpec, NetworkSpec, Problems, parse, to_xml
 
 
 def nat_spec(name: str = "lab", third: int = 50, **fields) -> NetworkSpec:
@@ -265,6 +266,7 @@ def test_nat_options_routes_dns_bandwidth_and_portgroups_reach_the_xml(test_host
         ({"dns_hosts": "not-an-ip name"}, "dns_hosts", "line 1"),
         ({"dns_txts": "x" * 10_000 + " value"}, "dns_txts", "line 1"),
         ({"domain_name": "lab;reboot"}, "domain_name", ""),
+        ({"bridge": "lo"}, "bridge", "lo is the host's loopback interface"),
     ],
 )
 def test_bad_input_is_a_field_error_and_nothing_is_sent(
@@ -428,6 +430,89 @@ def test_the_xml_editor_applies_a_reviewed_change(lab, admin, client_as):
     job = Job.objects.get()
     assert job.params["xml"] == xml
     assert [u["command"] for u in job.params["live"]] == ["modify"]
+
+
+# Issue 16: libvirt writes <tftp root> into dnsmasq's configuration as it is (dnsmasq runs as
+# root), so a newline there starts a configuration line; a modelled change carries it along.
+TFTP_NEWLINE = "<tftp root='/srv&#10;conf-script=id &gt;/tmp/x'/>"
+
+
+def _forged_apply(client, url: str, xml: str):
+    """Apply without a review page: the token names only the XML, so anyone can compute it."""
+    token = Review(parse(xml), xml, Problems()).token()
+    return client.post(url, {"xml": xml, "apply": "1", "token": token})
+
+
+@pytest.mark.parametrize(
+    ("child", "words"),
+    [
+        (
+            TFTP_NEWLINE,
+            [
+                "the root= attribute of <tftp> ('/srv\\x0aconf-script=id >/tmp/x') holds a "
+                "control character",
+                "vnetweb does not edit <tftp> in <ip>",
+            ],
+        ),
+        ("<tftp root='/srv/tftp'/>", ["vnetweb does not edit <tftp> in <ip>"]),
+    ],
+    ids=["with-a-newline", "without"],
+)
+def test_the_xml_editor_refuses_a_tftp_root_in_words_and_sends_nothing(
+    lab, admin, client_as, child, words
+):
+    xml = lab.xml.replace("web1", "www1").replace("<dhcp>", child + "<dhcp>")
+    client = client_as(admin)
+    for response in (client.post(xml_url(lab), {"xml": xml, "review": "1"}),
+                     _forged_apply(client, xml_url(lab), xml)):  # fmt: skip
+        assert response.status_code == 422
+        errors = response.context["form"].errors["xml"]
+        for expected in words:
+            assert any(e.startswith(expected) for e in errors), errors
+        assert 'name="token"' not in response.content.decode()
+    assert Job.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (
+            ("</ip>", "</ip><dns><txt name='about' value='lab&#10;txt-record=x'/></dns>"),
+            "the value= attribute of <txt> ('lab\\x0atxt-record=x') holds a control character",
+        ),
+        (("web1", "web&#9;1"), "the name= attribute of <host> ('web\\x091') holds a control"),
+        (
+            ('stp="on"', 'stp="on" zone="trusted"'),
+            "vnetweb does not edit the zone= attribute of <bridge>: it cannot be added or changed",
+        ),
+        (
+            ("</network>", "<metadata><d xmlns='urn:x'>about lab</d></metadata></network>"),
+            "vnetweb does not edit <metadata> in <network>",
+        ),
+    ],
+    ids=["newline-in-a-txt-record", "tab-in-a-host-name", "bridge-zone", "metadata"],
+)
+def test_the_xml_editor_refuses_control_characters_and_unmodelled_additions_in_words(
+    lab, admin, client_as, edit, words
+):
+    xml = lab.xml.replace(*edit)
+    assert xml != lab.xml
+    client = client_as(admin)
+    for response in (client.post(xml_url(lab), {"xml": xml, "review": "1"}),
+                     _forged_apply(client, xml_url(lab), xml)):  # fmt: skip
+        assert response.status_code == 422
+        assert any(e.startswith(words) for e in response.context["form"].errors["xml"])
+    assert Job.objects.count() == 0
+
+
+def test_the_xml_editor_keeps_what_the_host_already_had_as_it_is(
+    test_host, make_network, admin, client_as
+):
+    saved = to_xml(nat_spec()).replace("<dhcp>", "<tftp root='/srv/tftp'/><dhcp>")
+    network = make_network(test_host, "lab", bridge="virbr50", xml=saved)
+    xml = saved.replace("web1", "www1")
+    review_and_apply(client_as(admin), xml_url(network), {"xml": xml})
+    assert "<tftp root='/srv/tftp'/>" in Job.objects.get().params["xml"]
 
 
 # --- deleting ------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from networks.spec import (
     to_xml,
 )
 from networks.sync import record_network
+from tests import jobs
 
 URI = "test:///default"
 FIXED = DhcpHost(mac="52:54:00:00:07:01", name="one", ip="10.213.7.10")
@@ -69,17 +70,7 @@ def lab(test_host, cleanup):
 
 
 def run(host: Host, operation: str, target: str = "vnwt-td1", **params) -> Job:
-    job = Job.objects.create(
-        username="alice-admin",
-        host=host,
-        network=Network.objects.filter(host=host, name=target).first(),
-        target=target,
-        operation=operation,
-        params=params,
-    )
-    tasks.run_job(job.pk)
-    job.refresh_from_db()
-    return job
+    return jobs.run(host, operation, target, **params)
 
 
 def edited(network: Network, hosts: list[DhcpHost] | None = None, **changes) -> NetworkSpec:
@@ -245,6 +236,62 @@ def test_a_live_update_that_fails_half_way_is_undone_and_fails_in_words(test_hos
 
 def to_host_xml(host: DhcpHost) -> str:
     return f"<host mac='{host.mac}' name='{host.name}' ip='{host.ip}'/>"
+
+
+TFTP_NEWLINE = "<tftp root='/srv&#10;conf-script=id &gt;/tmp/x'/>"
+
+
+def saved(name: str = "vnwt-td1") -> str:
+    info = gateway.find_network(URI, name)
+    return info.config_xml or info.xml
+
+
+def test_the_worker_refuses_a_crafted_update_adding_a_tftp_root_with_a_newline(test_host, lab):
+    network = lab()
+    before = saved()
+    params = update_params(network, edited(network, hosts=[FIXED, EXTRA]), restart=True)
+    params["xml"] = params["xml"].replace("<dhcp>", TFTP_NEWLINE + "<dhcp>")
+    job = run(test_host, "update", **params)
+    assert job.state == Job.State.FAILED
+    assert "the root= attribute of <tftp> ('/srv\\x0aconf-script=id >/tmp/x') holds a control" in (
+        job.message
+    )
+    assert "vnetweb does not edit <tftp> in <ip>" in job.message
+    assert job.message.endswith("Nothing was changed.")
+    assert saved() == before and live().ips[0].dhcp_hosts == [FIXED]
+
+
+def test_the_worker_refuses_a_crafted_define_holding_what_vnetweb_does_not_model(
+    test_host, cleanup
+):
+    xml = to_xml(lab_spec()).replace("<dhcp>", "<tftp root='/srv/tftp'/><dhcp>")
+    job = run(test_host, "define", xml=xml, start=True)
+    assert job.state == Job.State.FAILED
+    assert job.message.startswith("vnetweb does not edit <tftp> in <ip>")
+    assert gateway.find_network(URI, "vnwt-td1") is None
+
+
+def test_the_worker_refuses_a_crafted_live_update_with_a_newline(test_host, lab):
+    network = lab()
+    params = update_params(network, edited(network, hosts=[FIXED, EXTRA]))
+    params["live"][0]["xml"] = params["live"][0]["xml"].replace(
+        'name="two"', 'name="two&#10;dhcp-script=/bin/sh"'
+    )
+    assert "&#10;" in params["live"][0]["xml"]
+    job = run(test_host, "update", **params)
+    assert job.state == Job.State.FAILED
+    assert job.message.startswith("the name= attribute of <host> ('two\\x0adhcp-script=/bin/sh')")
+    assert live().ips[0].dhcp_hosts == [FIXED]
+
+
+def test_the_worker_keeps_a_tftp_root_the_host_already_had(test_host, cleanup):
+    xml = to_xml(lab_spec()).replace("<dhcp>", "<tftp root='/srv/tftp'/><dhcp>")
+    gateway.define_network(URI, xml)  # set on the host itself, as its owner may
+    tasks.refresh(test_host)
+    network = Network.objects.get(host=test_host, name="vnwt-td1")
+    job = run(test_host, "update", **update_params(network, edited(network, stp=True)))
+    assert job.state == Job.State.SUCCEEDED, job.message
+    assert "<tftp root='/srv/tftp'/>" in saved() and live().stp is True
 
 
 def test_an_update_of_a_network_that_is_gone_fails_and_drops_its_row(test_host, lab):

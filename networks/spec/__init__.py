@@ -22,6 +22,7 @@ from networks.spec.model import (
     RouteSpec,
 )
 from networks.spec.schema import SchemaUnavailable, schema_errors
+from networks.spec.unmodelled import definition_problems, live_update_problems
 from networks.spec.validate import validate
 from networks.spec.xml import DNSMASQ_NS, SpecXMLError, parse, to_xml
 
@@ -47,6 +48,8 @@ __all__ = [
     "SchemaUnavailable",
     "SpecXMLError",
     "default_spec",
+    "definition_problems",
+    "live_update_problems",
     "next_free_subnet",
     "parse",
     "plan_update",

@@ -1,6 +1,7 @@
 """Rules for the DNS side: the domain, forwarders and the host, TXT and SRV records."""
 
 from networks.spec.context import Problems
+from networks.spec.dnsmasq_options import txt_value_note, txt_value_problem
 from networks.spec.model import NO_ADDRESS_MODES, DnsSrv, NetworkSpec
 from networks.spec.syntax import (
     SRV_SERVICE,
@@ -69,9 +70,12 @@ def _check_txts(spec: NetworkSpec, problems: Problems) -> None:
         elif txt.name in names:
             problems.error(path, f"there is already a TXT record called {txt.name}")
         names.add(txt.name)
-        # Any printable text is fine: lxml escapes <, & and quotes in the XML.
-        if problem := text_problem(txt.value):
+        # lxml escapes <, & and quotes in the XML, but libvirt writes the value into dnsmasq's
+        # config unquoted: what that reader changes is refused or pointed out.
+        if problem := text_problem(txt.value) or txt_value_problem(txt.value):
             problems.error(path, problem)
+        elif note := txt_value_note(txt.value):
+            problems.warn(path, note)
 
 
 def srv_problems(srv: DnsSrv) -> list[str]:

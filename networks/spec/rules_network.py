@@ -1,6 +1,7 @@
 """Rules for the network as a whole: name, mode, forwarding, bridge, bandwidth, port groups."""
 
 from networks.spec.context import HostContext, Problems
+from networks.spec.dnsmasq_options import option_problem, repeated
 from networks.spec.model import (
     LIBVIRT_BRIDGE_MODES,
     MACVTAP_MODES,
@@ -24,25 +25,12 @@ from networks.spec.syntax import (
 
 MAX_NAME = 50
 MAX_SPEED = 2**32 - 1  # libvirt stores kB/s in an unsigned int
-# dnsmasq runs as root: these would let an option run a program or read and write host files.
-DANGEROUS_DNSMASQ_OPTIONS = {
-    "addn-hosts",
-    "conf-dir",
-    "conf-file",
-    "conf-script",
-    "dhcp-hostsdir",
-    "dhcp-hostsfile",
-    "dhcp-leasefile",
-    "dhcp-luascript",
-    "dhcp-optsdir",
-    "dhcp-optsfile",
-    "dhcp-script",
-    "group",
-    "hostsdir",
-    "log-facility",
-    "pid-file",
-    "servers-file",
-    "user",
+# Names every Linux host has, or keeps, though the host's inventory leaves them out.
+ALWAYS_ON_LINUX = {
+    "lo": "lo is the host's loopback interface",
+    "all": "Linux keeps the name all for the settings of every interface",
+    "default": "Linux keeps the name default for the settings of new interfaces",
+    "bonding_masters": "Linux keeps the name bonding_masters for the bonding driver",
 }
 
 
@@ -167,6 +155,8 @@ def _check_own_bridge(
 ) -> None:
     if problem := interface_problem(spec.bridge):
         problems.error("bridge", problem)
+    elif reserved := ALWAYS_ON_LINUX.get(spec.bridge):
+        problems.error("bridge", f"{reserved}; choose another bridge name")
     elif original is not None and original.bridge == spec.bridge:
         return  # its own bridge, which the host of course already has
     elif user := context.bridges_in_use.get(spec.bridge):
@@ -243,17 +233,25 @@ def _check_vlan(spec: NetworkSpec, tags: list[int], trunk: bool, path: str, prob
         problems.error(path, "several VLAN tags need trunk mode")
 
 
-def check_dnsmasq_options(spec: NetworkSpec, problems: Problems) -> None:
+def check_dnsmasq_options(
+    spec: NetworkSpec, problems: Problems, original: NetworkSpec | None = None
+) -> None:
+    """Only allow-listed options (networks.spec.dnsmasq_options). One the saved definition
+    already has is kept as the host had it, with a warning: vnetweb never adds or changes one."""
     if spec.dnsmasq_options and spec.mode in NO_ADDRESS_MODES:
         problems.error("dnsmasq_options", f"a {spec.mode} network runs no dnsmasq")
+    kept = original.dnsmasq_options if original is not None else []
     for index, option in enumerate(spec.dnsmasq_options):
         path = f"dnsmasq_options.{index}"
-        if problem := text_problem(option, 1000):
-            problems.error(path, problem)
-        elif not option.strip():
-            problems.error(path, "an empty dnsmasq option")
-        elif option.split("=", 1)[0].strip() in DANGEROUS_DNSMASQ_OPTIONS:
-            name = option.split("=", 1)[0].strip()
-            problems.error(
-                path, f"{name} is not allowed: it lets dnsmasq run programs or use host files"
+        if not (problem := option_problem(option)):
+            continue
+        if option in kept:
+            problems.warn(
+                path,
+                f"{shown(option)} is kept as this host has it, but vnetweb would not accept "
+                f"it today ({problem}): remove it when you can",
             )
+        else:
+            problems.error(path, problem)
+    for name in repeated(spec.dnsmasq_options):
+        problems.error("dnsmasq_options", f"{name} is given twice; dnsmasq refuses that")

@@ -41,7 +41,7 @@ def validate(
         check_dns(spec, problems)
         check_network_bandwidth(spec, problems)
         check_portgroups(spec, problems)
-        check_dnsmasq_options(spec, problems)
+        check_dnsmasq_options(spec, problems, original)
     check_mac(spec, problems)
     check_switches(spec, problems)
     return problems

@@ -128,6 +128,8 @@ def _checked(
     form.add_problems(result.problems, spec)
     for message in result.schema:
         form.add_error(None, f"libvirt's schema refuses the result: {message}")
+    for message in result.refused:
+        form.add_error(None, message)
     return result
 
 

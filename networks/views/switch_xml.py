@@ -77,6 +77,8 @@ def _review_xml(form: XmlForm, network, base_xml: str, user):
     )
     for message in result.schema:
         form.add_error("xml", f"libvirt's schema refuses it: {message}")
+    for message in result.refused:
+        form.add_error("xml", message)
     for path, messages in result.problems.errors.items():
         for message in messages:
             form.add_error("xml", f"{path}: {message}")
