@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from networks import gateway
+from networks.host_uri import DEMO_DIR
 from networks.models import Host, Job, Lease, Network
 
 
@@ -18,6 +19,13 @@ def host_row(content: str, name: str) -> str:
     match = re.search(rf'<tr data-host="{re.escape(name)}">.*?</tr>', content, re.S)
     assert match, f"no row for host {name}"
     return match.group(0)
+
+
+@pytest.fixture(autouse=True)
+def credential_dirs(settings):
+    """The folders host URIs may take key files from, as a deployment would configure them."""
+    settings.VNETWEB_SSH_DIR = "/etc/vnetweb/ssh"
+    settings.VNETWEB_PKI_DIR = "/etc/vnetweb/pki"
 
 
 @pytest.fixture
@@ -43,7 +51,7 @@ def no_libvirt(monkeypatch):
         "qemu+tls://kvm1.example.org/system",
         "qemu+tcp://10.0.0.5:16509/system",
         "test:///default",
-        "  qemu+ssh://root@kvm1/system?keyfile=/root/.ssh/id_ed25519  ",
+        "  qemu+ssh://root@kvm1/system?keyfile=/etc/vnetweb/ssh/id_ed25519  ",
     ],
 )
 def test_admin_adds_a_host_and_a_probe_job_is_queued_for_it(admin, client_as, no_libvirt, uri):
@@ -163,6 +171,63 @@ def test_editing_with_a_mistyped_uri_changes_nothing(test_host, admin, client_as
     )
     assert response.status_code == 200
     assert response.context["form"].errors.get("uri")
+    test_host.refresh_from_db()
+    assert (test_host.uri, test_host.description) == ("test:///default", "test driver")
+    assert not Job.objects.exists()
+
+
+# A URI is code to libvirt (issue 16): each way one could run a program or open a file as root.
+ROOT_SHELL_URIS = {
+    "a command after a ';'": (
+        "qemu+ssh://-c@localhost/system?keyfile=id%3E/tmp/y;command=/bin/sh",
+        "does not take the URI parameter command",
+    ),
+    "an upper-case netcat": ("qemu+ssh://root@kvm1/system?NETCAT=/tmp/nc", "parameter netcat"),
+    "an escaped separator": (
+        "qemu+ssh://root@kvm1/system?keyfile=/etc/vnetweb/ssh/k%26command=/bin/sh",
+        "%-escapes",
+    ),
+    "a user that is an option": ("qemu+ssh://-oProxyCommand=id@kvm1/system", "not a user name"),
+    "a test file outside the demo folder": (
+        f"test://{DEMO_DIR}/%2E%2E/%2E%2E/%2E%2E/tmp/x.xml",
+        "demo folder",
+    ),
+    "a device": ("test:///dev/zero", "demo folder"),
+    "a key file anywhere": ("qemu+ssh://root@kvm1/system?keyfile=/etc/shadow", "keyfile must"),
+    "known_hosts anywhere": (
+        "qemu+libssh://root@kvm1/system?known_hosts=/root/.ssh/authorized_keys",
+        "known_hosts must",
+    ),
+    "no host key check": ("qemu+ssh://root@kvm1/system?no_verify=1", "host's key"),
+    "host keys written on first sight": (
+        "qemu+libssh://root@kvm1/system?known_hosts_verify=auto",
+        "known_hosts_verify may be normal",
+    ),
+    "a pki folder anywhere": ("qemu+tls://kvm1/system?pkipath=/root", "pkipath must"),
+}
+
+
+@pytest.mark.parametrize(("uri", "words"), ROOT_SHELL_URIS.values(), ids=ROOT_SHELL_URIS.keys())
+def test_adding_a_host_with_a_uri_libvirt_would_run_as_root_is_refused_in_words(
+    admin, client_as, no_libvirt, uri, words
+):
+    response = client_as(admin).post(reverse("host-add"), {"name": "kvm1", "uri": uri})
+    assert response.status_code == 200
+    assert words in response.context["form"].errors["uri"][0]
+    assert "has-error" in response.content.decode()
+    assert not Host.objects.exists()
+    assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize(("uri", "words"), ROOT_SHELL_URIS.values(), ids=ROOT_SHELL_URIS.keys())
+def test_editing_a_host_to_a_uri_libvirt_would_run_as_root_is_refused_in_words(
+    test_host, admin, client_as, no_libvirt, uri, words
+):
+    response = client_as(admin).post(
+        reverse("host-edit", args=["testdrv"]), {"uri": uri, "description": "x"}
+    )
+    assert response.status_code == 200
+    assert words in response.context["form"].errors["uri"][0]
     test_host.refresh_from_db()
     assert (test_host.uri, test_host.description) == ("test:///default", "test driver")
     assert not Job.objects.exists()

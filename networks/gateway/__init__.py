@@ -3,7 +3,7 @@
 """
 
 from .changes import define_network, restart_network, undefine_network, update_network
-from .errors import GatewayError, HostUnreachable, NetworkNotFound
+from .errors import GatewayError, HostUnreachable, NetworkNotFound, UriRefused
 from .inventory import is_local
 from .nics import NicRefused, domain_state
 from .nics import attach as attach_nic
@@ -50,6 +50,7 @@ __all__ = [
     "NetworkNotFound",
     "NicInfo",
     "NicRefused",
+    "UriRefused",
     "attach_nic",
     "define_network",
     "detach_nic",

@@ -14,7 +14,9 @@ from typing import TypeVar
 import libvirt
 from django.conf import settings
 
-from .errors import GatewayError, HostUnreachable, NetworkNotFound
+from networks.host_uri import refusal
+
+from .errors import GatewayError, HostUnreachable, NetworkNotFound, UriRefused
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,6 +91,11 @@ def translate(exc: "libvirt.libvirtError") -> GatewayError:
 
 
 def _open(uri: str) -> "libvirt.virConnect":
+    # Every connection is opened here: a URI is code to libvirt (ssh's command line, a file for
+    # the test driver), so the host form's check is made again, whatever wrote the Host row.
+    refused = refusal(uri)
+    if refused:
+        raise UriRefused(refused)
     try:
         conn = libvirt.open(uri)
     except libvirt.libvirtError as exc:

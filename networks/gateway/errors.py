@@ -22,3 +22,11 @@ class HostUnreachable(GatewayError):
 class NetworkNotFound(GatewayError):
     def __init__(self, message: str, *, code: int | None = None):
         super().__init__(message, transient=False, code=code)
+
+
+class UriRefused(GatewayError):
+    """The host's URI is not one vnetweb connects to (networks.host_uri says why): the check
+    the form made, made again before libvirt sees the URI, whatever wrote the Host row."""
+
+    def __init__(self, message: str):
+        super().__init__(f"Refused before connecting: {message}", transient=False)
