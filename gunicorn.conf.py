@@ -14,3 +14,7 @@ graceful_timeout = 5
 # Seconds an idle connection stays open. gunicorn's default (2) raced clients that pause a second
 # or two between requests: 1 request in 400 failed with a closed connection in the load benchmark.
 keepalive = 5
+# uvicorn would otherwise rewrite the client's address and scheme from X-Forwarded-* headers of
+# connections from 127.0.0.1, whatever VNETWEB_BEHIND_PROXY says: Django judges them instead, by
+# VNETWEB_TRUSTED_PROXIES (vnetweb/proxy.py), so there is one rule and it is configured once.
+forwarded_allow_ips = ""

@@ -20,6 +20,7 @@ from django.utils import timezone
 from networks.editor import diff_lines
 from networks.models import AuditEntry, Guest, Host, Job, Network
 from networks.spec_compare import same_xml
+from vnetweb.proxy import from_trusted_proxy
 
 _address: contextvars.ContextVar[str | None] = contextvars.ContextVar("address", default=None)
 # A change seen within this long of a vnetweb job on the same object is the job's, not outside.
@@ -27,9 +28,9 @@ JOB_ECHO = timedelta(seconds=20)
 
 
 def client_address(request) -> str | None:
-    """The client's address: REMOTE_ADDR, or behind the site's reverse proxy the address it
-    forwarded (the last one, which the proxy itself appended)."""
-    if settings.VNETWEB_BEHIND_PROXY:
+    """The client's address: REMOTE_ADDR, or on a connection from the site's reverse proxy the
+    address it forwarded (the last one, which the proxy itself appended)."""
+    if from_trusted_proxy(request):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded:
             return forwarded.split(",")[-1].strip() or None
@@ -73,11 +74,30 @@ def settings_text(host: Host) -> str:
     return "\n".join(f"{field}: {getattr(host, field)}" for field in ("name", "uri", "description"))
 
 
+def nics_text(nics: list[dict], network: str) -> str:
+    """A guest's NICs on `network` ("" for those on none), as lines an entry's diff can show.
+
+    A NIC job's entry is shown to whoever sees its network; the guest's whole definition and its
+    other NICs are for those who see the guest's host, so the entry holds only these lines."""
+    return "\n".join(
+        f"{nic.get('mac', '')} on {nic.get('type', '')} {nic.get('source', '')}: "
+        f"model {nic.get('model') or 'default'}, link {nic.get('link') or 'up'}"
+        for nic in nics
+        if (nic.get("network") or "") == network
+    )
+
+
+def _nic_network(job: Job) -> str:
+    return job.network.name if job.network_id else ""
+
+
 def definition(job: Job) -> str:
-    """The definition a job changes, as the database has it now: the guest's for a NIC job,
-    else the network's saved one; "" when there is none (not created yet, or removed)."""
+    """What a job changes, as the database has it now: the guest's NICs on the job's network
+    for a NIC job, else the network's saved definition; "" when there is none (not created
+    yet, or removed)."""
     if job.guest_id:
-        return Guest.objects.filter(pk=job.guest_id).values_list("xml", flat=True).first() or ""
+        nics = Guest.objects.filter(pk=job.guest_id).values_list("nics", flat=True).first()
+        return nics_text(nics or [], _nic_network(job))
     network = Network.objects.filter(host_id=job.host_id, name=job.target).first()
     if network is None or not job.target:
         return ""
@@ -95,9 +115,15 @@ def job_queued(job: Job) -> AuditEntry:
         job=job,
         result=AuditEntry.Result.FAILED if job.state == Job.State.FAILED else job.state,
         message=job.message or _params_text(params),
-        # The objects create_job was given: no need to read them again.
-        before=job.guest.xml if job.guest_id else job.network.saved_xml if job.network_id else "",
+        before=_before(job),
     )
+
+
+def _before(job: Job) -> str:
+    # The objects create_job was given: no need to read them again.
+    if job.guest_id:
+        return nics_text(job.guest.nics, _nic_network(job))
+    return job.network.saved_xml if job.network_id else ""
 
 
 def _params_text(params: dict) -> str:

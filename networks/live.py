@@ -12,6 +12,8 @@ parts, and publishing never fails the caller (Redis down means pages stop being 
 
 import json
 import logging
+import time
+import uuid
 from collections.abc import Iterable
 from functools import cache
 
@@ -121,3 +123,55 @@ def watched(network_ids: Iterable[int]) -> set[int]:
     except redis.RedisError:
         return set()
     return {network_id for network_id, value in zip(ids, found, strict=True) if value}
+
+
+# --- streams per user -----------------------------------------------------------------------------
+# Each open stream holds a Redis connection: a user may hold VNETWEB_LIVE_STREAMS_PER_USER at once,
+# counted here for every web process. A stream renews its place every keep-alive; the place of one
+# whose process died is given back STREAM_SECONDS later.
+STREAM_SECONDS = WATCH_SECONDS
+
+
+def _streams_key(user_id: int) -> str:
+    return f"vnetweb:streams:{channel()}:{user_id}"
+
+
+def open_stream(user_id: int) -> str | None:
+    """A place for a new stream of the user; None when it holds as many as it may ("" when Redis
+    cannot count: the stream then says Redis is down)."""
+    stream_id, key, now = uuid.uuid4().hex, _streams_key(user_id), time.time()
+    try:
+        pipe = _client(settings.REDIS_URL).pipeline()  # MULTI: no other stream counts in between
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zadd(key, {stream_id: now + STREAM_SECONDS})
+        pipe.expire(key, STREAM_SECONDS)
+        pipe.zcard(key)
+        held = pipe.execute()[-1]
+    except redis.RedisError:
+        return ""
+    if held > settings.VNETWEB_LIVE_STREAMS_PER_USER:
+        close_stream(user_id, stream_id)
+        return None
+    return stream_id
+
+
+def keep_stream(user_id: int, stream_id: str) -> None:
+    if not stream_id:
+        return
+    key = _streams_key(user_id)
+    try:
+        pipe = _client(settings.REDIS_URL).pipeline()
+        pipe.zadd(key, {stream_id: time.time() + STREAM_SECONDS}, xx=True)
+        pipe.expire(key, STREAM_SECONDS)
+        pipe.execute()
+    except redis.RedisError as exc:
+        log.info("cannot renew a live stream's place: %s", exc)
+
+
+def close_stream(user_id: int, stream_id: str) -> None:
+    if not stream_id:
+        return
+    try:
+        _client(settings.REDIS_URL).zrem(_streams_key(user_id), stream_id)
+    except redis.RedisError as exc:
+        log.info("cannot give back a live stream's place: %s", exc)

@@ -121,6 +121,7 @@ urlpatterns = [
     path("users/<int:pk>/active/", users.user_active, name="user-active"),
     path("users/<int:pk>/password/", users.user_password, name="user-password"),
     path("users/<int:pk>/role/", users.user_role, name="user-role"),
+    path("users/<int:pk>/unlock/", users.user_unlock, name="user-unlock"),
     path("users/<int:pk>/grants/", users.grant_add, name="grant-add"),
     path("users/<int:pk>/grants/<int:grant>/revoke/", users.grant_delete, name="grant-delete"),
 ]

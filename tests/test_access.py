@@ -51,6 +51,7 @@ URL_KWARGS = {
     "user-active": {"pk": None},
     "user-password": {"pk": None},
     "user-role": {"pk": None},
+    "user-unlock": {"pk": None},
     "grant-add": {"pk": None},
     "grant-delete": {"pk": None, "grant": None},
 }

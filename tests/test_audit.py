@@ -5,13 +5,15 @@ network's history, and that nobody edits or deletes an entry."""
 import csv
 import io
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
 from networks import audit, gateway, tasks
-from networks.models import AuditEntry, Host, Job, Network
+from networks.models import AuditEntry, Grant, Guest, Host, Job, Network
 from networks.sync import record_network, record_snapshot
 from tests.test_live import FACTS, info
 from tests.test_tasks_testdriver import (
@@ -236,3 +238,66 @@ def test_users_changed_in_the_django_admin_are_recorded_too(admin, viewer, clien
         admin.username,
         f"In the Django admin: {viewer.username}",
     )
+
+
+def test_the_csv_export_holds_at_most_the_configured_entries_and_says_so(
+    admin, client_as, settings
+):
+    settings.VNETWEB_AUDIT_CSV_ROWS = 3
+    for n in range(3):
+        AuditEntry.objects.create(outside=True, action=f"outside-{n}", host_name="h")
+    rows = _rows(client_as(admin).get(reverse("audit-csv")))
+    assert [r["action"] for r in rows] == ["outside-2", "outside-1", "outside-0"]
+    AuditEntry.objects.create(outside=True, action="outside-3", host_name="h")
+    rows = _rows(client_as(admin).get(reverse("audit-csv")))
+    assert [r["action"] for r in rows[:3]] == ["outside-3", "outside-2", "outside-1"]
+    assert rows[3]["created"] == (
+        "# Only the newest 3 entries: narrow the filters (since, until) for the others."
+    )
+    assert len(rows) == 4
+
+
+# --- a NIC job's entry, seen by whoever sees its network ----------------------------------------
+
+SECRET = "<domain><name>vm-x</name><os><cmdline>password=hunter2</cmdline></os></domain>"
+LAB_NIC, PROD_NIC = "52:54:00:aa:00:01", "52:54:00:aa:00:02"
+
+
+def test_a_nic_job_records_the_nics_on_its_network_not_the_guests_definition(
+    test_host, make_network, make_guest, operator, outsider, client_as
+):
+    # outsider: a viewer of lab-* only, who sees neither the guest nor prod-1.
+    Grant.objects.create(user=outsider, role="viewer", host=test_host, networks="lab-*")
+    lab = make_network(test_host, "lab-1")
+    make_network(test_host, "prod-1")
+    nics = [("lab-1", LAB_NIC), ("prod-1", PROD_NIC)]
+    guest = make_guest(test_host, "vm-x", nics=nics, state="shut off", xml=SECRET)
+    url = reverse("guest-nic-detach", args=[test_host.name, guest.name, LAB_NIC])
+    assert client_as(operator).post(url).status_code == 302
+    job = Job.objects.get()
+    # What the worker does when the detach is done: the guest is read again, the job ends.
+    Guest.objects.filter(pk=guest.pk).update(nics=guest.nics[1:], xml=SECRET.replace("os", "OS"))
+    audit.job_ended(job, Job.State.SUCCEEDED, f"Detached the NIC {LAB_NIC} from vm-x.")
+
+    entry = AuditEntry.objects.get(job=job)
+    assert (entry.network_name, entry.guest_name) == ("lab-1", "vm-x")
+    assert (entry.before, entry.after) == (f"{LAB_NIC} on network lab-1: model virtio, link up", "")
+    viewer = client_as(outsider)
+    pages = {
+        "audit": viewer.get(reverse("audit-list")).content.decode(),
+        "csv": viewer.get(reverse("audit-csv")).content.decode(),
+        "history": viewer.get(lab.get_absolute_url()).content.decode(),
+    }
+    for where, page in pages.items():
+        assert LAB_NIC in page, f"the entry's change shows in the {where}"
+        for hidden in ("hunter2", "&lt;domain", "<domain", PROD_NIC, "prod-1"):
+            assert hidden not in page, f"{hidden} shows in the {where}"
+
+
+def test_the_guest_definitions_nic_jobs_stored_before_are_dropped(test_host):
+    migration = import_module("networks.migrations.0012_audit_nic_entries_without_guest_xml")
+    for action in ("nic_move", "stop"):
+        AuditEntry.objects.create(action=action, host=test_host, before=SECRET, after=SECRET)
+    migration.drop_guest_definitions(apps, None)
+    kept = dict(AuditEntry.objects.values_list("action", "before"))
+    assert kept == {"nic_move": "", "stop": SECRET}

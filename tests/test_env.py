@@ -1,9 +1,11 @@
 """Settings read from the environment: typed, strict, and with NAME_FILE for secrets."""
 
+import ipaddress
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from vnetweb.env import env_bool, env_int, env_list, env_str
+from vnetweb.env import env_bool, env_int, env_list, env_networks, env_str
 
 VAR = "VNETWEB_TEST_SETTING"
 
@@ -96,3 +98,18 @@ def test_env_str_with_a_missing_name_file_fails_loudly(monkeypatch, tmp_path):
     monkeypatch.setenv(f"{VAR}_FILE", str(tmp_path / "missing"))
     with pytest.raises(FileNotFoundError):
         env_str(VAR, "fallback")
+
+
+def test_env_networks_reads_addresses_and_networks(monkeypatch):
+    assert env_networks(VAR, ["127.0.0.1"]) == (ipaddress.ip_network("127.0.0.1"),)
+    monkeypatch.setenv(VAR, "10.0.0.2, 172.16.0.0/12,::1")
+    assert env_networks(VAR, []) == tuple(
+        ipaddress.ip_network(n) for n in ("10.0.0.2", "172.16.0.0/12", "::1")
+    )
+
+
+@pytest.mark.parametrize("raw", ["proxy.example.org", "10.0.0.300", "10.0.0.1/8"])
+def test_env_networks_refuses_what_is_not_an_address_or_a_network(monkeypatch, raw):
+    monkeypatch.setenv(VAR, raw)
+    with pytest.raises(ImproperlyConfigured, match=VAR):
+        env_networks(VAR, [])

@@ -47,3 +47,19 @@ def test_worker_is_healthy_only_while_its_node_answers_a_ping(celery_worker_proc
         timeout=30,
         message="the worker never answered the health check's ping",
     )
+
+
+def test_the_health_page_tells_anyone_only_that_the_database_failed(client, monkeypatch, caplog):
+    from django.db import OperationalError
+
+    from networks.views import health
+
+    class Unreachable:
+        def cursor(self):
+            raise OperationalError('connection to "db.internal" failed for user "vnetweb"')
+
+    monkeypatch.setattr(health, "connection", Unreachable())
+    response = client.get("/healthz/")
+    assert response.status_code == 503
+    assert response.content == b"database unavailable\n"
+    assert "db.internal" in caplog.text  # the details are in the log, for the operator

@@ -9,6 +9,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -20,7 +21,7 @@ from networks import gateway, live
 from networks.jobs import create_job
 from networks.models import Job, Network
 from networks.sync import record_network, record_snapshot
-from networks.views.live import HELLO
+from networks.views.live import HELLO, KEEPALIVE
 
 FACTS = gateway.HostFacts("h", "9.0.0", "QEMU", "7.2.0", "x86_64", 2, 1 << 20)
 
@@ -303,3 +304,141 @@ def test_without_redis_nobody_is_watched(settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     live.watch([7])  # says nothing, fails nothing
     assert live.watched([7]) == set()
+
+
+def _hold(client: AsyncClient, url: str, action, timeout: float = 5) -> tuple[str, bool]:
+    """Open a stream, run `action` once it said hello, read until it ends or `timeout` passes:
+    what came, and whether the server ended the stream."""
+
+    async def run() -> tuple[str, bool]:
+        response = await client.get(url)
+        assert response.status_code == 200
+        stream = response.streaming_content.__aiter__()
+        received, ended, acted = "", False, False
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = await asyncio.wait_for(stream.__anext__(), deadline - time.monotonic())
+            except TimeoutError:
+                break
+            except StopAsyncIteration:
+                ended = True
+                break
+            received += chunk.decode() if isinstance(chunk, bytes) else chunk
+            if not acted and HELLO in received:
+                acted = True
+                await asyncio.to_thread(action)
+        await stream.aclose()
+        return received, ended
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
+@pytest.fixture
+def quick_streams(monkeypatch):
+    """Streams that look again at their user every 0.2 s and wait for messages 0.3 s at most."""
+    from networks.views.live import Visible
+
+    monkeypatch.setattr(Visible, "REFRESH", 0.2)
+    monkeypatch.setattr(live, "KEEPALIVE_SECONDS", 0.3)
+
+
+def test_a_deactivated_user_s_open_stream_ends(transactional_db, viewer, quick_streams):
+    client = AsyncClient()
+    client.force_login(viewer)
+
+    def deactivate() -> None:
+        User.objects.filter(pk=viewer.pk).update(is_active=False)
+
+    received, ended = _hold(client, reverse("live-events"), deactivate)
+    assert ended and received.startswith(HELLO)
+
+
+def test_a_logged_out_user_s_open_stream_ends(transactional_db, viewer, quick_streams):
+    from django.contrib.sessions.models import Session
+
+    client = AsyncClient()
+    client.force_login(viewer)
+    received, ended = _hold(client, reverse("live-events"), Session.objects.all().delete)
+    assert ended and received.startswith(HELLO)
+
+
+def test_a_stream_goes_on_while_its_user_may_see(transactional_db, viewer, quick_streams):
+    client = AsyncClient()
+    client.force_login(viewer)
+    received, ended = _hold(client, reverse("live-events"), lambda: None, timeout=1.5)
+    assert not ended and KEEPALIVE in received  # looked again at its user several times
+
+
+def test_a_user_holds_only_so_many_streams_and_the_next_is_refused_in_words(
+    transactional_db, viewer, settings
+):
+    settings.VNETWEB_LIVE_STREAMS_PER_USER = 2
+    redis.Redis.from_url(settings.REDIS_URL).delete(live._streams_key(viewer.pk))
+    client = AsyncClient()
+    client.force_login(viewer)
+    url = reverse("live-events")
+
+    places = redis.Redis.from_url(settings.REDIS_URL)
+
+    async def open_one() -> asyncio.Task:
+        """A page's stream, read on until the page goes away (the task is cancelled, as Django's
+        ASGI handler cancels a stream whose client disconnected)."""
+        response = await client.get(url)
+        assert response.status_code == 200
+        stream = response.streaming_content.__aiter__()
+        assert HELLO in (await stream.__anext__()).decode()
+
+        async def read_on() -> None:
+            async for _chunk in stream:
+                pass
+
+        return asyncio.create_task(read_on())
+
+    async def close(page: asyncio.Task) -> None:
+        page.cancel()
+        await asyncio.gather(page, return_exceptions=True)
+
+    async def run() -> None:
+        opened = [await open_one(), await open_one()]
+        refused = await client.get(url)
+        assert refused.status_code == 429
+        assert refused.content == b"Too many live pages open: at most 2 for one user. " + (
+            b"Close some, then reload.\n"
+        )
+        await close(opened.pop())  # a page closed: its place is given back
+        opened.append(await open_one())
+        for page in opened:
+            await close(page)
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
+    assert places.zcard(live._streams_key(viewer.pk)) == 0
+
+
+def test_the_place_of_a_stream_whose_process_died_is_given_back(db, settings):
+    settings.VNETWEB_LIVE_STREAMS_PER_USER = 1
+    key = live._streams_key(10**9)
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(key)
+    assert live.open_stream(10**9)  # never closed: its process died
+    assert live.open_stream(10**9) is None
+    client.zadd(key, {m: 0 for m in client.zrange(key, 0, -1)})  # its last renewal ran out
+    assert live.open_stream(10**9)
+    client.delete(key)
+
+
+def test_a_stream_says_someone_looks_only_at_networks_its_user_sees(
+    transactional_db, outsider, test_host, make_network
+):
+    from networks.models import Grant
+
+    lab, prod = make_network(test_host, "lab-1"), make_network(test_host, "prod-1")
+    Grant.objects.create(user=outsider, role="viewer", host=test_host, networks="lab-*")
+    redis.Redis.from_url(settings.REDIS_URL).delete(*(live._watch_key(n.pk) for n in (lab, prod)))
+    client = AsyncClient()
+    client.force_login(outsider)
+    _collect(client, reverse("live-events") + f"?watch={lab.pk},{prod.pk}", until=HELLO)
+    assert live.watched([lab.pk, prod.pk]) == {lab.pk}
+    redis.Redis.from_url(settings.REDIS_URL).delete(live._watch_key(lab.pk))

@@ -103,6 +103,7 @@ MATRIX: dict[str, list[tuple[int, int]]] = {
     "user-active": [(302, 302), *[(405, 403)] * 3, (405, 302), *[(405, 403)] * 3],
     "user-password": [(302, 302), *[(405, 403)] * 3, (405, 422), *[(405, 403)] * 3],
     "user-role": [(302, 302), *[(405, 403)] * 3, (405, 302), *[(405, 403)] * 3],
+    "user-unlock": [(302, 302), *[(405, 403)] * 3, (405, 302), *[(405, 403)] * 3],
     "grant-add": [(302, 302), *[(405, 403)] * 3, (405, 422), *[(405, 403)] * 3],
     "grant-delete": [(302, 302), *[(405, 403)] * 3, (405, 302), *[(405, 403)] * 3],
 }
@@ -128,6 +129,7 @@ URL_ARGS = {
     "user-active": TARGET,
     "user-password": TARGET,
     "user-role": TARGET,
+    "user-unlock": TARGET,
     "grant-add": TARGET,
     "grant-delete": {**TARGET, "grant": "grant"},
 }
@@ -386,3 +388,77 @@ def test_net_operator_gets_start_buttons_on_its_network_only(two_hosts):
     host = client.get(reverse("host-detail", args=[A])).content.decode()
     assert reverse("guest-list", args=[A]) not in host
     assert reverse("host-probe", args=[A]) not in host
+
+
+# --- the per-network admin: admin on host A's lab-* networks, nothing else -----------------------
+
+# (label, URL name, arguments, (GET, POST)): the raw XML editor of its own network only, and no
+# guest (a guest's page shows its whole XML; guests need a role on the whole host).
+NETADMIN: list[tuple[str, str, dict, tuple[int, int]]] = [
+    ("switch-xml@A/lab-1", "switch-xml", LAB, (200, 422)),
+    ("switch-xml@A/prod-1", "switch-xml", PROD, (404, 404)),
+    ("switch-xml@B/lab-1", "switch-xml", B_LAB, (404, 404)),
+    ("switch-edit@A/lab-1", "switch-edit", LAB, (200, 422)),
+    ("switch-create@A", "switch-create", {"host": A}, (403, 403)),
+    ("guest-list@A", "guest-list", {"host": A}, (404, 405)),
+    ("guest-detail@A/vm-a", "guest-detail", GUEST, (404, 405)),
+    ("guest-nic-attach@A/vm-a", "guest-nic-attach", GUEST, (405, 404)),
+    ("guest-nic-detach@A/vm-a", "guest-nic-detach", NIC, (405, 404)),
+]
+TFTP_NEWLINE = "<ip address='10.0.0.1' prefix='24'><tftp root='/srv&#10;conf-script=id'/></ip>"
+
+
+@pytest.fixture
+def netadmin(two_hosts) -> Client:
+    user = _user("netadmin")
+    Grant.objects.create(user=user, role="admin", host=two_hosts[A], networks="lab-*")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "method", "expected"),
+    [
+        pytest.param(name, args, method, codes[m], id=f"{label}-{method}")
+        for label, name, args, codes in NETADMIN
+        for m, method in enumerate(("get", "post"))
+    ],
+)
+def test_matrix_of_the_per_network_admin(two_hosts, netadmin, name, args, method, expected):
+    url = _url(name, args, two_hosts)
+    before = _counts()
+    response = getattr(netadmin, method)(url)
+    _check(response, url, name, "netadmin", method, expected, before)
+
+
+def test_the_per_network_admins_raw_xml_is_held_to_what_vnetweb_models(two_hosts, netadmin):
+    url = reverse("switch-xml", args=[A, "lab-1"])
+    page = netadmin.get(reverse("network-detail", args=[A, "lab-1"])).content.decode()
+    assert 'data-action="edit-xml"' in page
+    before = _counts()
+    hostile = f"<network><name>lab-1</name>{TFTP_NEWLINE}</network>"
+    response = netadmin.post(url, {"xml": hostile, "review": "1"})
+    assert response.status_code == 422
+    errors = " ".join(response.context["form"].errors["xml"])
+    assert "holds a control character" in errors and "vnetweb does not edit <tftp>" in errors
+    assert _counts() == before
+    fine = "<network><name>lab-1</name><bridge name='vnwtlab1' stp='off'/></network>"
+    reviewed = netadmin.post(url, {"xml": fine, "review": "1"})
+    assert reviewed.status_code == 200, reviewed.context["form"].errors
+    assert 'name="token"' in reviewed.content.decode()
+
+
+def test_the_per_network_admin_sees_a_nic_job_on_its_network_without_the_guests_xml(
+    two_hosts, netadmin
+):
+    detach = reverse("guest-nic-detach", args=[A, "vm-a", NIC["mac"]])
+    assert _client(two_hosts, "admin").post(detach).status_code == 302
+    pages = [
+        netadmin.get(reverse("audit-list")).content.decode(),
+        netadmin.get(reverse("audit-csv")).content.decode(),
+        netadmin.get(reverse("network-detail", args=[A, "lab-1"])).content.decode(),
+    ]
+    for page in pages:
+        assert "nic_detach" in page and NIC["mac"] in page
+        assert "<domain" not in page and "&lt;domain" not in page

@@ -1,6 +1,8 @@
 """User management in the site: global admins create users, set roles, passwords and grants."""
 
+from axes.models import AccessAttempt
 from django.contrib.auth.models import User
+from django.test import Client
 from django.urls import reverse
 
 from networks.models import AuditEntry, Grant
@@ -109,3 +111,27 @@ def test_the_header_links_users_for_admins_only(admin, operator, client_as):
     assert reverse("user-list") in client_as(admin).get(reverse("network-list")).content.decode()
     page = client_as(operator).get(reverse("network-list")).content.decode()
     assert reverse("user-list") not in page
+
+
+def test_an_admin_unlocks_a_user_locked_out_by_someone_else_s_guesses(admin, viewer, client_as):
+    guesser = Client(REMOTE_ADDR="198.51.100.7")
+    for _ in range(10):
+        guesser.post(reverse("login"), {"username": viewer.username, "password": "wrong"})
+    locked = guesser.post(reverse("login"), {"username": viewer.username, "password": "x"})
+    assert locked.status_code == 429
+    client = client_as(admin)
+    page = client.get(reverse("user-detail", args=[viewer.pk])).content.decode()
+    assert "10 failed logins with this name in the last 15 minutes" in page
+    assert reverse("user-unlock", args=[viewer.pk]) in page
+    assert client.post(reverse("user-unlock", args=[viewer.pk])).status_code == 302
+    assert not AccessAttempt.objects.filter(username=viewer.username).exists()
+    entry = AuditEntry.objects.get(action="user-unlock")
+    assert (entry.username, entry.message) == (
+        admin.username,
+        f"{viewer.username}: 1 failed-login record cleared",
+    )
+    again = Client(REMOTE_ADDR="198.51.100.7")
+    data = {"username": viewer.username, "password": "pw-vera-viewer"}
+    assert again.post(reverse("login"), data).status_code == 302
+    page = client.get(reverse("user-detail", args=[viewer.pk])).content.decode()
+    assert "failed login" not in page

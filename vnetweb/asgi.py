@@ -25,6 +25,7 @@ import io
 from concurrent.futures import ThreadPoolExecutor
 
 from a2wsgi.wsgi import build_environ
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 
@@ -54,6 +55,43 @@ if "gunicorn" in os.path.basename(sys.argv[0]):
     _leave_when_orphaned()
 
 
+async def read_body(scope, receive) -> bytes | None:
+    """The request's body, or None as soon as it is longer than VNETWEB_MAX_REQUEST_BYTES: a
+    Content-Length over the limit is refused before anything is read, a chunked body once the
+    bytes received pass it. Neither uvicorn nor a2wsgi limits a body, and Django's own limit
+    (DATA_UPLOAD_MAX_MEMORY_SIZE) applies only once the whole body is in memory."""
+    limit = settings.VNETWEB_MAX_REQUEST_BYTES
+    for name, value in scope["headers"]:
+        if name == b"content-length" and (not value.isdigit() or int(value) > limit):
+            return None
+    body = bytearray()
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if len(body) > limit:
+            return None
+        if not message.get("more_body"):
+            return bytes(body)
+
+
+async def too_large(send) -> None:
+    text = f"Request body too large: at most {settings.VNETWEB_MAX_REQUEST_BYTES} bytes.\n"
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": text.encode()})
+
+
+def replay(body: bytes, receive):
+    """A `receive` that gives the body already read, then passes on what comes after it (the
+    client going away)."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def again():
+        return pending.pop() if pending else await receive()
+
+    return again
+
+
 class Pages:
     """A WSGI application served to ASGI: the request body is read on the event loop, the whole
     response is made in a thread of the pool, then sent. vnetweb's pages and static files are
@@ -65,24 +103,24 @@ class Pages:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
+            while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
-        if scope["type"] != "http":
-            return
-        body = bytearray()
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        if scope["type"] == "http":
+            body = await read_body(scope, receive)
+            if body is None:
+                await too_large(send)
+            else:
+                await self.answer(scope, body, send)
+
+    async def answer(self, scope, body: bytes, send) -> None:
         loop = asyncio.get_running_loop()
         status, headers, content = await loop.run_in_executor(self.pool, self.run, scope, body)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
-    def run(self, scope, body: bytearray) -> tuple[int, list, bytes]:
+    def run(self, scope, body: bytes) -> tuple[int, list, bytes]:
         answer = {}
 
         def start_response(status: str, headers: list, exc_info=None) -> None:
@@ -91,7 +129,7 @@ class Pages:
                 (k.lower().encode("latin1"), v.encode("latin1")) for k, v in headers
             ]
 
-        iterable = self.app(build_environ(scope, io.BytesIO(bytes(body))), start_response)
+        iterable = self.app(build_environ(scope, io.BytesIO(body)), start_response)
         try:
             content = b"".join(iterable)
         finally:
@@ -106,6 +144,11 @@ pages = Pages(get_wsgi_application(), threads=PAGE_THREADS)
 
 async def application(scope, receive, send):
     if scope["type"] == "http" and scope["path"] == EVENTS_PATH:
-        await streams(scope, receive, send)
+        # Django's ASGI handler would spool any body to disk first: the same limit applies.
+        body = await read_body(scope, receive)
+        if body is None:
+            await too_large(send)
+        else:
+            await streams(scope, replay(body, receive), send)
     else:
         await pages(scope, receive, send)

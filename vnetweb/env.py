@@ -4,6 +4,7 @@ Each returns the default when the variable is unset, and refuses values it canno
 guessing: a typo in a deployment should stop the start, not silently change behaviour.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -45,3 +46,14 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def env_networks(name: str, default: list[str]) -> tuple[IPNetwork, ...]:
+    """Addresses and networks (`10.0.0.2`, `172.16.0.0/12`, `::1`), comma-separated."""
+    try:
+        return tuple(ipaddress.ip_network(item) for item in env_list(name, default))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None

@@ -10,7 +10,8 @@ from django.shortcuts import render
 
 
 def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
-    # Each refused attempt starts the cool-off again (axes' default, RESET_COOL_OFF_ON_FAILURE...).
+    # The cool-off, counted from the last failure that locked (refused tries do not restart it):
+    # at most this long.
     minutes = math.ceil(get_cool_off(request).total_seconds() / 60)
     context = {
         "form": AuthenticationForm(request),

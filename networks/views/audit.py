@@ -9,6 +9,7 @@ import csv
 from dataclasses import dataclass
 from datetime import datetime, time
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -22,6 +23,8 @@ from networks.models import AuditEntry
 from networks.views.lease_export import _cell
 
 PER_PAGE = 100
+# The export's last line when there were more entries (VNETWEB_AUDIT_CSV_ROWS) than it holds.
+CUT = "# Only the newest {limit} entries: narrow the filters (since, until) for the others."
 CSV_COLUMNS = (
     "created",
     "username",
@@ -116,7 +119,11 @@ def audit_csv(request: HttpRequest) -> HttpResponse:
     )
     writer = csv.writer(response)
     writer.writerow([*CSV_COLUMNS, "diff"])
-    for entry in entries.iterator():
+    limit = settings.VNETWEB_AUDIT_CSV_ROWS
+    for count, entry in enumerate(entries[: limit + 1].iterator()):
+        if count == limit:
+            writer.writerow([CUT.format(limit=limit)])
+            break
         row = {column: getattr(entry, column) for column in CSV_COLUMNS}
         row["created"] = entry.created.isoformat()
         row["outside"] = "true" if entry.outside else "false"

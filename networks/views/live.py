@@ -5,16 +5,23 @@ no request thread: it waits on its Redis pub/sub subscription. Each message name
 networks and the jobs that changed (networks.live); the page's script (static/vnetweb/live.js)
 re-fetches the parts of the page that show them. Under a WSGI server (Django's test server) the
 same stream is served from a thread, with a blocking subscription.
+
+Each holds a Redis connection: a user may keep VNETWEB_LIVE_STREAMS_PER_USER open (one more gets
+429, its page says it is not live). Every Visible.REFRESH a stream looks again at its session and
+ends once its user logged out or was deactivated; `?watch=` names only networks the user sees.
 """
 
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from importlib import import_module
+from types import SimpleNamespace
 
 import redis
 import redis.asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -87,34 +94,67 @@ def _watching(request: HttpRequest) -> list[int]:
 MAX_WATCHED = 20
 
 
-class _Watch:
-    """Says "someone looks at these networks" again before the last saying runs out."""
+def _may_watch(user, ids: list[int]) -> list[int]:
+    """Of these networks, those the user sees (for a user who sees every network, a number that
+    names none costs nothing: no network, no sampling)."""
+    if not ids or permissions.networks_q(user) is None:
+        return ids
+    seen = set(permissions.visible_networks(user).filter(pk__in=ids).values_list("pk", flat=True))
+    return [pk for pk in ids if pk in seen]
 
-    def __init__(self, network_ids: list[int]) -> None:
-        self.ids, self.next = network_ids, 0.0
+
+def _session_user(session_key: str | None):
+    """The user the stream's session still belongs to: None once it logged out, was deactivated,
+    got a new password or its session ran out (Django's own check of a request's session)."""
+    if not session_key:
+        return None
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user = get_user(SimpleNamespace(session=session))
+    return user if user.is_authenticated else None
+
+
+class Stream:
+    """One open stream's bookkeeping: its place among its user's streams (networks.live), the
+    networks it says someone looks at, and every REFRESH a fresh look at its user: whether the
+    session still holds, what it may see and watch."""
+
+    def __init__(self, visible: Visible, session_key: str | None, asked: list[int], place: str):
+        self.visible, self.session_key, self.asked, self.place = visible, session_key, asked, place
+        self.watching: list[int] = []
+        self.beat = 0.0
 
     def due(self) -> bool:
-        now = time.monotonic()
-        if not self.ids or now < self.next:
-            return False
-        self.next = now + live.KEEPALIVE_SECONDS
+        return self.visible.due() or time.monotonic() >= self.beat
+
+    def tick(self) -> bool:
+        """Do what is due; False when the stream must end, its user gone."""
+        if self.visible.due():
+            user = _session_user(self.session_key)
+            if user is None or user.pk != self.visible.user.pk:
+                return False
+            self.visible.user = user
+            self.visible.refresh()
+            self.watching = _may_watch(user, self.asked)
+        if time.monotonic() >= self.beat:
+            self.beat = time.monotonic() + live.KEEPALIVE_SECONDS
+            live.keep_stream(self.visible.user.pk, self.place)
+            if self.watching:
+                live.watch(self.watching)
         return True
 
+    def close(self) -> None:
+        live.close_stream(self.visible.user.pk, self.place)
 
-async def _stream(visible: Visible, watching: list[int]) -> AsyncIterator[str]:
+
+async def _stream(state: Stream) -> AsyncIterator[str]:
     client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
-    watch = _Watch(watching)
     try:
         await pubsub.subscribe(live.channel())
         yield HELLO
-        while True:
-            if watch.due():
-                await sync_to_async(live.watch)(watch.ids)
-            if visible.due():
-                await sync_to_async(visible.refresh)()
+        while not state.due() or await sync_to_async(state.tick)():
             message = await pubsub.get_message(timeout=live.KEEPALIVE_SECONDS)
-            if frame := _frame(message, visible):
+            if frame := _frame(message, state.visible):
                 yield frame
     except REDIS_DOWN:
         yield UNAVAILABLE
@@ -122,38 +162,44 @@ async def _stream(visible: Visible, watching: list[int]) -> AsyncIterator[str]:
         # Also when the browser goes away: Django cancels the stream and this runs.
         await pubsub.aclose()
         await client.aclose()
+        await sync_to_async(state.close)()
 
 
-def _blocking_stream(visible: Visible, watching: list[int]) -> Iterator[str]:
+def _blocking_stream(state: Stream) -> Iterator[str]:
     """The same for a WSGI server (Django's test server): a thread waits on the subscription."""
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
-    watch = _Watch(watching)
     try:
         pubsub.subscribe(live.channel())
         yield HELLO
-        while True:
-            if watch.due():
-                live.watch(watch.ids)
-            if visible.due():
-                visible.refresh()
-            if frame := _frame(pubsub.get_message(timeout=live.KEEPALIVE_SECONDS), visible):
+        while not state.due() or state.tick():
+            message = pubsub.get_message(timeout=live.KEEPALIVE_SECONDS)
+            if frame := _frame(message, state.visible):
                 yield frame
     except REDIS_DOWN:
         yield UNAVAILABLE
     finally:
         pubsub.close()
         client.close()
+        state.close()
+
+
+TOO_MANY = "Too many live pages open: at most {limit} for one user. Close some, then reload.\n"
 
 
 @require_GET
 async def events(request: HttpRequest) -> HttpResponse:
     user = await request.auser()
-    visible = Visible(user)
-    await sync_to_async(visible.refresh)()
+    place = await sync_to_async(live.open_stream)(user.pk)
+    if place is None:
+        limit = settings.VNETWEB_LIVE_STREAMS_PER_USER
+        return HttpResponse(TOO_MANY.format(limit=limit), status=429, content_type="text/plain")
+    state = Stream(Visible(user), request.session.session_key, _watching(request), place)
+    if not await sync_to_async(state.tick)():
+        await sync_to_async(state.close)()
+        return HttpResponse(status=204)
     wsgi = "wsgi.version" in request.META
-    watching = _watching(request)
-    stream = _blocking_stream(visible, watching) if wsgi else _stream(visible, watching)
+    stream = _blocking_stream(state) if wsgi else _stream(state)
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once

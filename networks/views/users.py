@@ -4,12 +4,16 @@ Each change leaves an audit entry (networks.audit.record). A new password ends t
 sessions (Django's session hash), and a deactivated user is logged out at its next request.
 """
 
+from axes.handlers.proxy import AxesProxyHandler
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import Group, User
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from networks import audit, permissions
@@ -63,9 +67,19 @@ def user_add(request: HttpRequest) -> HttpResponse:
     return render(request, "users/add.html", {"form": form})
 
 
+def _failed_logins(user: User) -> int:
+    """The failed logins with the user's name that still count (django-axes' records)."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    attempts = AccessAttempt.objects.filter(username=user.get_username(), attempt_time__gte=since)
+    return attempts.aggregate(n=Sum("failures_since_start"))["n"] or 0
+
+
 def _detail(request: HttpRequest, user: User, status: int = 200, **forms) -> HttpResponse:
     context = {
         "person": user,
+        "failed_logins": _failed_logins(user),
+        "cool_off_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+        "failure_limit": settings.AXES_FAILURE_LIMIT,
         "global_role": _global_role(user),
         "grants": user.grants.select_related("host"),
         "grant_form": forms.get("grant_form") or GrantForm(),
@@ -159,4 +173,18 @@ def grant_delete(request: HttpRequest, pk: int, grant: int) -> HttpResponse:
         )
         found.delete()
     messages.success(request, f"{user.username} is no longer {found}.")
+    return redirect("user-detail", user.pk)
+
+
+@require_POST
+def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    """Forget the failed logins with this user's name, from every address: a lock on the name
+    ends at once. An address locked by failures with other names stays locked."""
+    user = _user(request, pk)
+    with transaction.atomic():
+        forgotten = AxesProxyHandler.reset_attempts(username=user.get_username())
+        plural = "" if forgotten == 1 else "s"
+        message = f"{user.username}: {forgotten} failed-login record{plural} cleared"
+        audit.record(request.user, "user-unlock", message=message)
+    messages.success(request, f"{user.username} may log in again from every address.")
     return redirect("user-detail", user.pk)

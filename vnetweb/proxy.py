@@ -1,0 +1,35 @@
+"""Who may speak for a client: the site's reverse proxies, and only they.
+
+Behind a proxy (VNETWEB_BEHIND_PROXY) the client's address comes from X-Forwarded-For and TLS from
+X-Forwarded-Proto, but only on a connection from one of VNETWEB_TRUSTED_PROXIES: a client that
+reaches the app port directly is taken at its connection's address, and the forwarded headers it
+made up are dropped before any other middleware reads them. uvicorn's own reading of these headers
+is off (gunicorn.conf.py: forwarded_allow_ips), so that this is the one judge.
+"""
+
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.deprecation import MiddlewareMixin
+
+FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO")
+
+
+def from_trusted_proxy(request: HttpRequest) -> bool:
+    if not settings.VNETWEB_BEHIND_PROXY:
+        return False
+    try:
+        peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    peer = getattr(peer, "ipv4_mapped", None) or peer
+    return any(peer in network for network in settings.VNETWEB_TRUSTED_PROXIES)
+
+
+class ForwardedHeadersMiddleware(MiddlewareMixin):
+    # MiddlewareMixin: sync and async alike, so the live-update stream's async view stays async.
+    def process_request(self, request: HttpRequest) -> None:
+        if not from_trusted_proxy(request):
+            for key in FORWARDED:
+                request.META.pop(key, None)
