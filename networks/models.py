@@ -208,6 +208,22 @@ class Lease(models.Model):
     def __str__(self) -> str:
         return f"{self.ip} {self.mac}"
 
+    # A guest chooses its client ID, hardware address and hostname: a value longer than its
+    # column is kept cut and ends with this mark, so one guest cannot fail its host's refresh.
+    CUT = "…"
+
+    @classmethod
+    def fit(cls, field: str, value: str) -> str:
+        """`value` as it can be stored in `field`: no NUL (PostgreSQL refuses it), cut to length."""
+        value = value.replace("\x00", "")
+        limit = cls._meta.get_field(field).max_length
+        return value if len(value) <= limit else value[: limit - 1] + cls.CUT
+
+    @classmethod
+    def was_cut(cls, mac: str, client_id: str) -> bool:
+        """Whether the identity a reservation would name was cut to fit (so cannot be named)."""
+        return mac.endswith(cls.CUT) or client_id.endswith(cls.CUT)
+
 
 def operation_choices() -> list[tuple[str, str]]:
     # networks.operations imports permissions, which imports this module: resolve it late.
@@ -344,6 +360,8 @@ class Grant(models.Model):
     Global roles stay Django groups; a grant only ever adds to them (networks.permissions takes
     the highest role that applies). `networks` blank means the whole host, guests included; else
     shell-style patterns of network names (`lab-*`, `web?`), several separated by commas.
+    networks.permissions reads them (`grant_patterns`, for the form too): one it cannot read,
+    `,` included, gives nothing, never the whole host.
     """
 
     class Role(models.TextChoices):
@@ -366,7 +384,3 @@ class Grant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} on {self.host.name}" + (f" ({self.networks})" if self.networks else "")
-
-    @property
-    def patterns(self) -> list[str]:
-        return [part.strip() for part in self.networks.split(",") if part.strip()]

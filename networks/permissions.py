@@ -15,12 +15,14 @@ need the global admin role. Views fetch every host, network, guest, job, lease a
 through these helpers (404 when it is not visible, 403 when it may not be changed).
 """
 
+import logging
 import re
 from dataclasses import dataclass
 from enum import IntEnum
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -37,6 +39,8 @@ class Role(IntEnum):
 ROLE_GROUPS = {"viewer": Role.VIEWER, "operator": Role.OPERATOR, "admin": Role.ADMIN}
 # A pattern may hold what a network name may hold, and the wildcards * and ?.
 PATTERN = re.compile(r"[^\s,/]+\Z")
+
+log = logging.getLogger(__name__)
 
 
 def role_of(user: AbstractBaseUser | AnonymousUser) -> Role:
@@ -56,20 +60,56 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> Role:
 # --- grants ------------------------------------------------------------------------------------
 
 
-def glob_regex(pattern: str) -> str:
-    """A shell pattern as an anchored regex that SQLite (Python's re) and PostgreSQL read alike:
-    every character but letters, digits and _ escaped, * any run, ? any one character."""
-    out = []
-    for char in pattern:
-        if char == "*":
-            out.append(".*")
-        elif char == "?":
-            out.append(".")
-        elif char.isalnum() or char == "_":
-            out.append(char)
-        else:
-            out.append("\\" + char)
-    return "^" + "".join(out) + "$"
+def grant_patterns(networks: str) -> tuple[str, ...] | None:
+    """The patterns of a grant's `networks` field; None when it is blank: the whole host.
+    Raises ValueError, in words, for a part that is not a pattern. An empty part is one of them:
+    `,` or `lab-*,,` must not read as blank, which would be a grant on the whole host."""
+    if not networks.strip():
+        return None
+    patterns = tuple(part.strip() for part in networks.split(","))
+    for pattern in patterns:
+        if not pattern:
+            raise ValueError(
+                "An empty pattern between commas names no network "
+                "(leave the field blank for the whole host)."
+            )
+        if not PATTERN.match(pattern):
+            raise ValueError(
+                f"{pattern!r} is not a pattern of network names: names with * and ?, "
+                "separated by commas (lab-*, web?)."
+            )
+    return patterns
+
+
+def _literal(segment: str) -> str:
+    # Letters, digits and _ as they are, ? any one character, everything else escaped.
+    return "".join("." if c == "?" else c if c.isalnum() or c == "_" else "\\" + c for c in segment)
+
+
+def glob_regex(pattern: str, linear: bool = True) -> str:
+    """A shell pattern as an anchored regex: * any run, ? any one character.
+
+    Read naively (`.*` for each *), `*a*a*a…b` makes a backtracking engine (Python's re, which
+    is SQLite's REGEXP too) try every way to share a name among the stars: seconds for one name.
+    The `linear` form puts each middle part at its first place after the one before, in an atomic
+    group that is never tried again; that first place is always a right one, since the parts
+    have fixed lengths and putting them early only leaves more room for the rest. Python's re
+    reads it in time linear in name length times pattern length. PostgreSQL's engine (automata,
+    no backtracking) has no atomic groups and needs no help: there `linear=False`."""
+    if "*" not in pattern:
+        return "^" + _literal(pattern) + "$"
+    first, *middle, last = pattern.split("*")
+    parts = [part for part in middle if part]
+    if not linear:
+        runs = [first, *parts, last]
+        return "^" + ".*".join(_literal(part) for part in runs) + "$"
+    body = "".join(f"(?>.*?{_literal(part)})" for part in parts)
+    return "^" + _literal(first) + body + ".*" + _literal(last) + "$"
+
+
+def db_glob_regex(pattern: str) -> str:
+    """The regex for the database's own REGEXP: SQLite's is Python's re."""
+    return glob_regex(pattern, linear=connection.vendor == "sqlite")
 
 
 def matches(pattern: str, name: str) -> bool:
@@ -80,6 +120,7 @@ def matches(pattern: str, name: str) -> bool:
 class _Grant:
     host_id: int
     role: Role
+    whole_host: bool
     patterns: tuple[str, ...]  # () for the whole host
 
 
@@ -89,15 +130,23 @@ def _grants(user) -> list[_Grant]:
         return []
     cached = getattr(user, "_vnetweb_grants", None)
     if cached is None:
-        rows = Grant.objects.filter(user=user).values_list("host_id", "role", "networks")
-        cached = [
-            _Grant(
-                host_id, ROLE_GROUPS[role], tuple(p.strip() for p in nets.split(",") if p.strip())
-            )
-            for host_id, role, nets in rows
-        ]
+        rows = Grant.objects.filter(user=user).values_list("pk", "host_id", "role", "networks")
+        cached = [grant for row in rows if (grant := _read_grant(*row))]
         user._vnetweb_grants = cached
     return cached
+
+
+def _read_grant(pk: int, host_id: int, role: str, networks: str) -> _Grant | None:
+    """A grant as stored, checked again as the form checks it: one that the form would refuse
+    (saved before that check, or by hand) gives nothing, never the whole host."""
+    try:
+        patterns = grant_patterns(networks)
+        if role not in ROLE_GROUPS:
+            raise ValueError(f"{role!r} is not a role.")
+    except ValueError as exc:
+        log.warning("Grant %s is ignored: %s", pk, exc)
+        return None
+    return _Grant(host_id, ROLE_GROUPS[role], patterns is None, patterns or ())
 
 
 def has_any_access(user) -> bool:
@@ -112,7 +161,7 @@ def _host_id(host: Host | int) -> int:
 def role_on_host(user, host: Host | int) -> Role:
     host_id, role = _host_id(host), role_of(user)
     for grant in _grants(user):
-        if grant.host_id == host_id and not grant.patterns and grant.role > role:
+        if grant.host_id == host_id and grant.whole_host and grant.role > role:
             role = grant.role
     return role
 
@@ -132,16 +181,16 @@ def role_on_network(user, network) -> Role:
 
 def _hosts_with(user, least: Role) -> set[int]:
     """Ids of the hosts where the user's whole-host role is at least `least` by a grant."""
-    return {g.host_id for g in _grants(user) if not g.patterns and g.role >= least}
+    return {g.host_id for g in _grants(user) if g.whole_host and g.role >= least}
 
 
 def _pattern_q(user, least: Role, host: str = "host_id", name: str = "name") -> Q:
     """Rows matching one of the user's pattern grants of at least `least` (never all rows)."""
     q = Q(pk__in=[])
     for grant in _grants(user):
-        if grant.patterns and grant.role >= least:
+        if not grant.whole_host and grant.role >= least:
             for pattern in grant.patterns:
-                q |= Q(**{host: grant.host_id, f"{name}__regex": glob_regex(pattern)})
+                q |= Q(**{host: grant.host_id, f"{name}__regex": db_glob_regex(pattern)})
     return q
 
 

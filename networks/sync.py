@@ -263,25 +263,27 @@ def _record_leases(
     leases: tuple[gateway.LeaseInfo, ...],
     facts: _LeaseFacts,
 ) -> bool:
-    """Make the network's lease rows match; returns whether any was added, changed or dropped."""
+    """Make the network's lease rows match; returns whether any was added, changed or dropped.
+    What a guest chose (client ID, hardware address, hostname) is stored cut to fit its column:
+    the refresh of the whole host must not fail on one lease."""
     rows = {(lease.mac, lease.ip): lease for lease in current}
-    wanted = {(lease.mac, lease.ip): lease for lease in leases}
+    wanted = {(Lease.fit("mac", lease.mac), lease.ip): lease for lease in leases}
     stale = [row.pk for key, row in rows.items() if key not in wanted]
     if stale:
         Lease.objects.filter(pk__in=stale).delete()
     differs = bool(stale)
-    for key, info in wanted.items():
+    for (mac, ip), info in wanted.items():
         fields = {
             "prefix": info.prefix,
-            "hostname": info.hostname,
-            "client_id": info.client_id,
+            "hostname": Lease.fit("hostname", info.hostname),
+            "client_id": Lease.fit("client_id", info.client_id),
             "expires": info.expires,
             "static": facts.is_static(info),
-            "guest": facts.guests.get(info.mac.lower(), ""),
+            "guest": Lease.fit("guest", facts.guests.get(info.mac.lower(), "")),
         }
-        row = rows.get(key)
+        row = rows.get((mac, ip))
         if row is None:
-            Lease.objects.create(network=net, mac=info.mac, ip=info.ip, **fields)
+            Lease.objects.create(network=net, mac=mac, ip=ip, **fields)
             differs = True
         elif any(getattr(row, k) != v for k, v in fields.items()):
             Lease.objects.filter(pk=row.pk).update(**fields)

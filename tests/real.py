@@ -191,7 +191,11 @@ class SshServer:
 
     @property
     def env(self) -> dict[str, str]:
-        return {"PATH": f"{self.directory / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+        # The URI's keyfile= is in `directory`: the worker's VNETWEB_SSH_DIR (networks.host_uri).
+        return {
+            "PATH": f"{self.directory / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "VNETWEB_SSH_DIR": str(self.directory),
+        }
 
     def start(self) -> None:
         config = self.directory / "sshd_config"
@@ -253,7 +257,7 @@ def _write_ssh_files(directory: Path, port: int) -> None:
 
 
 @pytest.fixture
-def sshd() -> Iterator[SshServer]:
+def sshd(settings) -> Iterator[SshServer]:
     """This machine's libvirtd over qemu+ssh://, through an sshd of the test's own (started;
     `stop()` and `start()` it to take the host away and bring it back). Everything it made is
     removed afterwards, also when the test fails."""
@@ -266,6 +270,7 @@ def sshd() -> Iterator[SshServer]:
     made_privsep = not privsep.exists()
     privsep.mkdir(mode=0o755, exist_ok=True)
     server = SshServer(directory, free_port())
+    settings.VNETWEB_SSH_DIR = str(directory)
     try:
         _write_ssh_files(directory, server.port)
         server.start()
@@ -311,10 +316,11 @@ exit 0
 
 
 def start_namespace_guest(
-    bridge: str, script: Path, hostname: str = "vnwt-guest", mac: str = ""
+    bridge: str, script: Path, hostname: str = "vnwt-guest", mac: str = "", udhcpc_args=()
 ) -> NamespaceGuest:
     """A guest in its own network namespace (vnwt…), plugged into `bridge`, asking for a lease
-    with udhcpc and our own event `script`. Remove it with `remove_namespace_guest`."""
+    with udhcpc and our own event `script`; `udhcpc_args`: more of udhcpc's arguments.
+    Remove it with `remove_namespace_guest`."""
 
     def run(*args: str) -> None:
         subprocess.run(args, check=True, capture_output=True)
@@ -341,6 +347,7 @@ def start_namespace_guest(
                 *udhcpc,
                 "-x",
                 f"hostname:{hostname}",
+                *udhcpc_args,
                 "-t",
                 "20",
                 "-T",
@@ -377,8 +384,10 @@ def namespace_guest(tmp_path) -> Iterator:
     script = guest_script(tmp_path)
     guests: list[NamespaceGuest] = []
 
-    def make(bridge: str, hostname: str = "vnwt-guest", mac: str = "") -> NamespaceGuest:
-        guest = start_namespace_guest(bridge, script, hostname, mac)
+    def make(
+        bridge: str, hostname: str = "vnwt-guest", mac: str = "", udhcpc_args=()
+    ) -> NamespaceGuest:
+        guest = start_namespace_guest(bridge, script, hostname, mac, udhcpc_args)
         guests.append(guest)
         return guest
 

@@ -1,12 +1,13 @@
 """`manage.py vnetweb_setup`: the first admin, the local and demo hosts, safe to run again."""
 
 import io
+import os
 import stat
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from networks import tasks
 from networks.models import Host, Network
@@ -42,6 +43,27 @@ def run() -> str:
 
 def password_file(settings) -> Path:
     return settings.DATA_DIR / "initial-admin-password"
+
+
+def test_the_password_file_and_its_directory_are_private_even_under_umask_0(settings):
+    before = os.umask(0)
+    try:
+        run()
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE(settings.DATA_DIR.stat().st_mode) == 0o700
+    assert stat.S_IMODE(password_file(settings).stat().st_mode) == 0o600
+
+
+def test_a_password_file_left_as_a_link_is_replaced_not_written_through(settings, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("untouched")
+    settings.DATA_DIR.mkdir()
+    password_file(settings).symlink_to(elsewhere)
+    run()
+    assert elsewhere.read_text() == "untouched"
+    assert not password_file(settings).is_symlink()
+    assert User.objects.get().check_password(password_file(settings).read_text().strip())
 
 
 def test_the_first_run_creates_one_superuser_in_the_admin_group(settings):
@@ -188,3 +210,12 @@ def test_a_later_run_forgets_the_generated_password_once_it_was_changed(settings
     assert old not in output
     assert "the password you set" in output
     assert not password_file(settings).exists()
+
+
+def test_a_local_uri_the_host_form_would_refuse_stops_the_set_up_and_registers_nothing(
+    monkeypatch,
+):
+    monkeypatch.setenv("VNETWEB_LOCAL_URI", "qemu+ssh://root@kvm1/system?command=/bin/sh")
+    with pytest.raises(CommandError, match="does not take the URI parameter command"):
+        run()
+    assert not Host.objects.exists()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 
-from vnetweb.env import env_bool, env_int, env_list, env_str
+from vnetweb.env import env_bool, env_int, env_list, env_networks, env_str
+from vnetweb.private_files import write_private
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("VNETWEB_DATA_DIR", str(BASE_DIR / "var")))
@@ -23,12 +24,11 @@ def _secret_key() -> str:
     key = env_str("VNETWEB_SECRET_KEY")
     if key:
         return key
-    # No key given: keep one in the data directory so sessions survive restarts of `make run`.
+    # No key given: keep one in the data directory so sessions survive restarts of `make run`;
+    # 0600 from the start, in a directory made 0700 (vnetweb.private_files).
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        write_private(key_file, secrets.token_urlsafe(50))
     return key_file.read_text().strip()
 
 
@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* headers count only from the site's own proxies (VNETWEB_TRUSTED_PROXIES).
+    "vnetweb.proxy.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "vnetweb.headers.PermissionsPolicyMiddleware",
@@ -161,18 +163,27 @@ SECURE_HSTS_PRELOAD = HTTPS
 VNETWEB_BEHIND_PROXY = env_bool("VNETWEB_BEHIND_PROXY", False)
 if VNETWEB_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The proxies' own addresses: those headers are believed only on connections from them
+# (vnetweb.proxy); a client that reaches the app port directly cannot choose its address.
+VNETWEB_TRUSTED_PROXIES = env_networks("VNETWEB_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
+# The longest request body the web server reads (vnetweb/asgi.py): Django's own default for a
+# form's data; the raw XML of a network with 4000 static hosts posts about 0.5 MB.
+VNETWEB_MAX_REQUEST_BYTES = env_int("VNETWEB_MAX_REQUEST_BYTES", 2_621_440)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 # A session lasts this long after the user's last request (vnetweb.idle keeps it going).
 SESSION_COOKIE_AGE = env_int("VNETWEB_SESSION_IDLE_MINUTES", 480) * 60
 
 # Failed logins (django-axes): VNETWEB_LOGIN_FAILURE_LIMIT failures within the cool-off lock
-# the login for the cool-off, counted per user name and per client address separately: either
-# one reaching the limit locks (a guesser who tries many names from one address, or one name
-# from many addresses, is stopped; a lockout of a name by someone else ends with the cool-off).
+# for the cool-off a user name from the address that tried it, and an address for every name.
+# Not a name from every address: then anyone could keep any account (admin) locked for good.
+# A guesser of one name must therefore change address every few tries; passwords pass Django's
+# validators, and an admin can end a lock at once on the user's page (networks.views.users).
 AXES_FAILURE_LIMIT = env_int("VNETWEB_LOGIN_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("VNETWEB_LOGIN_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# Tries refused during a lock do not start the cool-off again: a lock ends on time.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # The same client address as the audit trail's: X-Forwarded-For only with VNETWEB_BEHIND_PROXY.
 AXES_CLIENT_IP_CALLABLE = "networks.audit.client_address"
 AXES_LOCKOUT_CALLABLE = "vnetweb.lockout.locked_out"
@@ -244,6 +255,14 @@ VNETWEB_KEEPALIVE_INTERVAL = env_int("VNETWEB_KEEPALIVE_INTERVAL", 5)
 VNETWEB_KEEPALIVE_COUNT = env_int("VNETWEB_KEEPALIVE_COUNT", 3)
 # How long the audit trail keeps its entries; older ones are pruned once a day.
 VNETWEB_AUDIT_DAYS = env_int("VNETWEB_AUDIT_DAYS", 365)
+# The most entries one /audit.csv holds (a last line says when there were more).
+VNETWEB_AUDIT_CSV_ROWS = env_int("VNETWEB_AUDIT_CSV_ROWS", 10_000)
+# Live-update streams one user may hold open at once (each holds a Redis connection).
+VNETWEB_LIVE_STREAMS_PER_USER = env_int("VNETWEB_LIVE_STREAMS_PER_USER", 8)
+# The only folders a host URI may take files from (networks.host_uri): ssh's keyfile= and
+# known_hosts= name a file directly in the first, TLS's pkipath= the second or a folder in it.
+VNETWEB_SSH_DIR = str(BASE_DIR / env_str("VNETWEB_SSH_DIR", "/etc/vnetweb/ssh"))
+VNETWEB_PKI_DIR = str(BASE_DIR / env_str("VNETWEB_PKI_DIR", "/etc/vnetweb/pki"))
 
 LOGGING = {
     "version": 1,

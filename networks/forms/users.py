@@ -5,7 +5,7 @@ from django.contrib.auth.forms import SetPasswordForm, UserCreationForm
 from django.contrib.auth.models import User
 
 from networks.models import Grant, Host
-from networks.permissions import PATTERN
+from networks.permissions import grant_patterns
 
 ROLE_CHOICES = [("", "none (grants only)"), *Grant.Role.choices]
 
@@ -37,11 +37,8 @@ class GrantForm(forms.ModelForm):
         labels = {"networks": "Networks"}
 
     def clean_networks(self) -> str:
-        patterns = [p.strip() for p in self.cleaned_data["networks"].split(",") if p.strip()]
-        for pattern in patterns:
-            if not PATTERN.match(pattern):
-                raise forms.ValidationError(
-                    f"{pattern!r} is not a pattern of network names: names with * and ?, "
-                    "separated by commas (lab-*, web?)."
-                )
-        return ", ".join(patterns)
+        try:
+            patterns = grant_patterns(self.cleaned_data["networks"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return ", ".join(patterns or ())

@@ -51,6 +51,8 @@ def _lease_to_pin(network: Network, data: QueryDict) -> Lease | str:
     lease = network.leases.filter(mac__iexact=mac, ip=ip).first()
     if lease is None:
         return f"{network.name} has no lease of {ip} for {mac!r}; nothing was queued."
+    if Lease.was_cut(lease.mac, lease.client_id):
+        return f"The lease of {ip} names its client by more than can be stored; nothing was queued."
     if ":" in lease.ip and not lease.client_id:
         return f"The lease of {ip} has no client ID (DUID) to reserve it by; nothing was queued."
     return lease

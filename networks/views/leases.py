@@ -142,7 +142,11 @@ def _render(network: Network, query: LeaseQuery, pin: bool) -> tuple[str, int]:
             lease["expires_iso"] = expires.isoformat()
             lease["expires_at"] = int(expires.timestamp())
         # An IPv6 reservation names the client by its DUID, which dnsmasq gives as client ID.
-        lease["pinnable"] = not lease["static"] and (":" not in lease["ip"] or lease["client_id"])
+        lease["pinnable"] = (
+            not lease["static"]
+            and (":" not in lease["ip"] or lease["client_id"])
+            and not Lease.was_cut(lease["mac"], lease["client_id"])
+        )
     pin_url = reverse("lease-pin", args=[network.host.name, network.name]) if pin else ""
     html = jinja.render(
         "networks/lease_rows.html", {"leases": leases, "pin": pin, "pin_url": pin_url}

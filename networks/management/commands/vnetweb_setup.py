@@ -6,11 +6,13 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from networks import host_uri
 from networks.models import Host
 from vnetweb.env import env_bool, env_str
+from vnetweb.private_files import write_private
 
 DEMO_XML = Path(__file__).resolve().parents[2] / "demo" / "demo-host.xml"
 
@@ -43,9 +45,8 @@ class Command(BaseCommand):
         user = User.objects.create_superuser(username=username, email="", password=password)
         user.groups.add(Group.objects.get(name="admin"))
         if generated:
-            password_file.parent.mkdir(parents=True, exist_ok=True)
-            password_file.write_text(password + "\n")
-            password_file.chmod(0o600)
+            # 0600 from the start; a file left from an earlier database is replaced, not reused.
+            write_private(password_file, password + "\n", replace=True)
             self.stdout.write(
                 self.style.SUCCESS(f"Created admin {username!r} with password: {password}")
                 + f"\n(also kept in {password_file}; change it under Password once logged in)"
@@ -67,6 +68,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Login: {user.username} with the password you set.")
 
     def _host(self, name: str, uri: str, description: str) -> None:
+        # The same rule as the host form's: the worker would refuse the URI anyway, later.
+        refused = host_uri.refusal(uri)
+        if refused:
+            raise CommandError(f"Host {name}: {uri!r} is refused. {refused}")
         host, created = Host.objects.get_or_create(
             name=name, defaults={"uri": uri, "description": description}
         )
