@@ -54,11 +54,11 @@ COPY . .
 # Static files are collected into the image (VNETWEB_STATIC_ROOT) and served by WhiteNoise.
 # Settings need a secret key to load: this throw-away one exists for this RUN only. Without it the
 # settings would generate one and write it into VNETWEB_DATA_DIR (/data), baking it into the image.
-# /data (the data directory: celerybeat-schedule, initial-admin-password) belongs to vnetweb so a
-# named volume mounted there starts out writable for web and beat.
+# /data (the data directory: celerybeat-schedule, initial-admin-password) belongs to vnetweb,
+# mode 0700, so a named volume mounted there starts out writable for web and beat and closed to
+# everyone else.
 RUN VNETWEB_SECRET_KEY=build-only python manage.py collectstatic --noinput -v0 \
-    && mkdir -p /data \
-    && chown vnetweb:vnetweb /data
+    && install -d -m 0700 -o vnetweb -g vnetweb /data
 
 USER vnetweb
 EXPOSE 8000

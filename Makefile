@@ -10,8 +10,11 @@ setup-test:
 services:
 	scripts/services.sh
 
+# vnetweb_own_data: the data directory and database become the web's user's (again in run.sh,
+# after vnetweb_setup), and static files go only into a directory of root's own.
 prepare: setup services
 	.venv/bin/python manage.py migrate --noinput
+	.venv/bin/python manage.py vnetweb_own_data vnetweb
 	.venv/bin/python manage.py collectstatic --noinput -v0
 	.venv/bin/python manage.py vnetweb_setup
 

@@ -11,7 +11,7 @@ with_test=false
 
 packages=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-network libvirt-clients
   libvirt-dev pkg-config gcc python3-dev dnsmasq-base iptables nftables iproute2 qemu-system-x86
-  libxml2-utils redis-server)
+  libxml2-utils redis-server python3-venv)
 if $with_test; then
   packages+=(chromium udhcpc busybox-static openssh-server)
 fi
@@ -33,6 +33,12 @@ getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
 getent passwd libvirt-qemu >/dev/null ||
   useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
 mkdir -p /var/log/libvirt /var/lib/libvirt /run/libvirt
+
+# Under `make run` the web server and beat run as this unprivileged system user (no login shell,
+# no home); only the Celery workers keep root, which libvirt, netlink and nft need.
+getent passwd vnetweb >/dev/null ||
+  useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin vnetweb
 # What Debian's udev rule does on a host with systemd: QEMU (as libvirt-qemu, group kvm) may open
 # /dev/kvm. Without it libvirt's capability probe (as root) sees KVM and its later check (as
 # libvirt-qemu) does not, so it throws the probe away and probes QEMU again, ~30 s, on every
@@ -44,6 +50,11 @@ fi
 # The virtualenv, reinstalled only when the pinned requirements change. The test set includes the
 # run set, so a venv made by `make test` also serves `make run`.
 python=${PYTHON:-python3}
+# The web's user must be able to run the virtualenv's Python: one under /root (pyenv) it cannot.
+if [ -z "${PYTHON:-}" ] && [ ! -x .venv/bin/python ] && [ -x /usr/bin/python3 ] &&
+  ! runuser -u vnetweb -- "$(command -v "$python")" -c '' 2>/dev/null; then
+  python=/usr/bin/python3
+fi
 run_stamp=.venv/.installed-run-$(sha256sum requirements.txt | cut -c1-16)
 test_stamp=.venv/.installed-test-$(cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
 if [ ! -x .venv/bin/python ]; then

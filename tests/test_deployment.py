@@ -96,6 +96,19 @@ def test_web_and_beat_have_no_libvirt_at_all(services, name):
     assert service.get("user") in (None, "vnetweb", "10001"), "web and beat run unprivileged"
 
 
+def test_web_and_beat_run_as_the_unprivileged_user_and_only_the_worker_as_root(services):
+    users = [line.split()[1] for line in dockerfile_instructions() if line.startswith("USER ")]
+    assert users[-1:] == ["vnetweb"], "the image's default user is the unprivileged one"
+    assert services["web"]["user"] == services["beat"]["user"] == "vnetweb"
+    as_root = {name for name, service in services.items() if service.get("user") in ("root", "0")}
+    assert as_root == {"worker"}
+
+
+def test_the_images_data_directory_is_the_unprivileged_users_and_closed_to_others():
+    runs = " ".join(line for line in dockerfile_instructions() if line.startswith("RUN "))
+    assert "install -d -m 0700 -o vnetweb -g vnetweb /data" in runs
+
+
 def test_web_runs_gunicorn_on_port_8000(services):
     web = services["web"]
     argv = command(web)

@@ -3,14 +3,21 @@ site up, the killed one comes back, and Ctrl-C ends everything.
 
 The stack runs on a free port, on the test database and the tests' Redis database, with its
 supervisord files and logs in a temporary directory (so a developer's `make run` is not touched).
+Web and beat run as the unprivileged `vnetweb` (scripts/setup.sh makes it), the workers as root.
 """
 
+import http.cookiejar
 import os
+import pwd
+import re
 import signal
+import stat
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
 
 from networks.jobs import create_job
@@ -27,6 +35,8 @@ from tests.real import REPO, _test_database_url, descendants, free_port, wait_fo
 from tests.test_gateway_real import virsh_state
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.worker]
+
+WEB_USER = "vnetweb"
 
 
 def _alive(pid: int) -> bool:
@@ -76,8 +86,23 @@ class Stack:
             return 0
 
 
+def _give_the_web_user_the_test_database() -> None:
+    """The web (as vnetweb) writes the SQLite test database and the journal files beside it, as an
+    operator gives it a database kept outside the data directory."""
+    if connection.vendor != "sqlite":
+        return
+    account = pwd.getpwnam(WEB_USER)
+    folder = Path(connection.settings_dict["NAME"]).parent
+    os.chown(folder, account.pw_uid, account.pw_gid)
+    folder.chmod(0o700)
+
+
 @pytest.fixture
 def stack(transactional_db, settings, tmp_path) -> Iterator[Stack]:
+    _give_the_web_user_the_test_database()
+    # Not under tmp_path: pytest's folders above it are root's alone, and the web's user must
+    # reach the data directory (run.sh makes it that user's, 0700).
+    data_dir = tempfile.TemporaryDirectory(prefix="vnwt-data-")
     port = free_port()
     env = {
         **os.environ,
@@ -85,7 +110,7 @@ def stack(transactional_db, settings, tmp_path) -> Iterator[Stack]:
         "DATABASE_URL": _test_database_url(),
         "VNETWEB_TEST_REDIS_URL": settings.CELERY_BROKER_URL,
         "VNETWEB_BIND": f"127.0.0.1:{port}",
-        "VNETWEB_DATA_DIR": str(tmp_path / "data"),
+        "VNETWEB_DATA_DIR": data_dir.name,
         "VNETWEB_RUN_DIR": str(tmp_path / "run"),
         "VNETWEB_LOG_DIR": str(tmp_path / "log"),
         "VNETWEB_ADMIN_PASSWORD": "vnwt-not-used",
@@ -103,10 +128,17 @@ def stack(transactional_db, settings, tmp_path) -> Iterator[Stack]:
             start_new_session=True,
         )
     stack = Stack(process, f"http://127.0.0.1:{port}", env, log=log)
+
+    def up() -> bool:
+        if process.poll() is not None:  # run.sh refused to start: say why at once
+            pytest.fail(f"scripts/run.sh exited {process.returncode}:\n{log.read_text()}")
+        return stack.get("/healthz/") == 200 and all(
+            stack.running_pid(name) for name in ("web", "worker-hosts", "beat")
+        )
+
     try:
         wait_for(
-            lambda: stack.get("/healthz/") == 200
-            and all(stack.running_pid(name) for name in ("web", "worker-hosts", "beat")),
+            up,
             timeout=40,
             message=f"the supervised stack did not come up; see {log} and {tmp_path}/log/",
         )
@@ -119,6 +151,7 @@ def stack(transactional_db, settings, tmp_path) -> Iterator[Stack]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(5)
+        data_dir.cleanup()
 
 
 def _log_in(stack: Stack, user: User) -> None:
@@ -127,6 +160,42 @@ def _log_in(stack: Stack, user: User) -> None:
     client.force_login(user)
     stack.cookies = f"sessionid={client.cookies['sessionid'].value}"
     assert stack.get("/networks/") == 200
+
+
+class Browser:
+    """Logged in through the site's own login form, as a browser is: the web writes the session."""
+
+    def __init__(self, stack: Stack, user: User, password: str):
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        login = stack.base_url + "/accounts/login/"
+        page = self.opener.open(login, timeout=10).read().decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        form = {"csrfmiddlewaretoken": token, "username": user.username, "password": password}
+        landed = self.opener.open(login, urllib.parse.urlencode(form).encode(), timeout=10)
+        assert landed.url.endswith("/networks/"), f"the login did not go through: {landed.url}"
+
+    def get(self, url: str) -> int:
+        return self.opener.open(url, timeout=10).status
+
+    def post(self, url: str) -> int:
+        """A button's POST, with the CSRF token that htmx sends from the page."""
+        token = next(cookie.value for cookie in self.jar if cookie.name == "csrftoken")
+        request = urllib.request.Request(url, data=b"", headers={"X-CSRFToken": token})
+        return self.opener.open(request, timeout=10).status
+
+
+def _uids(pid: int) -> set[int]:
+    """Real, effective, saved and file-system user ids of a process."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return {int(uid) for uid in line.split()[1:]}
+    raise AssertionError(f"no Uid line for {pid}")
+
+
+def _owner_and_mode(path: Path) -> tuple[str, int]:
+    info = path.lstat()
+    return pwd.getpwuid(info.st_uid).pw_name, stat.S_IMODE(info.st_mode)
 
 
 class Poller(threading.Thread):
@@ -221,3 +290,59 @@ def test_ctrl_c_stops_every_process_and_leaves_none_behind(stack):
         message=f"processes left after Ctrl-C: {[p for p in pids if _alive(p)]}",
     )
     assert stack.get("/healthz/") == 0, "something still answers on the stack's port"
+
+
+def test_web_and_beat_run_as_the_unprivileged_user_and_only_the_workers_as_root(stack):
+    web_user = pwd.getpwnam(WEB_USER).pw_uid
+    web = stack.running_pid("web")
+    gunicorn_workers = descendants(web)
+    assert gunicorn_workers, "gunicorn's worker processes"
+    for pid in [web, *gunicorn_workers]:
+        assert _uids(pid) == {web_user}, f"web process {pid}"
+    assert _uids(stack.running_pid("beat")) == {web_user}
+    assert _uids(stack.running_pid("worker-hosts")) == {0}
+    assert _uids(stack.process.pid) == {0}, "supervisord"
+
+
+def test_the_data_directory_is_0700_and_the_secret_key_and_database_are_0600_the_web_users(stack):
+    data_dir = Path(stack.env["VNETWEB_DATA_DIR"])
+    assert _owner_and_mode(data_dir) == (WEB_USER, 0o700)
+    assert _owner_and_mode(data_dir / "secret_key") == (WEB_USER, 0o600)
+    if connection.vendor == "sqlite":
+        assert _owner_and_mode(Path(connection.settings_dict["NAME"])) == (WEB_USER, 0o600)
+    # Beat writes its schedule there as the web's user.
+    schedule = wait_for(
+        lambda: next(iter(data_dir.glob("celerybeat-schedule*")), None),
+        timeout=20,
+        message="beat wrote no schedule into the data directory",
+    )
+    assert _owner_and_mode(schedule)[0] == WEB_USER
+    for root_only in ("VNETWEB_LOG_DIR", "VNETWEB_RUN_DIR"):
+        assert _owner_and_mode(Path(stack.env[root_only])) == ("root", 0o700)
+
+
+def test_a_start_asked_for_through_the_unprivileged_web_is_carried_out_by_the_root_worker(
+    stack, real_host, libvirt_network, operator
+):
+    net = libvirt_network()
+    refresh(real_host)
+    network = Network.objects.get(host=real_host, name=net.name)
+    browser = Browser(stack, operator, "pw-" + operator.username)
+    page = stack.base_url + network.get_absolute_url()
+
+    assert browser.post(f"{page}start/") == 200
+    job = wait_for(
+        lambda: Job.objects.filter(network=network, operation=Job.Operation.START).first(),
+        timeout=10,
+        message="the web did not record the Start",
+    )
+    wait_for(
+        lambda: Job.objects.get(pk=job.pk).is_finished,
+        timeout=30,
+        message="the root worker never carried out the Start the web recorded",
+    )
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.message
+    assert virsh_state(net.name)[0] == "active"
+    # Root's writes (the worker's) left the database writable by the web: it still answers.
+    assert browser.get(page) == 200
