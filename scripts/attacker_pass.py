@@ -95,10 +95,8 @@ def set_up() -> None:
 def tear_down() -> None:
     virsh("net-destroy", NET)
     virsh("net-undefine", NET)
-    names = list(USERS)
-    manage(
-        f"from django.contrib.auth.models import User; User.objects.filter(username__in={names}).delete()"
-    )  # noqa: E501
+    delete = f"User.objects.filter(username__in={list(USERS)}).delete()"
+    manage("from django.contrib.auth.models import User; " + delete)
 
 
 def log_in(browser, user: str, password: str):
