@@ -325,6 +325,21 @@ def can_administer(user, obj: Host | Network) -> bool:
     return role_on(user, obj) >= Role.ADMIN
 
 
+def hosts_to_create_on(user) -> QuerySet[Host]:
+    """The hosts where the user may create switches (as `can_administer` says of each host):
+    all for a global admin, else those of a whole-host admin grant. A per-network admin grant
+    gives none: a new switch's name is not known before it is created."""
+    if role_of(user) >= Role.ADMIN:
+        return Host.objects.all()
+    return Host.objects.filter(pk__in=_hosts_with(user, Role.ADMIN))
+
+
+def may_create_switches(user) -> bool:
+    """Whether `hosts_to_create_on` can name a host, without asking the database: a global admin
+    (who may add the first host), or a whole-host admin grant."""
+    return role_of(user) >= Role.ADMIN or bool(_hosts_with(user, Role.ADMIN))
+
+
 def is_site_admin(user) -> bool:
     """Hosts themselves (add, edit, remove) and users: the global admin role only."""
     return role_of(user) >= Role.ADMIN

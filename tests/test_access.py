@@ -22,6 +22,7 @@ URL_KWARGS = {
     "host-topology-part": {"host": "testdrv"},
     "host-topology-connect": {"host": "testdrv"},
     "switch-create": {"host": "testdrv"},
+    "switch-new": {},
     "network-detail": {"host": "testdrv", "name": "net1"},
     "switch-edit": {"host": "testdrv", "name": "net1"},
     "switch-xml": {"host": "testdrv", "name": "net1"},

@@ -64,6 +64,9 @@ MATRIX: dict[str, list[tuple[int, int]]] = {
     # An empty form names no guest: 400 for whoever may connect one.
     "host-topology-connect": [(302, 302), (405, 404), (405, 403), (405, 400), (405, 400),
                               (405, 403), (405, 400), (405, 403)],
+    # New switch from the list: the host choice, for who may create on some host (global admin:
+    # A and B, so the choice itself; tests/test_switch_new.py has the one-host redirect).
+    "switch-new": [(302, 302), *[(403, 405)] * 3, (200, 405), *[(403, 405)] * 3],
     "switch-create": [(302, 302), (404, 404), (403, 403), (403, 403), (200, 422),
                       *[(403, 403)] * 3],
     "network-detail": READ_A,
@@ -400,6 +403,7 @@ NETADMIN: list[tuple[str, str, dict, tuple[int, int]]] = [
     ("switch-xml@B/lab-1", "switch-xml", B_LAB, (404, 404)),
     ("switch-edit@A/lab-1", "switch-edit", LAB, (200, 422)),
     ("switch-create@A", "switch-create", {"host": A}, (403, 403)),
+    ("switch-new", "switch-new", {}, (403, 405)),
     ("guest-list@A", "guest-list", {"host": A}, (404, 405)),
     ("guest-detail@A/vm-a", "guest-detail", GUEST, (404, 405)),
     ("guest-nic-attach@A/vm-a", "guest-nic-attach", GUEST, (405, 404)),

@@ -13,8 +13,11 @@ from collections.abc import Callable
 from django import forms
 
 from networks.forms import lines
+from networks.forms.follow import follow_network
+from networks.forms.inside import gateway_problem, outside_problems
 from networks.spec import MACVTAP_MODES, Bandwidth, IpSpec, NetworkSpec, Problems
-from networks.spec.model import LIBVIRT_BRIDGE_MODES, NO_ADDRESS_MODES
+from networks.spec.defaults import suggested_gateway
+from networks.spec.model import LIBVIRT_BRIDGE_MODES, NO_ADDRESS_MODES, AnyNetwork
 
 MODE_CHOICES = [
     ("nat", "NAT — guests reach out through the host's address"),
@@ -130,6 +133,9 @@ class SwitchForm(forms.Form):
     ipv6_ranges = _text("DHCPv6 ranges", "One per line: first last.", "fd00:100::100 fd00:100::1ff")
     ipv6_lease = _number("Lease time (minutes)", 0, 525_600)
     ipv6_hosts = _text("Static hosts", "One per line: name or DUID, IP.", "web1 fd00:100::10")
+    # The network the gateway and range were suggested for (forms/follow.py, vnetweb/follow.js).
+    ipv4_suggested_for = forms.CharField(required=False, widget=forms.HiddenInput)
+    ipv6_suggested_for = forms.CharField(required=False, widget=forms.HiddenInput)
 
     dns_enabled = forms.BooleanField(label="DNS", required=False, initial=True)
     domain_name = _short("Domain", "Guests' names resolve under it.", "lab.example")
@@ -157,10 +163,16 @@ class SwitchForm(forms.Form):
         "web default",
     )
 
-    def __init__(self, *args, creating: bool, operator_only: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, creating: bool, operator_only: bool = False, **kwargs):
+        # What moved with the network, in words; the page says so above the review.
+        self.followed: list[str] = []
+        if data is not None:
+            data, self.followed = follow_network(data)
+        super().__init__(data, *args, **kwargs)
         self.creating = creating
         self.parsed: dict[str, lines.Parsed] = {}
+        self.typed_networks: dict[str, AnyNetwork] = {}
+        self.gateway_outside = False
         if not creating:
             self.fields["name"].disabled = True
             del self.fields["autostart"], self.fields["start"]
@@ -180,6 +192,11 @@ class SwitchForm(forms.Form):
                     self.add_error(name, message)
         for family in FAMILIES:
             self._clean_addresses(data, family)
+        if self.gateway_outside:
+            # No review runs now: say here too what else lies outside, all in one go.
+            dhcp = [family for family in FAMILIES if data.get(f"{family}_dhcp")]
+            for field, message in outside_problems(self.typed_networks, dhcp, self.parsed):
+                self.add_error(field, message)
         return data
 
     def _clean_addresses(self, data: dict, family: str) -> None:
@@ -198,11 +215,17 @@ class SwitchForm(forms.Form):
             self.add_error(f"{family}_network", f"{text[:60]} is not an {family.upper()} network")
             return
         data[f"{family}_network"] = interface.network
+        self.typed_networks[family] = interface.network
         # "192.168.100.1/24" names the gateway too, unless one is given.
         if not (data.get(f"{family}_gateway") or "").strip() and interface.ip not in (
             interface.network.network_address,
         ):
             data[f"{family}_gateway"] = str(interface.ip)
+        if data.get("mode") in NO_ADDRESS_MODES:
+            return  # the mode takes no addresses: what the fields hold is ignored
+        if problem := gateway_problem(data.get(f"{family}_gateway") or "", interface.network):
+            self.gateway_outside = True
+            self.add_error(f"{family}_gateway", problem)
 
     def _editable(self, name: str) -> bool:
         return name in self.fields and not self.fields[name].disabled
@@ -276,7 +299,7 @@ class SwitchForm(forms.Form):
                 return
             gateway = (self.cleaned_data.get(f"{family}_gateway") or "").strip()
             if not gateway:
-                gateway = str(next(network.hosts(), network.network_address))
+                gateway = suggested_gateway(network)
             if current is None:
                 current = IpSpec(address=gateway, prefix=network.prefixlen, family=family)
                 spec.ips.append(current)
@@ -361,6 +384,7 @@ def initial_from(spec: NetworkSpec) -> dict:
         ips = spec.ips_of(family)
         ip = ips[0] if ips else None
         initial[f"{family}_network"] = str(ip.network) if ip else ""
+        initial[f"{family}_suggested_for"] = initial[f"{family}_network"]
         initial[f"{family}_gateway"] = ip.address if ip else ""
         initial[f"{family}_dhcp"] = bool(ip and ip.dhcp_ranges) or (ip is None and family == "ipv4")
         initial[f"{family}_ranges"] = lines.ranges_text(ip.dhcp_ranges) if ip else ""

@@ -36,6 +36,24 @@ def next_free_subnet(
     return None
 
 
+def suggested_gateway(net: AnyNetwork) -> str:
+    """The host's address vnetweb proposes in `net`: its first host address."""
+    return str(net.network_address + 1 if net.num_addresses > 2 else net.network_address)
+
+
+def suggested_range(net: AnyNetwork) -> DhcpRange | None:
+    """The DHCP range vnetweb proposes in `net` (None when it has no room for one): IPv4 the rest
+    of the subnet after the gateway, IPv6 ::100-::1ff. static/vnetweb/follow.js computes the same
+    in the browser, so that the form follows the network as it is typed."""
+    first, size = net.network_address, net.num_addresses
+    if net.version == 6 and size >= 0x200:
+        return DhcpRange(str(first + 0x100), str(first + 0x1FF))
+    if size < 4:
+        return None
+    last = first + size - (2 if net.version == 4 else 1)  # not the IPv4 broadcast address
+    return DhcpRange(str(first + 2), str(last))
+
+
 def free_bridge_name(context: HostContext) -> str:
     used = set(context.bridges_in_use) | set(context.host_interfaces) | set(context.host_bridges)
     number = 0
@@ -49,12 +67,6 @@ def default_spec(context: HostContext) -> NetworkSpec:
     spec = NetworkSpec(name="", mode="nat", bridge=free_bridge_name(context), stp=True)
     subnet = next_free_subnet(context)
     if subnet is not None:
-        hosts = list(subnet.hosts())
-        spec.ips = [
-            IpSpec(
-                address=str(hosts[0]),
-                prefix=subnet.prefixlen,
-                dhcp_ranges=[DhcpRange(str(hosts[1]), str(hosts[-1]))],
-            )
-        ]
+        ranges = [rng] if (rng := suggested_range(subnet)) else []
+        spec.ips = [IpSpec(suggested_gateway(subnet), subnet.prefixlen, dhcp_ranges=ranges)]
     return spec

@@ -188,6 +188,7 @@ def network_list(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "sort": filters.sort_key,
         "show_host": True,
+        "may_create": permissions.may_create_switches(request.user),
         "columns": COLUMNS,
         "page_sizes": PAGE_SIZES,
         "pending": any(row["busy"] for row in table),
