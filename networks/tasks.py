@@ -10,7 +10,7 @@ from datetime import timedelta
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 
 # A job left "running" this long was lost with its worker; a redelivered task may take it over.
 STALE_RUNNING = timedelta(minutes=5)
+# A job still queued this long after it was asked for lost its message: later jobs on its target
+# stop waiting for it (see _ahead).
+STALE_QUEUED = timedelta(minutes=15)
+# How soon a job that waits for an earlier one on its target asks again (Celery's countdown).
+WAIT_SECONDS = 1
 # Beat leaves queued jobs younger than this alone: create_job has just checked them, and a worker
 # that restarts (gracefully, so it withdrew its announcement) is back within a few seconds.
 UNSERVED_AFTER = timedelta(seconds=5)
@@ -75,11 +80,26 @@ def _run(job: Job) -> str:
     return runner(job)
 
 
-def _claim(job_id: int, worker: str) -> Job | None:
+def _ahead(now, *, host, target, pk) -> QuerySet:
+    """Jobs asked for before job `pk` on the same host and target that are still to run or
+    running: that job waits for them. A job lost with its worker (running past STALE_RUNNING) or
+    with its message (queued past STALE_QUEUED) holds nobody up for ever."""
+    unfinished = Q(state=Job.State.QUEUED, created__gte=now - STALE_QUEUED) | Q(
+        state=Job.State.RUNNING, started__gte=now - STALE_RUNNING
+    )
+    return Job.objects.filter(unfinished, host=host, target=target, pk__lt=pk)
+
+
+def _claim(job_id: int, worker: str, *, in_order: bool = True) -> Job | None:
+    """The job, now running on `worker`; None when it is not to be run now (done, taken, gone,
+    or, `in_order`, while an earlier job on its target is unfinished: one at a time, in order)."""
     now = timezone.now()
     claimable = Q(state=Job.State.QUEUED) | Q(
         state=Job.State.RUNNING, started__lt=now - STALE_RUNNING
     )
+    if in_order:
+        earlier = _ahead(now, host=OuterRef("host"), target=OuterRef("target"), pk=OuterRef("pk"))
+        claimable &= Q(target="") | ~Exists(earlier)  # a host's own job (a probe) waits for none
     claimed = Job.objects.filter(claimable, pk=job_id).update(
         state=Job.State.RUNNING, started=now, attempts=F("attempts") + 1, worker=worker
     )
@@ -103,11 +123,35 @@ def _finish(job: Job, state: Job.State, message: str) -> None:
     _announce(job)
 
 
-@shared_task
-def run_job(job_id: int) -> None:
-    job = _claim(job_id, run_job.request.hostname or "")
+def _wait_for_turn(job_id: int) -> None:
+    """A job left queued by its claim waits for an earlier job on its target: it asks again in
+    WAIT_SECONDS, and its page says what it waits for."""
+    job = Job.objects.filter(pk=job_id, state=Job.State.QUEUED).select_related("host").first()
     if job is None:
         return  # Already done, taken by another worker, or deleted.
+    ahead = _ahead(timezone.now(), host=job.host_id, target=job.target, pk=job.pk)
+    first = ahead.order_by("pk").first()
+    if first is not None:
+        message = (
+            f"Waiting for job {first.pk} on {job.target} ({first.get_operation_display()}, asked "
+            f"by {first.username}) to end: jobs on one target run one at a time, in order."
+        )
+        if job.message != message:
+            Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(message=message)
+            _announce(job)
+    # Asked again even when the earlier job ended meanwhile: the claim then takes it.
+    run_job.apply_async(args=[job.pk], queue=job.host.queue, countdown=WAIT_SECONDS)
+
+
+@shared_task
+def run_job(job_id: int) -> None:
+    # Run eagerly (in the process that asked), a job cannot wait: it runs when asked.
+    eager = bool(run_job.request.is_eager)
+    job = _claim(job_id, run_job.request.hostname or "", in_order=not eager)
+    if job is None:
+        if not eager:
+            _wait_for_turn(job_id)
+        return
     try:
         message = _run(job)
     except Refused as exc:
