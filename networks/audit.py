@@ -127,7 +127,10 @@ def _before(job: Job) -> str:
 
 
 def _params_text(params: dict) -> str:
-    shown = {k: v for k, v in params.items() if k != "xml" and v not in ("", None)}
+    # The definitions themselves are the entry's before and after, not its message.
+    shown = {
+        k: v for k, v in params.items() if k not in ("xml", "base_xml") and v not in ("", None)
+    }
     return ", ".join(f"{k}={v}" for k, v in sorted(shown.items()))
 
 

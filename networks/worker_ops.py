@@ -28,9 +28,11 @@ from networks.spec import (
     schema_errors,
     to_xml,
 )
+from networks.spec.changes import changes_in_words, describe_changes
 from networks.spec.dnsmasq_options import config_problems
 from networks.spec.xml_write import write_dhcp_host
-from networks.spec_compare import already_defined, comparable, runs_as_saved, same_spec
+from networks.spec_compare import already_defined, comparable, runs_as_saved
+from networks.versions import canonical_xml
 
 
 class Refused(Exception):
@@ -178,7 +180,7 @@ def update(job: Job) -> str:
             gateway.restart_network(uri, name)
             return f"{name} already had this definition saved; restarted it to apply it."
         return f"{name} already has this definition; nothing to do."
-    _refuse_if_changed_since(job, saved, params.get("base_xml", ""))
+    _refuse_if_changed_since(job, saved_xml, params.get("base_xml"), "the editor was opened")
     plan = plan_update(comparable(saved), comparable(new), base=saved_xml)
     reasons = list(plan.restart_reasons)
     if _unmodelled_changes(new, new_xml, saved_xml):
@@ -190,16 +192,18 @@ def update(job: Job) -> str:
     return _redefine(job, new_xml, saved_xml, active=info.active, reasons=reasons)
 
 
-def _refuse_if_changed_since(job: Job, saved: NetworkSpec, base_xml: str) -> None:
-    """The edit was made on `base_xml`: applied onto anything else it would undo someone's work."""
-    try:
-        base = parse(base_xml)
-    except SpecXMLError:
-        base = None
-    if base is None or not same_spec(saved, base):
+def _refuse_if_changed_since(job: Job, saved_xml: str, base_xml: str | None, since: str) -> None:
+    """The edit was made on `base_xml`: applied onto any other saved definition it would undo
+    someone's work, made in vnetweb or with virsh, modelled or not (the XML is compared)."""
+    if not base_xml:
         raise Refused(
-            f"{job.target} was changed on the host since the editor was opened; nothing was "
-            "changed. Open the editor again to start from its current definition."
+            f"This change of {job.target} does not say which definition it was made on (a job "
+            "from an older vnetweb); nothing was changed. Open the page again and review."
+        )
+    if changes := describe_changes(base_xml, saved_xml):
+        raise Refused(
+            f"{job.target} was changed on the host since {since} ({changes_in_words(changes)}); "
+            "nothing was changed. Review again."
         )
 
 
@@ -249,22 +253,11 @@ def _count(updates: list[LiveUpdate]) -> str:
     return "1 change" if len(updates) == 1 else f"{len(updates)} changes"
 
 
-def _canonical(xml: str) -> bytes:
-    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
-    root = etree.fromstring(xml.encode(), parser)
-    for el in root.iter():
-        el.attrib.pop("connections", None)  # live state, not configuration
-        if el.text is not None and not el.text.strip():
-            el.text = None
-        el.tail = None
-    return etree.tostring(root, method="c14n")
-
-
 def _unmodelled_changes(new: NetworkSpec, new_xml: str, saved_xml: str) -> bool:
     """Whether `new_xml` changes more than the spec models (say a <tftp> typed in the XML
     editor): only a define saves that, and only a restart is sure to apply it."""
     try:
-        return _canonical(to_xml(new, base=saved_xml)) != _canonical(new_xml)
+        return canonical_xml(to_xml(new, base=saved_xml)) != canonical_xml(new_xml)
     except (etree.XMLSyntaxError, SpecXMLError):
         return True
 
@@ -301,6 +294,10 @@ def pin_lease(job: Job) -> str:
             f"{wanted.ip} is reserved for {client} in only one of the running network and the "
             f"saved definition of {name}; nothing was changed. Edit the switch to settle it."
         )
+    if "base_xml" in job.params:
+        # Pins asked for before jobs carried a version only ever add, after the checks above.
+        saved_xml = info.config_xml or info.xml
+        _refuse_if_changed_since(job, saved_xml, job.params["base_xml"], "its leases were shown")
     note = ""
     if wanted.name and any(h.name == wanted.name for s in subnets for h in s.dhcp_hosts):
         # libvirt refuses a second <host> of the same name; the address matters more.

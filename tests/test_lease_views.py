@@ -469,6 +469,7 @@ def test_an_operator_makes_a_lease_permanent_and_sees_the_job_in_the_lease_part(
         "ip": "10.0.0.9",
         "hostname": "web09",
         "client_id": "ff:00:09",
+        "base_xml": lab.saved_xml,
     }
     content = _text(response)
     assert content.lstrip().startswith(f'<div id="net-leases" data-live="{leases_url(lab)}?q=vm"')

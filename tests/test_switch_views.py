@@ -82,10 +82,17 @@ def token_of(response) -> str:
     return match.group(1)
 
 
+def base_of(response) -> dict:
+    """The definition an editor page starts from, as its form carries it ({} for none)."""
+    match = re.search(r'name="base" value="([^"]+)"', response.content.decode())
+    return {"base": match.group(1)} if match else {}
+
+
 def review_and_apply(client, url: str, data: dict, button: str = "apply"):
     reviewed = client.post(url, {**data, "review": "1"})
     assert reviewed.status_code == 200, reviewed.content.decode()[:3000]
-    return client.post(url, {**data, button: "1", "token": token_of(reviewed)})
+    applied = {**data, **base_of(reviewed), button: "1", "token": token_of(reviewed)}
+    return client.post(url, applied)
 
 
 # --- creating ------------------------------------------------------------------------------------
@@ -438,9 +445,10 @@ TFTP_NEWLINE = "<tftp root='/srv&#10;conf-script=id &gt;/tmp/x'/>"
 
 
 def _forged_apply(client, url: str, xml: str):
-    """Apply without a review page: the token names only the XML, so anyone can compute it."""
+    """Apply without a review page: the token names only the XML, so anyone can compute it
+    (and the base is on the editor's page)."""
     token = Review(parse(xml), xml, Problems()).token()
-    return client.post(url, {"xml": xml, "apply": "1", "token": token})
+    return client.post(url, {"xml": xml, "apply": "1", "token": token, **base_of(client.get(url))})
 
 
 @pytest.mark.parametrize(

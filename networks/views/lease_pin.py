@@ -1,4 +1,10 @@
-"""Make permanent: a lease of the running network becomes a DHCP reservation, by a job."""
+"""Make permanent: a lease of the running network becomes a DHCP reservation, by a job.
+
+The button carries the version of the saved definition its table was drawn with: a pin asked
+from a table older than a change of the definition is refused (409) with what changed since, and
+the job carries that definition as `base_xml`, for the worker to compare with libvirt's. A POST
+without a version is taken as asked on the current definition (the worker still checks).
+"""
 
 import ipaddress
 from urllib.parse import urlsplit
@@ -11,6 +17,7 @@ from networks import operations, permissions
 from networks.jobs import create_job
 from networks.lease_table import LeaseQuery
 from networks.models import Lease, Network
+from networks.views.edit_base import pin_refusal
 from networks.views.leases import PIN, lease_context, render_leases
 
 
@@ -24,11 +31,15 @@ def lease_pin(request: HttpRequest, host: str, name: str) -> HttpResponse:
     lease = _lease_to_pin(network, request.POST)
     if isinstance(lease, str):
         return HttpResponse(lease, status=400, content_type="text/plain; charset=utf-8")
+    base_xml = network.saved_xml
+    if why := pin_refusal(network, request.POST.get("version", "")):
+        return _refused(request, network, why)
     params = {
         "mac": lease.mac,
         "ip": lease.ip,
         "hostname": request.POST.get("hostname", lease.hostname),
         "client_id": lease.client_id,
+        "base_xml": base_xml,
     }
     job = create_job(request.user, network.host, PIN, network=network, params=params)
     if not request.htmx:
@@ -37,6 +48,16 @@ def lease_pin(request: HttpRequest, host: str, name: str) -> HttpResponse:
     shown = QueryDict(urlsplit(request.htmx.current_url or "").query)
     context = lease_context(request, network, query=LeaseQuery.from_params(shown), pin_job=job)
     return render_leases(request, network, context)
+
+
+def _refused(request: HttpRequest, network: Network, why: str) -> HttpResponse:
+    """A pin from an outdated table: 409 saying why; htmx gets the lease part drawn again (with
+    the current version) and the reason above it, for htmx swaps no error response."""
+    if not request.htmx:
+        return HttpResponse(why, status=409, content_type="text/plain; charset=utf-8")
+    shown = QueryDict(urlsplit(request.htmx.current_url or "").query)
+    context = lease_context(request, network, query=LeaseQuery.from_params(shown))
+    return render_leases(request, network, {**context, "pin_refused": why})
 
 
 def _lease_to_pin(network: Network, data: QueryDict) -> Lease | str:

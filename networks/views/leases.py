@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from networks import operations, permissions
 from networks.lease_table import KINDS, LeaseQuery, time_left
 from networks.models import Job, Lease, Network
+from networks.versions import definition_version
 from networks.views import jinja
 from networks.views.gone import gone_is_empty
 from networks.views.live import render_live
@@ -35,11 +36,12 @@ COLUMNS = [
     ("", "Static"),
     ("guest", "Guest"),
 ]
-# The rendered rows are kept per lease version, so they hold no time left and no CSRF token:
-# these markers stand for them and are filled in at each render (user data cannot forge one:
-# Jinja2 escapes every "<" it is given).
+# The rendered rows are kept per lease version, so they hold no time left, no CSRF token and no
+# definition version: these markers stand for them and are filled in at each render (user data
+# cannot forge one: Jinja2 escapes every "<" it is given).
 _LEFT = re.compile(r"<!--left:(-?\d+)-->")
 _CSRF = "<!--csrf-->"
+_VERSION = "<!--version-->"
 
 
 class LeasePaths:
@@ -85,7 +87,7 @@ def lease_context(
     html, count = _rows(network, query, pin)
     addresses = network.addresses or []
     return {
-        "leases": _fill(html, request),
+        "leases": _fill(html, request, network),
         "lease_count": count,
         "lease_query": query,
         "lease_kinds": KINDS,
@@ -154,8 +156,9 @@ def _render(network: Network, query: LeaseQuery, pin: bool) -> tuple[str, int]:
     return str(html), len(leases)
 
 
-def _fill(html: str, request: HttpRequest) -> SafeString:
-    """The rows with the time left as of now and, for the Make permanent forms, the CSRF token."""
+def _fill(html: str, request: HttpRequest, network: Network) -> SafeString:
+    """The rows with the time left as of now and, for the Make permanent forms, the CSRF token
+    and the version of the saved definition a pin is asked on (networks.views.lease_pin)."""
     now = time.time()
     html = _LEFT.sub(lambda match: time_left(int(match[1]) - now), html)
     if _CSRF in html:
@@ -163,6 +166,9 @@ def _fill(html: str, request: HttpRequest) -> SafeString:
         html = html.replace(
             _CSRF, f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
         )
+    if _VERSION in html:
+        version = escape(definition_version(network.saved_xml))
+        html = html.replace(_VERSION, f'<input type="hidden" name="version" value="{version}">')
     return mark_safe(html)  # the rows were escaped by Jinja2; the fillings are ours
 
 

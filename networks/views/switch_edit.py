@@ -16,12 +16,21 @@ from django.views.decorators.http import require_http_methods
 
 from networks import permissions
 from networks.editor import Review, review
+from networks.forms.rebase import rebase
 from networks.forms.switch import SwitchForm, initial_from
 from networks.host_context import host_context
 from networks.jobs import create_job
 from networks.models import Network
-from networks.spec import HostContext, NetworkSpec, SpecXMLError, default_spec, parse
+from networks.spec import HostContext, NetworkSpec, SpecXMLError, default_spec, parse, to_xml
 from networks.spec.defaults import free_bridge_name
+from networks.views.edit_base import (
+    UNKNOWN_BASE,
+    Stale,
+    base_fields,
+    stale,
+    unknown_base,
+    unsign_base,
+)
 
 
 def saved_xml(network: Network) -> str:
@@ -40,6 +49,15 @@ def _inventory(context: HostContext) -> dict:
 
 def _render(request, template: str, context: dict) -> HttpResponse:
     return render(request, template, context, status=422 if context.get("invalid") else 200)
+
+
+def _render_stale(
+    request: HttpRequest, template: str, page: dict, changed: Stale, both: list[str]
+) -> HttpResponse:
+    """The refusal of an edit made on an older definition: what changed since, both
+    differences, and the form again on top of the current definition (409 Conflict)."""
+    context = {**page, "stale": changed, "both_changed": both}
+    return render(request, template, context, status=409)
 
 
 @require_http_methods(["GET", "POST"])
@@ -78,9 +96,11 @@ def switch_edit(request: HttpRequest, host: str, name: str) -> HttpResponse:
     network = permissions.get_network(request.user, host, name)
     permissions.require_operate(request.user, network)
     operator_only = not permissions.can_administer(request.user, network)
-    base_xml = saved_xml(network)
+    current_xml = saved_xml(network)
+    # The definition the form was opened on; a review without one starts from the current one.
+    base_xml = unsign_base(network, request.POST.get("base")) or current_xml
     try:
-        original = parse(base_xml)
+        current, original = parse(current_xml), parse(base_xml)
     except SpecXMLError as exc:
         messages.error(
             request, f"vnetweb cannot read this network's XML ({exc}); use the XML editor."
@@ -93,14 +113,25 @@ def switch_edit(request: HttpRequest, host: str, name: str) -> HttpResponse:
         "network": network,
         "creating": False,
         "operator_only": operator_only,
+        **base_fields(network, current_xml),
         **_inventory(context),
     }
-    initial = initial_from(original)
     if request.method == "GET":
-        form = SwitchForm(initial=initial, creating=False, operator_only=operator_only)
+        form = SwitchForm(
+            initial=initial_from(current), creating=False, operator_only=operator_only
+        )
         return render(request, "networks/editor.html", {**page, "form": form})
 
-    form = SwitchForm(request.POST, initial=initial, creating=False, operator_only=operator_only)
+    form = SwitchForm(
+        request.POST, initial=initial_from(original), creating=False, operator_only=operator_only
+    )
+    if unknown_base(request, network):
+        form.add_error(None, UNKNOWN_BASE)
+        return _render(request, "networks/editor.html", {**page, "form": form, "invalid": True})
+    if changed := stale(network, base_xml, lambda: _yours(form, original, base_xml)):
+        values, both = rebase(form, initial_from(current))
+        form = SwitchForm(initial=values, creating=False, operator_only=operator_only)
+        return _render_stale(request, "networks/editor.html", {**page, "form": form}, changed, both)
     result = _checked(form, original, context, base_xml)
     if result is None or not result.ok or not confirmed(request, result, {}):
         return _render(request, "networks/editor.html", _page(page, form, result, {}))
@@ -108,6 +139,15 @@ def switch_edit(request: HttpRequest, host: str, name: str) -> HttpResponse:
         # The form lets operators touch only what applies live; anything else is an admin's.
         raise PermissionDenied("Only admins may change more than static hosts and DNS records.")
     return apply_edit(request, network, result, base_xml)
+
+
+def _yours(form: SwitchForm, original: NetworkSpec, base_xml: str) -> str:
+    """The definition the form makes of its base, for the review of a stale edit ("" if the
+    form has errors)."""
+    if not form.is_valid():
+        return ""
+    spec = form.apply_to(original)
+    return "" if form.errors else to_xml(spec, base=base_xml)
 
 
 def _checked(

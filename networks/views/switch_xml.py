@@ -7,8 +7,17 @@ from django.views.decorators.http import require_http_methods
 
 from networks import permissions
 from networks.editor import review
+from networks.forms.rebase import merge_text
 from networks.host_context import host_context
-from networks.spec import SpecXMLError, parse
+from networks.spec import SchemaUnavailable, SpecXMLError, parse, schema_errors
+from networks.views.edit_base import (
+    UNKNOWN_BASE,
+    Stale,
+    base_fields,
+    stale,
+    unknown_base,
+    unsign_base,
+)
 from networks.views.switch_edit import apply_edit, confirmed, saved_xml
 
 MAX_XML = 1_000_000
@@ -27,16 +36,24 @@ class XmlForm(forms.Form):
 def switch_xml(request: HttpRequest, host: str, name: str) -> HttpResponse:
     network = permissions.get_network(request.user, host, name)
     permissions.require_administer(request.user, network)
-    base_xml = saved_xml(network)
-    page = {"network": network, "host": network.host}
+    current_xml = saved_xml(network)
+    # The definition the text was edited from; a review without one starts from the current one.
+    base_xml = unsign_base(network, request.POST.get("base")) or current_xml
+    page = {"network": network, "host": network.host, **base_fields(network, current_xml)}
     if request.method == "GET":
         return render(
             request,
             "networks/xml_editor.html",
-            {**page, "form": XmlForm(initial={"xml": base_xml})},
+            {**page, "form": XmlForm(initial={"xml": current_xml})},
         )
 
     form = XmlForm(request.POST)
+    if unknown_base(request, network):
+        form.add_error(None, UNKNOWN_BASE)
+        return render(request, "networks/xml_editor.html", {**page, "form": form}, status=422)
+    yours = form.cleaned_data.get("xml", "") if form.is_valid() else ""
+    if yours and (changed := stale(network, base_xml, lambda: yours)):
+        return _stale(request, page, changed, base_xml, yours)
     result = None
     if form.is_valid():
         result = _review_xml(form, network, base_xml, request.user)
@@ -51,6 +68,26 @@ def switch_xml(request: HttpRequest, host: str, name: str) -> HttpResponse:
         "warnings": [m for ms in result.problems.warnings.values() for m in ms] if result else [],
     }
     return render(request, "networks/xml_editor.html", context, status=200 if ok else 422)
+
+
+def _stale(request: HttpRequest, page: dict, changed: Stale, base_xml: str, yours: str):
+    """The text was edited from an older definition: refused (409), and the editor holds the
+    person's changes merged by lines onto the current definition, or, where both changed the
+    same lines, the current definition for them to make their change again."""
+    current = page["network"].saved_xml
+    merged = merge_text(base_xml, current, yours)
+    if merged is not None and not _schema_accepts(merged):
+        merged = None  # say both added the first record of a list: two <dns> elements
+    form = XmlForm(initial={"xml": merged if merged is not None else current})
+    context = {**page, "form": form, "stale": changed, "merged": merged is not None}
+    return render(request, "networks/xml_editor.html", context, status=409)
+
+
+def _schema_accepts(xml: str) -> bool:
+    try:
+        return not schema_errors(xml)
+    except SchemaUnavailable:
+        return False
 
 
 def _review_xml(form: XmlForm, network, base_xml: str, user):
