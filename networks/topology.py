@@ -75,6 +75,7 @@ class GuestIn:
     name: str
     state: str
     nics: tuple[NicIn, ...] = ()
+    version: str = ""  # of its NICs (networks.stale.nics), sent back with a change from here
 
     @property
     def running(self) -> bool:

@@ -2,8 +2,13 @@
 
 From the guest's page (plain forms: the page comes back with field errors, or the job queued)
 and from the canvas (htmx: 202 with a line saying the job is queued, or 400 saying why not).
+
+Each form carries the version of the guest's NICs its page showed (networks.stale.nics): a change
+made from a page drawn before someone else's is refused (409) with what changed since, and the
+job says where the person saw the NIC, for the worker to check again against libvirt.
 """
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.html import format_html_join
@@ -13,7 +18,10 @@ from networks import operations, permissions
 from networks.forms.nics import AttachForm, LinkForm, MoveForm
 from networks.jobs import create_job
 from networks.models import Guest, Network
+from networks.stale import nics as versions
 from networks.views.guests import guest_context
+
+CONFLICT = 409
 
 
 def _guest(request: HttpRequest, host: str, name: str, key: str) -> Guest:
@@ -28,19 +36,52 @@ def _networks(request: HttpRequest, guest: Guest) -> list[Network]:
     return list(networks.order_by("name"))
 
 
-def _refused(request: HttpRequest, guest: Guest, errors: list[str], **forms) -> HttpResponse:
+def _refused(
+    request: HttpRequest, guest: Guest, errors: list[str], status: int = 400, **forms
+) -> HttpResponse:
     if request.htmx:
         html = format_html_join("", "<p class='error'>{}</p>", ((e,) for e in errors))
-        return HttpResponse(html, status=400)
-    context = guest_context(request, guest, **forms)
-    return render(request, "guests/detail.html", context, status=400)
+        return HttpResponse(html, status=status)
+    # A form's errors are shown at its fields; the others at the top of the page.
+    context = guest_context(request, guest, errors=[] if forms else errors, **forms)
+    return render(request, "guests/detail.html", context, status=status)
+
+
+def _seen(request: HttpRequest, guest: Guest) -> str:
+    """The version the page showed: its form's, or the topology's connect form's for this guest
+    (that form names the guest in a field, so it carries one version per guest)."""
+    return request.POST.get("version") or request.POST.get(f"version:{guest.name}", "")
+
+
+def _stale(request: HttpRequest, guest: Guest) -> HttpResponse | None:
+    why = versions.refusal(guest, _seen(request, guest))
+    return _refused(request, guest, [why], CONFLICT) if why else None
+
+
+def _what_was_seen(request: HttpRequest, guest: Guest, key: str, params: dict) -> dict:
+    """For the worker (networks.worker_nics): where the person saw the NIC (move, detach), or
+    which NICs the guest had (attach). Only a page's change says what it saw."""
+    if not _seen(request, guest):
+        return {}
+    if key == "nic_attach":
+        return {"seen_macs": " ".join(nic.get("mac", "").lower() for nic in guest.nics)}
+    nic = guest.nic(params["mac"]) or {}
+    return {"seen_type": nic.get("type", ""), "seen_source": nic.get("source", "")}
 
 
 def _queued(
     request: HttpRequest, guest: Guest, key: str, switch: Network | None, **params
 ) -> HttpResponse:
-    """Queue the job (`switch`: the network the NIC is on or goes to, for its page's jobs)."""
-    job = create_job(request.user, guest.host, key, network=switch, params=params, guest=guest)
+    """Queue the job (`switch`: the network the NIC is on or goes to, for its page's jobs),
+    the guest's version checked again with its row locked: of two changes made at once from
+    pages that showed the same version, the second is refused."""
+    with transaction.atomic():
+        guest = Guest.objects.select_for_update().select_related("host").get(pk=guest.pk)
+        stale = _stale(request, guest)
+        if stale is not None:
+            return stale
+        params |= _what_was_seen(request, guest, key, params)
+        job = create_job(request.user, guest.host, key, network=switch, params=params, guest=guest)
     if request.htmx:
         return render(request, "jobs/_followed.html", {"job": job}, status=202)
     return redirect(guest)
@@ -58,6 +99,8 @@ def _errors(form) -> list[str]:
 @require_POST
 def nic_attach(request: HttpRequest, host: str, name: str) -> HttpResponse:
     guest = _guest(request, host, name, "nic_attach")
+    if stale := _stale(request, guest):
+        return stale
     networks = _networks(request, guest)
     form = AttachForm(request.POST, guest=guest, networks=networks)
     if not form.is_valid():
@@ -71,6 +114,8 @@ def nic_attach(request: HttpRequest, host: str, name: str) -> HttpResponse:
 @require_POST
 def nic_move(request: HttpRequest, host: str, name: str, mac: str) -> HttpResponse:
     guest = _guest(request, host, name, "nic_move")
+    if stale := _stale(request, guest):
+        return stale
     form = MoveForm(request.POST, guest=guest, networks=_networks(request, guest), mac=mac)
     if not form.is_valid():
         return _refused(request, guest, _errors(form), move_errors={mac.lower(): _errors(form)})
@@ -82,6 +127,8 @@ def nic_move(request: HttpRequest, host: str, name: str, mac: str) -> HttpRespon
 @require_POST
 def nic_detach(request: HttpRequest, host: str, name: str, mac: str) -> HttpResponse:
     guest = _guest(request, host, name, "nic_detach")
+    if stale := _stale(request, guest):
+        return stale
     nic = guest.nic(mac)
     if nic is None:
         return _refused(request, guest, [f"{guest.name} has no NIC {mac}; nothing was queued."])

@@ -13,6 +13,7 @@ from networks import permissions
 from networks.forms.nics import AttachForm
 from networks.guest_rows import lease_addresses, network_urls, nic_rows
 from networks.models import Guest
+from networks.stale.nics import guest_version
 
 
 @require_GET
@@ -42,6 +43,11 @@ def guest_context(request: HttpRequest, guest: Guest, **forms) -> dict:
         "can_operate": can_operate,
         "attach_form": forms.get("attach_form") or AttachForm(guest=guest, networks=networks),
         "move_errors": forms.get("move_errors", {}),
+        # Why the last change was refused, for a page sent back to a plain form.
+        "errors": forms.get("errors", []),
+        # What every NIC form of the page sends back (networks.stale.nics): the live part
+        # carries it, so it follows the NICs the page shows.
+        "nics_version": guest_version(guest),
         "recent_jobs": list(guest.jobs.select_related("host").order_by("-created")[:10]),
     }
 

@@ -11,6 +11,7 @@ from networks import audit, live, permissions
 from networks.forms import HostEditForm, HostForm
 from networks.jobs import create_job
 from networks.models import Host, Job
+from networks.stale import hosts as host_versions
 from networks.views.live import render_live
 from networks.views.networks import HOST_COLUMNS, render_rows, rows
 from networks.worker_queues import broadcast_sync
@@ -84,19 +85,34 @@ def host_add(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def host_edit(request: HttpRequest, name: str) -> HttpResponse:
+    """The form carries the version of the settings it showed (networks.stale.hosts): a save
+    from a page drawn before another admin's save is refused (409), saying what changed."""
     host = permissions.get_host(request.user, name)
     permissions.require_site_admin(request.user)
-    before = audit.settings_text(host)
-    form = HostEditForm(request.POST or None, instance=host)
-    if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
+    if request.method != "POST":
+        version = host_versions.host_version(host)
+        context = {"form": HostEditForm(instance=host), "host": host, "version": version}
+        return render(request, "hosts/form.html", context)
+    with transaction.atomic():
+        # Locked: of two saves made at once from the same version, the second is refused.
+        host = Host.objects.select_for_update().get(pk=host.pk)
+        version = host_versions.host_version(host)
+        stale = host_versions.refusal(host, request.POST.get("version", ""))
+        if stale:
+            # As if loaded again: the current settings, what changed, and what was typed.
+            context = {"form": HostEditForm(instance=host), "host": host, "version": version}
+            context["stale"] = f"{stale} {host_versions.typed(request.POST)}"
+            return render(request, "hosts/form.html", context, status=409)
+        before = audit.settings_text(host)
+        form = HostEditForm(request.POST, instance=host)
+        if form.is_valid():
             host = form.save()
             after = audit.settings_text(host)
             audit.record(request.user, "host-edit", host=host, before=before, after=after)
             _host_changed(request, host)
-        messages.success(request, f"Host {host.name} saved; a worker is checking it now.")
-        return redirect(host)
-    return render(request, "hosts/form.html", {"form": form, "host": host})
+            messages.success(request, f"Host {host.name} saved; a worker is checking it now.")
+            return redirect(host)
+    return render(request, "hosts/form.html", {"form": form, "host": host, "version": version})
 
 
 @require_http_methods(["GET", "POST"])

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from networks import permissions, topology
 from networks.guest_rows import lease_addresses
 from networks.models import Host, Job
+from networks.stale.nics import last_job_of_each, nics_version
 from networks.views import jinja
 
 SWITCH_FIELDS = ("name", "mode", "active", "ipv4", "ipv6", "bridge", "forward_dev")
@@ -61,9 +62,14 @@ def drawing(host: Host, user) -> topology.Layout:
     if permissions.sees_whole(user, host):
         leases = lease_addresses(host)
         found = permissions.visible_guests(user).filter(host=host)
+        found = found.annotate(last_nic_job=last_job_of_each())
         guests = [
-            topology.GuestIn(name, state, topology.nics_of(nics, leases))
-            for name, state, nics in found.values_list("name", "state", "nics")
+            topology.GuestIn(
+                name, state, topology.nics_of(nics, leases), nics_version(nics, last_job)
+            )
+            for name, state, nics, last_job in found.values_list(
+                "name", "state", "nics", "last_nic_job"
+            )
         ]
         pending = _pending(host)
     uplink = topology.uplink_of(host.interfaces, host.routes)
@@ -102,6 +108,8 @@ def host_topology(request: HttpRequest, host: str) -> HttpResponse:
         "part": _part(request, host, drawn),
         "switch_names": [node.switch.name for node in drawn.switches],
         "guest_names": sorted(node.guest.name for node in drawn.guests),
+        # The connect form names the guest in a field: it carries each guest's version.
+        "guest_versions": sorted((node.guest.name, node.guest.version) for node in drawn.guests),
         "can_edit": permissions.can_operate(request.user, host),
         "can_administer": permissions.can_administer(request.user, host),
         "attach_url": reverse("guest-nic-attach", args=[host.name, NAME]),

@@ -2,6 +2,10 @@
 
 Each change leaves an audit entry (networks.audit.record). A new password ends the user's other
 sessions (Django's session hash), and a deactivated user is logged out at its next request.
+
+The role and grant forms carry the version of the role and grants the page showed
+(networks.stale.access): a change made on a page drawn before another admin's is refused (409)
+with what changed since; revoking a grant someone revoked meanwhile says so and changes nothing.
 """
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -20,8 +24,10 @@ from networks import audit, permissions
 from networks.forms.users import GrantForm, PasswordForm, RoleForm, UserAddForm
 from networks.models import Grant
 from networks.permissions import ROLE_GROUPS
+from networks.stale import access
 
 INVALID = 422  # a form with field errors comes back with them, as the switch editor does
+CONFLICT = 409  # made on a page older than another admin's change: nothing changed
 
 
 def _admin(request: HttpRequest) -> None:
@@ -75,16 +81,20 @@ def _failed_logins(user: User) -> int:
 
 
 def _detail(request: HttpRequest, user: User, status: int = 200, **forms) -> HttpResponse:
+    role = _global_role(user)
     context = {
         "person": user,
         "failed_logins": _failed_logins(user),
         "cool_off_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
         "failure_limit": settings.AXES_FAILURE_LIMIT,
-        "global_role": _global_role(user),
+        "global_role": role,
         "grants": user.grants.select_related("host"),
+        # What the role and grant forms send back, and why a revoke was refused.
+        "access_version": access.access_version(user, role),
+        "revoke_error": forms.get("revoke_error", ""),
         "grant_form": forms.get("grant_form") or GrantForm(),
         "password_form": forms.get("password_form") or PasswordForm(user),
-        "role_form": forms.get("role_form") or RoleForm(initial={"role": _global_role(user)}),
+        "role_form": forms.get("role_form") or RoleForm(initial={"role": role}),
     }
     return render(request, "users/detail.html", context, status=status)
 
@@ -92,6 +102,13 @@ def _detail(request: HttpRequest, user: User, status: int = 200, **forms) -> Htt
 def _user(request: HttpRequest, pk: int) -> User:
     _admin(request)
     return get_object_or_404(User, pk=pk)
+
+
+def _stale(request: HttpRequest, user: User) -> str:
+    """Why the change is refused ("" for none), with the user's row locked until the request's
+    transaction ends: of two changes made at once from the same page, the second is refused."""
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    return access.refusal(user, _global_role(user), request.POST.get("version", ""))
 
 
 @require_GET
@@ -138,6 +155,9 @@ def user_role(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("role", "A superuser is an admin whatever its groups.")
         return _detail(request, user, INVALID, role_form=form)
     with transaction.atomic():
+        if stale := _stale(request, user):
+            form.add_error(None, stale)
+            return _detail(request, user, CONFLICT, role_form=form)
         before = _global_role(user)
         _set_role(user, form.cleaned_data["role"])
         after = form.cleaned_data["role"]
@@ -153,6 +173,9 @@ def grant_add(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _detail(request, user, INVALID, grant_form=form)
     with transaction.atomic():
+        if stale := _stale(request, user):
+            form.add_error(None, stale)
+            return _detail(request, user, CONFLICT, grant_form=form)
         grant = form.save(commit=False)
         grant.user = user
         grant.save()
@@ -166,8 +189,13 @@ def grant_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def grant_delete(request: HttpRequest, pk: int, grant: int) -> HttpResponse:
     user = _user(request, pk)
-    found = get_object_or_404(Grant.objects.select_related("host"), pk=grant, user=user)
     with transaction.atomic():
+        found = Grant.objects.select_related("host").filter(pk=grant, user=user).first()
+        if found is None:  # what the admin asked for holds already: say by whom
+            messages.info(request, access.already_revoked(user, request.POST.get("version", "")))
+            return redirect("user-detail", user.pk)
+        if stale := _stale(request, user):
+            return _detail(request, user, CONFLICT, revoke_error=stale)
         audit.record(
             request.user, "grant-revoke", host=found.host, message=f"{user.username}: {found}"
         )

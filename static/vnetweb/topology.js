@@ -382,18 +382,27 @@
     return url.replace("~name~", segment(guest)).replace("~mac~", segment(mac || ""));
   }
 
+  // The version of the guest's NICs the drawing shows: the server refuses a change made against
+  // an older one, saying what changed since (the drawing follows the host live, and so does this).
+  function version(guest) {
+    var node = find(guestKey(guest));
+    return node ? node.dataset.version || "" : "";
+  }
+
   function attach(guest, network) {
     // Lines for this guest and switch now: the job's NIC is drawn once there is one more.
     var count = findAll(nicKey(guest, "network", network)).length;
     var entry = { guest: guest, network: network, count: count };
     var url = fill(root.dataset.attach, guest);
-    post(url, { network: network }, "Connecting " + guest + " to " + network + "…", awaiting(entry));
+    var fields = { network: network, version: version(guest) };
+    post(url, fields, "Connecting " + guest + " to " + network + "…", awaiting(entry));
   }
 
   function detach(guest, mac, network) {
     var entry = { guest: guest, mac: mac };
     var url = fill(root.dataset.detach, guest, mac);
-    post(url, {}, "Disconnecting " + guest + " from " + network + "…", awaiting(entry));
+    post(url, { version: version(guest) }, "Disconnecting " + guest + " from " + network + "…",
+      awaiting(entry));
   }
 
   function awaiting(entry) {
