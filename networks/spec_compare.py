@@ -8,11 +8,10 @@ so comparisons of saved, running and requested definitions look past them.
 import dataclasses
 
 from networks.spec import NetworkSpec, SpecXMLError, parse
+from networks.versions import DEFAULT_NAT_PORTS, same_definition
 
 # Filled in at define when the XML leaves them out.
 DEFINE_FILLS = ("uuid", "mac", "bridge", "stp", "delay")
-# The NAT port range a running network reports when none was set.
-DEFAULT_NAT_PORTS = (1024, 65535)
 
 
 def comparable(spec: NetworkSpec) -> NetworkSpec:
@@ -43,5 +42,7 @@ def same_xml(a: str, b: str) -> bool:
 
 
 def runs_as_saved(live_xml: str, saved_xml: str) -> bool:
-    """Whether a running network runs its saved definition (no restart pending)."""
-    return same_xml(live_xml, saved_xml)
+    """Whether a running network runs its saved definition (no restart pending): compared as
+    XML, not as specs, so a change made with virsh in a part vnetweb does not model counts too;
+    the same test for the database's picture (networks.sync) and the worker's restart."""
+    return same_definition(live_xml, saved_xml)

@@ -12,8 +12,8 @@ from django.utils import timezone
 from networks import audit, gateway, live
 from networks.models import Guest, Host, Lease, Network
 from networks.spec import NetworkSpec, SpecXMLError, parse
+from networks.spec_compare import runs_as_saved
 from networks.subnets import bounds
-from networks.versions import same_definition
 
 NO_SUMMARY = {
     "mode": "",
@@ -81,12 +81,8 @@ def _summary(spec: NetworkSpec | None) -> dict:
 
 
 def _config_xml(info: gateway.NetworkInfo) -> str:
-    """The saved definition when it differs from the running one, else "".
-
-    Compared as XML, not as specs: an edit carries the saved definition it was made on, and the
-    worker refuses it unless that is libvirt's saved definition to the letter (a change made
-    with virsh in a part vnetweb does not model included)."""
-    if not info.config_xml or same_definition(info.xml, info.config_xml):
+    """The saved definition when the running one differs from it (a restart pending), else ""."""
+    if not info.config_xml or runs_as_saved(info.xml, info.config_xml):
         return ""
     return info.config_xml
 

@@ -12,8 +12,9 @@ from lxml import etree
 
 # libvirt's running XML reports these although nobody configured them: not part of a definition.
 _LIVE_ATTRIBUTES = ("connections",)
-# The NAT port range a running network reports when none was set (networks.spec_compare).
-_DEFAULT_NAT_PORTS = {"start": "1024", "end": "65535"}
+# The NAT port range a running network reports when none was set.
+DEFAULT_NAT_PORTS = (1024, 65535)
+_DEFAULT_NAT_PORT_ATTRIBUTES = dict(zip(("start", "end"), map(str, DEFAULT_NAT_PORTS), strict=True))
 
 
 def canonical_xml(xml: str) -> bytes:
@@ -36,7 +37,7 @@ def canonical_xml(xml: str) -> bytes:
 
 def _drop_default_nat_ports(root: etree._Element) -> None:
     for port in root.findall("./forward/nat/port"):
-        if dict(port.attrib) == _DEFAULT_NAT_PORTS:
+        if dict(port.attrib) == _DEFAULT_NAT_PORT_ATTRIBUTES:
             nat = port.getparent()
             nat.remove(port)
             if len(nat) == 0 and not nat.attrib:
