@@ -12,7 +12,7 @@ updates are published to Redis database 13 (REDIS_URL below), never the site's d
         ...
 
 The sample networks follow bench/network_list.py's generator (one /24 with a DHCP range each,
-written through networks.sync.record_snapshot as a worker's refresh would), with a mix of modes,
+written by networks.worker.sync.record_snapshot as a refresh would), with a mix of modes,
 about a third active, a quarter autostarted, some with IPv6, a few queued jobs, and on host h0
 one active network (LEASE_NETWORK) holding LEASES DHCP leases.
 """
@@ -140,7 +140,7 @@ def populate(hosts: list, total: int) -> None:
     with a queued job on every 15th network (and at least one)."""
     from networks import gateway
     from networks.models import Job, Network
-    from networks.sync import record_snapshot
+    from networks.worker.sync import record_snapshot
 
     facts = gateway.HostFacts("bench", "9.0.0", "QEMU", "7.2.0", "x86_64", 2, 1 << 24)
     for n, host in enumerate(hosts):

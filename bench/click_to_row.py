@@ -70,7 +70,7 @@ def main() -> None:
     from networks import gateway
     from networks.models import Host, Network
     from networks.spec import to_xml
-    from networks.tasks import refresh
+    from networks.worker.tasks import refresh
     from tests.browser import CHROMIUM, CHROMIUM_ARGS, log_in
     from tests.real import fast_network_spec, free_subnet
 

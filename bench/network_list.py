@@ -4,7 +4,7 @@
 
 Runs against a throw-away SQLite database in a temporary directory (no libvirt, no Redis): it
 measures vnetweb's own cost: queries and time to render /networks/, and time for
-networks.sync.record_snapshot to write a host's snapshot when nothing changed and when all changed.
+networks.worker.sync.record_snapshot writing a snapshot when nothing changed and when all changed.
 """
 
 import argparse
@@ -47,7 +47,7 @@ def main() -> None:
     from networks import gateway
     from networks.models import Host, Job, Network
     from networks.spec import DhcpRange, IpSpec, NetworkSpec, to_xml
-    from networks.sync import record_snapshot
+    from networks.worker.sync import record_snapshot
 
     setup_test_environment()
     call_command("migrate", verbosity=0)

@@ -12,7 +12,7 @@ and non-zero only when it cannot run (e.g. the server does not start). The tempo
 with the server's log, is removed at the end unless --keep.
 
 Set-up (all in a temporary directory, see bench/_site.py): a migrated SQLite database with a
-superuser and 4 hosts whose networks are written by networks.sync.record_snapshot, grown from 10
+superuser and 4 hosts, networks written by networks.worker.sync.record_snapshot, grown from 10
 to 100 to 1000 networks while the one server keeps running; about a third active, a quarter
 autostarted, a queued job on every 15th network, and network h0/net0-0 with 500 DHCP leases. No
 libvirt; Redis (database 13) only receives the live-update messages that record_snapshot sends.

@@ -1,4 +1,4 @@
-"""Benchmark: the worker's survey of the switches' host side (networks.switch_state.survey) on
+"""Benchmark: the worker's survey of the switches' host side (networks.worker.survey.survey) on
 the real qemu:///system with N running networks.
 
     .venv/bin/python bench/switch_survey.py [--networks 40] [--rounds 10]
@@ -45,8 +45,8 @@ def main() -> None:
     from networks import gateway
     from networks.models import Host, Network
     from networks.spec import IpSpec, NetworkSpec, to_xml
-    from networks.switch_state import survey
-    from networks.tasks import refresh
+    from networks.worker.survey import survey
+    from networks.worker.tasks import refresh
     from tests.real import _used_subnets
 
     call_command("migrate", verbosity=0)

@@ -9,7 +9,7 @@ for the live channel) with one host whose rows are written as its worker would: 
 with a third, every twentieth on no switch), a lease for every NIC on an active switch.
 
 Server, in-process (django.test.Client, CaptureQueriesContext): the layout alone
-(networks.views.topology.drawing: the queries and networks.topology), then GET of the page and of
+(views.topology.drawing: the queries and networks.pages.topology), then GET of the page and of
 its live part, --rounds times each after a warm-up: median, p95, SQL queries, size, and Python's
 full garbage collections meanwhile (each walks every object of the process: they make the p95).
 
@@ -212,7 +212,7 @@ def server_figures(host, rounds: int) -> list[tuple]:
         figures.append((label, samples, f"{other}; {collections}"))
 
     admin = User.objects.get(username=_site.USERNAME)
-    timed("server: layout (queries + networks.topology)", lambda: drawing(host, admin))
+    timed("server: layout (queries + networks.pages.topology)", lambda: drawing(host, admin))
     page = reverse("host-topology", args=[host.name])
     part = reverse("host-topology-part", args=[host.name])
     timed("server: GET the page", lambda: client.get(page))

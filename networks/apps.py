@@ -8,7 +8,7 @@ class NetworksConfig(AppConfig):
     verbose_name = "Virtual networks"
 
     def ready(self) -> None:
-        from networks.roles import grant_admin_permissions
+        from networks.admin_site import grant_admin_permissions
         from vnetweb.idle import note_login
 
         # Permissions exist only after every app migrated, hence post_migrate, not a migration.

@@ -4,9 +4,10 @@ virsh or another tool).
 
 - A job's entry is written when it is queued (who, from which address, what, on which object,
   the object's definition before) and completed when it ends (the result, libvirt's message, the
-  definition after): networks.jobs.create_job and networks.tasks call job_queued and job_ended.
+  definition after): networks.jobs.create_job and networks.worker.tasks call job_queued and
+  job_ended.
 - Host administration records its own entries (record), with the settings before and after.
-- The request's client address reaches create_job through AddressMiddleware (a context
+- The request's client address reaches create_job through vnetweb.proxy.AddressMiddleware (a context
   variable), so no caller has to pass it along.
 """
 
@@ -17,36 +18,16 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from networks.editor import diff_lines
 from networks.models import AuditEntry, Guest, Host, Job, Network
 from networks.spec_compare import same_xml
-from vnetweb.proxy import from_trusted_proxy
+from networks.versions import diff_lines
 
-_address: contextvars.ContextVar[str | None] = contextvars.ContextVar("address", default=None)
+# The address of the client whose request is being served (vnetweb.proxy.AddressMiddleware sets it).
+request_address: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "address", default=None
+)
 # A change seen within this long of a vnetweb job on the same object is the job's, not outside.
 JOB_ECHO = timedelta(seconds=20)
-
-
-def client_address(request) -> str | None:
-    """The client's address: REMOTE_ADDR, or on a connection from the site's reverse proxy the
-    address it forwarded (the last one, which the proxy itself appended)."""
-    if from_trusted_proxy(request):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
-
-
-class AddressMiddleware:
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request):
-        token = _address.set(client_address(request))
-        try:
-            return self.get_response(request)
-        finally:
-            _address.reset(token)
 
 
 def _who(user) -> tuple:
@@ -61,7 +42,7 @@ def record(user, action: str, *, host: Host | None = None, **fields) -> AuditEnt
     return AuditEntry.objects.create(
         user=user,
         username=username,
-        address=_address.get(),
+        address=request_address.get(),
         action=action,
         host=host,
         host_name=host.name if host else fields.pop("host_name", ""),

@@ -3,7 +3,7 @@
 A request writes a Job row and, once its transaction commits, queues `run_job` on the host's own
 queue. The page then polls the row; the worker does the rest. The task is sent by name, so the
 web process never imports the worker's code (nor libvirt, which only the worker loads). A job for
-a host that no live worker serves (networks.worker_presence) is written failed instead, saying so,
+a host that no live worker serves (networks.workers) is written failed instead, saying so,
 and never queued.
 """
 
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from networks import audit, live, operations, worker_presence
+from networks import audit, live, operations, workers
 from networks.models import Host, Job, Network
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,9 @@ def unserved(host: Host) -> dict:
     """
     if settings.CELERY_TASK_ALWAYS_EAGER or not settings.VNETWEB_WORKER_PRESENCE:
         return {}
-    if worker_presence.serving(host.queue) is not False:
+    if workers.serving(host.queue) is not False:
         return {}
-    message = worker_presence.unserved_message(host)
+    message = workers.unserved_message(host)
     return {"state": Job.State.FAILED, "message": message, "finished": timezone.now()}
 
 

@@ -15,11 +15,12 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable
-from functools import cache
 
 import redis
 from django.conf import settings
 from django.db import transaction
+
+from networks.redis_client import client, db_number
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +32,10 @@ EVENTS_PATH = "/live/events/"
 KEEPALIVE_SECONDS = 15
 
 
-@cache
-def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-
-
 def channel() -> str:
     """Pub/sub ignores Redis's database numbers: the channel carries it, so that the tests' Redis
     database (15) and the site's (0) on one server never hear each other."""
-    db = redis.connection.parse_url(settings.REDIS_URL).get("db", 0)
-    return f"vnetweb:changes:{db}"
+    return f"vnetweb:changes:{db_number()}"
 
 
 def message(
@@ -74,9 +69,7 @@ def send(
 ) -> None:
     """Publish now (outside a transaction, or after it)."""
     try:
-        _client(settings.REDIS_URL).publish(
-            channel(), message(host, networks, jobs, jobs_only, topic)
-        )
+        client().publish(channel(), message(host, networks, jobs, jobs_only, topic))
     except redis.RedisError as exc:
         log.warning("live update not sent (pages stay as they are until reloaded): %s", exc)
 
@@ -95,7 +88,7 @@ def publish(
 
 # --- who is looking ----------------------------------------------------------------------------
 # A network page's stream says so every WATCH_EVERY seconds; the worker samples the counters of
-# the networks someone looks at (networks.switch_state), and of no other.
+# the networks someone looks at (networks.worker.survey), and of no other.
 WATCH_SECONDS = 2 * KEEPALIVE_SECONDS + 5
 
 
@@ -105,7 +98,7 @@ def _watch_key(network_id: int) -> str:
 
 def watch(network_ids: Iterable[int]) -> None:
     try:
-        pipe = _client(settings.REDIS_URL).pipeline(transaction=False)
+        pipe = client().pipeline(transaction=False)
         for network_id in network_ids:
             pipe.set(_watch_key(network_id), 1, ex=WATCH_SECONDS)
         pipe.execute()
@@ -119,7 +112,7 @@ def watched(network_ids: Iterable[int]) -> set[int]:
     if not ids:
         return set()
     try:
-        found = _client(settings.REDIS_URL).mget([_watch_key(i) for i in ids])
+        found = client().mget([_watch_key(i) for i in ids])
     except redis.RedisError:
         return set()
     return {network_id for network_id, value in zip(ids, found, strict=True) if value}
@@ -141,7 +134,7 @@ def open_stream(user_id: int) -> str | None:
     cannot count: the stream then says Redis is down)."""
     stream_id, key, now = uuid.uuid4().hex, _streams_key(user_id), time.time()
     try:
-        pipe = _client(settings.REDIS_URL).pipeline()  # MULTI: no other stream counts in between
+        pipe = client().pipeline()  # MULTI: no other stream counts in between
         pipe.zremrangebyscore(key, "-inf", now)
         pipe.zadd(key, {stream_id: now + STREAM_SECONDS})
         pipe.expire(key, STREAM_SECONDS)
@@ -160,7 +153,7 @@ def keep_stream(user_id: int, stream_id: str) -> None:
         return
     key = _streams_key(user_id)
     try:
-        pipe = _client(settings.REDIS_URL).pipeline()
+        pipe = client().pipeline()
         pipe.zadd(key, {stream_id: time.time() + STREAM_SECONDS}, xx=True)
         pipe.expire(key, STREAM_SECONDS)
         pipe.execute()
@@ -172,6 +165,6 @@ def close_stream(user_id: int, stream_id: str) -> None:
     if not stream_id:
         return
     try:
-        _client(settings.REDIS_URL).zrem(_streams_key(user_id), stream_id)
+        client().zrem(_streams_key(user_id), stream_id)
     except redis.RedisError as exc:
         log.info("cannot give back a live stream's place: %s", exc)

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from networks.operations import choices as operation_choices
+
 
 class Host(models.Model):
     name = models.SlugField(max_length=64, unique=True, help_text="Short name, e.g. kvm1.")
@@ -102,7 +104,7 @@ class Network(models.Model):
     leases_seen = models.DateTimeField(null=True, blank=True)
     # Counts changes to the lease rows: the network page keeps its rendered lease table per version.
     leases_version = models.PositiveIntegerField(default=0)
-    # The switch as the machine of the host's worker sees it (networks.switch_state): bridge link,
+    # The switch as the machine of the host's worker sees it (networks.worker.survey): bridge link,
     # ports, firewall rules, dnsmasq, forwarding and the health verdict; {} when never read.
     # {"local": False, ...} for a host the worker reaches over the network (libvirt's view only).
     switch = models.JSONField(default=dict, blank=True)
@@ -225,33 +227,8 @@ class Lease(models.Model):
         return mac.endswith(cls.CUT) or client_id.endswith(cls.CUT)
 
 
-def operation_choices() -> list[tuple[str, str]]:
-    # networks.operations imports permissions, which imports this module: resolve it late.
-    from networks.operations import choices
-
-    return choices()
-
-
-class _OperationKeys:
-    """`Job.Operation.START == "start"`: the registry's keys by upper-case name, for older code.
-
-    The operations themselves are declared in networks.operations only.
-    """
-
-    def __getattr__(self, name: str) -> str:
-        if not name.isupper():  # e.g. Django's model class checking for contribute_to_class
-            raise AttributeError(name)
-        from networks.operations import REGISTRY
-
-        if name.lower() in REGISTRY:
-            return name.lower()
-        raise AttributeError(name)
-
-
 class Job(models.Model):
     """A user's request for a libvirt operation, carried out by the worker of the job's host."""
-
-    Operation = _OperationKeys()
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"

@@ -3,16 +3,36 @@ sense, whether it is a button on a network, and the worker function that does it
 
 Views, templates, the Job model's choices and the worker all read this table, so a new verb is
 one entry here plus its worker function. Importing it loads neither libvirt nor the gateway: the
-worker function is named by its dotted path and imported only in the worker.
+worker function is named by its dotted path and imported only in the worker. Who may ask for an
+operation is decided in networks.permissions (`allowed`, `require`, `buttons`), beside the roles.
+Code names an operation by its key here (`Op.START`), never by a bare string.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
-from django.core.exceptions import PermissionDenied
+from networks.roles import Role
 
-from networks.permissions import Role, role_on
+
+class Op(StrEnum):
+    """Every operation's key, as stored in Job.operation and AuditEntry.action."""
+
+    START = "start"
+    STOP = "stop"
+    RESTART = "restart"
+    AUTOSTART_ON = "autostart_on"
+    AUTOSTART_OFF = "autostart_off"
+    DEFINE = "define"
+    UPDATE = "update"
+    UNDEFINE = "undefine"
+    PROBE = "probe"
+    PIN_LEASE = "pin_lease"
+    NIC_ATTACH = "nic_attach"
+    NIC_MOVE = "nic_move"
+    NIC_DETACH = "nic_detach"
+    NIC_LINK = "nic_link"
 
 
 def _always(_network) -> bool:
@@ -21,7 +41,7 @@ def _always(_network) -> bool:
 
 @dataclass(frozen=True)
 class Operation:
-    key: str  # stored in Job.operation
+    key: Op  # stored in Job.operation
     label: str
     role: Role  # the least role that may ask for it (a view may demand more, see `require`)
     target: Literal["network", "host", "guest"]
@@ -41,23 +61,23 @@ class Operation:
         return self.confirm.format(name=network.name) if self.confirm else ""
 
 
-def _op(key: str, label: str, role: Role, target: str = "network", **options) -> Operation:
-    runner = options.pop("runner", f"networks.worker_ops.{key}")
+def _op(key: Op, label: str, role: Role, target: str = "network", **options) -> Operation:
+    runner = options.pop("runner", f"networks.worker.ops.{key}")
     return Operation(key, label, role, target, runner=runner, **options)
 
 
-def _nic(key: str, label: str, role: Role, **options) -> Operation:
-    return _op(key, label, role, runner=f"networks.worker_nics.{key}", **options)
+def _nic(key: Op, label: str, role: Role, **options) -> Operation:
+    return _op(key, label, role, runner=f"networks.worker.nics.{key}", **options)
 
 
 # The order is the order of the buttons.
 OPERATIONS: tuple[Operation, ...] = (
     _op(
-        "start", "Start", Role.OPERATOR, available=lambda n: not n.active, button=True, css="start"
+        Op.START, "Start", Role.OPERATOR, available=lambda n: not n.active, button=True, css="start"
     ),
-    _op("stop", "Stop", Role.OPERATOR, available=lambda n: n.active, button=True, css="stop"),
+    _op(Op.STOP, "Stop", Role.OPERATOR, available=lambda n: n.active, button=True, css="stop"),
     _op(
-        "restart",
+        Op.RESTART,
         "Restart",
         Role.OPERATOR,
         # A transient network is gone once stopped: it cannot be restarted.
@@ -66,37 +86,37 @@ OPERATIONS: tuple[Operation, ...] = (
         confirm="Restart {name}? Its guests lose the network for a moment.",
     ),
     _op(
-        "autostart_on",
+        Op.AUTOSTART_ON,
         "Autostart on",
         Role.OPERATOR,
         available=lambda n: n.persistent and not n.autostart,
         button=True,
     ),
     _op(
-        "autostart_off",
+        Op.AUTOSTART_OFF,
         "Autostart off",
         Role.OPERATOR,
         available=lambda n: n.persistent and n.autostart,
         button=True,
     ),
-    _op("define", "Create", Role.ADMIN, target="host"),
+    _op(Op.DEFINE, "Create", Role.ADMIN, target="host"),
     # Operators may change static hosts and DNS records (live); the editor view asks for ADMIN
     # when the change reaches further.
-    _op("update", "Edit", Role.OPERATOR, available=lambda n: n.persistent),
+    _op(Op.UPDATE, "Edit", Role.OPERATOR, available=lambda n: n.persistent),
     _op(
-        "undefine",
+        Op.UNDEFINE,
         "Delete",
         Role.ADMIN,
         confirm="Delete {name}? It is stopped and its definition removed from the host.",
     ),
-    _op("probe", "Check host", Role.OPERATOR, target="host"),
+    _op(Op.PROBE, "Check host", Role.OPERATOR, target="host"),
     # A lease becomes a DHCP reservation of the running network (a button of its lease's row).
-    _op("pin_lease", "Make permanent", Role.OPERATOR, available=lambda n: n.active),
-    # A guest's NICs (networks.worker_nics): live on a running guest and kept in its definition.
-    _nic("nic_attach", "Attach NIC", Role.OPERATOR, target="guest"),
-    _nic("nic_move", "Move NIC", Role.OPERATOR, target="guest"),
-    _nic("nic_detach", "Detach NIC", Role.OPERATOR, target="guest"),
-    _nic("nic_link", "Set NIC link", Role.OPERATOR, target="guest"),
+    _op(Op.PIN_LEASE, "Make permanent", Role.OPERATOR, available=lambda n: n.active),
+    # A guest's NICs (networks.worker.nics): live on a running guest and kept in its definition.
+    _nic(Op.NIC_ATTACH, "Attach NIC", Role.OPERATOR, target="guest"),
+    _nic(Op.NIC_MOVE, "Move NIC", Role.OPERATOR, target="guest"),
+    _nic(Op.NIC_DETACH, "Detach NIC", Role.OPERATOR, target="guest"),
+    _nic(Op.NIC_LINK, "Set NIC link", Role.OPERATOR, target="guest"),
 )
 REGISTRY: dict[str, Operation] = {op.key: op for op in OPERATIONS}
 _BY_SLUG: dict[str, Operation] = {op.slug: op for op in OPERATIONS}
@@ -112,24 +132,5 @@ def by_slug(slug: str) -> Operation | None:
 
 
 def choices() -> list[tuple[str, str]]:
-    """Job.operation's choices (a callable, so the model never imports this module early)."""
+    """Job.operation's choices."""
     return [(op.key, op.label) for op in OPERATIONS]
-
-
-def allowed(user, op: Operation, obj=None, role: Role | None = None) -> bool:
-    """Whether the user's role on `obj` (a network, host or guest; None: the global role)
-    reaches `role` (by default the operation's own)."""
-    return role_on(user, obj) >= (role if role is not None else op.role)
-
-
-def require(user, op: Operation, obj=None, role: Role | None = None) -> None:
-    """PermissionDenied unless the user's role on `obj` reaches `role` (or the operation's)."""
-    if not allowed(user, op, obj, role):
-        raise PermissionDenied(f"Your role may not {op.label.lower()} here.")
-
-
-def buttons(network, user) -> list[Operation]:
-    """The buttons for this network (a Network, or a row with host_id and name): operations that
-    make sense now and that the user's role on this network allows."""
-    role = role_on(user, network)
-    return [op for op in OPERATIONS if op.button and role >= op.role and op.available(network)]

@@ -18,7 +18,6 @@ through these helpers (404 when it is not visible, 403 when it may not be change
 import logging
 import re
 from dataclasses import dataclass
-from enum import IntEnum
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
@@ -27,16 +26,9 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from networks.models import AuditEntry, Grant, Guest, Host, Job, Network
+from networks.operations import OPERATIONS, Operation
+from networks.roles import ROLE_GROUPS, Role
 
-
-class Role(IntEnum):
-    NONE = 0
-    VIEWER = 1
-    OPERATOR = 2
-    ADMIN = 3
-
-
-ROLE_GROUPS = {"viewer": Role.VIEWER, "operator": Role.OPERATOR, "admin": Role.ADMIN}
 # A pattern may hold what a network name may hold, and the wildcards * and ?.
 PATTERN = re.compile(r"[^\s,/]+\Z")
 
@@ -358,3 +350,25 @@ def require_administer(user, obj: Host | Network) -> None:
 def require_site_admin(user) -> None:
     if not is_site_admin(user):
         raise PermissionDenied("Only admins may do this.")
+
+
+# --- operations ----------------------------------------------------------------------------------
+
+
+def allowed(user, op: Operation, obj=None, role: Role | None = None) -> bool:
+    """Whether the user's role on `obj` (a network, host or guest; None: the global role)
+    reaches `role` (by default the operation's own)."""
+    return role_on(user, obj) >= (role if role is not None else op.role)
+
+
+def require(user, op: Operation, obj=None, role: Role | None = None) -> None:
+    """PermissionDenied unless the user's role on `obj` reaches `role` (or the operation's)."""
+    if not allowed(user, op, obj, role):
+        raise PermissionDenied(f"Your role may not {op.label.lower()} here.")
+
+
+def buttons(network, user) -> list[Operation]:
+    """The buttons for this network (a Network, or a row with host_id and name): operations that
+    make sense now and that the user's role on this network allows."""
+    role = role_on(user, network)
+    return [op for op in OPERATIONS if op.button and role >= op.role and op.available(network)]

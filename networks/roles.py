@@ -1,48 +1,27 @@
-"""What the *admin* role means inside Django's admin site.
-
-vnetweb's own pages ask networks.permissions. Django's admin asks for `is_staff` and model
-permissions instead; this site and the permissions granted after migrating make a member of the
-admin group an admin there too, without ticking "staff status" and a list of permissions for each.
+"""The roles, declared once: viewer < operator < admin. Each global role is the Django group of
+the same name (made by a migration); grants name the same roles on a host or its networks.
+Who may do what with a role is decided in networks.permissions.
 """
 
-from django.contrib.admin import AdminSite
-from django.contrib.admin.apps import AdminConfig
-from django.http import HttpRequest
-
-# Users and groups (to hand out roles), hosts; the network mirror and jobs are read-only.
-ADMIN_MODELS = {
-    ("auth", "user"): ("add", "change", "delete", "view"),
-    ("auth", "group"): ("view", "change"),
-    ("networks", "host"): ("add", "change", "delete", "view"),
-    ("networks", "network"): ("view",),
-    ("networks", "job"): ("view",),
-    ("networks", "lease"): ("view",),
-    ("networks", "guest"): ("view",),
-    ("networks", "auditentry"): ("view",),
-}
+from enum import IntEnum
 
 
-def grant_admin_permissions(**_kwargs) -> None:
-    from django.contrib.auth.models import Group, Permission
+class Role(IntEnum):
+    NONE = 0
+    VIEWER = 1
+    OPERATOR = 2
+    ADMIN = 3
 
-    group, _ = Group.objects.get_or_create(name="admin")
-    for (app_label, model), actions in ADMIN_MODELS.items():
-        codenames = [f"{action}_{model}" for action in actions]
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
-        )
+    @property
+    def group(self) -> str:
+        """The name of the Django group that gives this role ("" for NONE)."""
+        return "" if self is Role.NONE else self.name.lower()
 
-
-class VnetwebAdminSite(AdminSite):
-    site_header = "vnetweb administration"
-
-    def has_permission(self, request: HttpRequest) -> bool:
-        from networks.permissions import Role, role_of
-
-        return request.user.is_active and role_of(request.user) >= Role.ADMIN
+    @property
+    def label(self) -> str:
+        return self.name.capitalize() if self is not Role.NONE else "None"
 
 
-class VnetwebAdminConfig(AdminConfig):
-    """Installed instead of django.contrib.admin, so that `admin.site` is a VnetwebAdminSite."""
-
-    default_site = "networks.roles.VnetwebAdminSite"
+# The roles a user, a group or a grant can hold, lowest first.
+GRANTED = (Role.VIEWER, Role.OPERATOR, Role.ADMIN)
+ROLE_GROUPS = {role.group: role for role in GRANTED}

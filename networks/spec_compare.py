@@ -44,5 +44,5 @@ def same_xml(a: str, b: str) -> bool:
 def runs_as_saved(live_xml: str, saved_xml: str) -> bool:
     """Whether a running network runs its saved definition (no restart pending): compared as
     XML, not as specs, so a change made with virsh in a part vnetweb does not model counts too;
-    the same test for the database's picture (networks.sync) and the worker's restart."""
+    the same test for the database's picture (networks.worker.sync) and the worker's restart."""
     return same_definition(live_xml, saved_xml)

@@ -6,7 +6,7 @@ from networks.views import (
     audit,
     guest_nics,
     guests,
-    health,
+    healthz,
     hosts,
     jobs,
     lease_export,
@@ -26,7 +26,7 @@ from networks.views import (
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="network-list"), name="home"),
-    path("healthz/", health.healthz, name="healthz"),
+    path("healthz/", healthz.healthz, name="healthz"),
     path("networks/", networks.network_list, name="network-list"),
     path("networks/rows/", networks.network_rows, name="network-rows"),
     path("networks/new/", switch_new.switch_new, name="switch-new"),

@@ -6,6 +6,7 @@ someone else's change. Both the web side (review) and the worker (right before i
 definitions in this canonical form, so the two agree on what "the same definition" means.
 """
 
+import difflib
 import hashlib
 
 from lxml import etree
@@ -59,3 +60,12 @@ def definition_version(xml: str) -> str:
 def same_definition(a: str, b: str) -> bool:
     """Whether two definition XMLs are the same definition (as `definition_version` sees it)."""
     return definition_version(a) == definition_version(b)
+
+
+def diff_lines(old: str, new: str) -> list[tuple[str, str]]:
+    """A unified diff of two definitions as (kind, line): add, del, hunk or same."""
+    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), "saved", "new", n=3)
+    kinds = {"+": "add", "-": "del", "@": "hunk"}
+    return [
+        (kinds.get(line[:1], "same"), line) for line in lines if not line.startswith(("+++", "---"))
+    ]

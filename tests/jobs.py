@@ -1,7 +1,7 @@
 """Running a job in the test process, as a worker would: the task claims it, runs it, re-reads."""
 
-from networks import tasks
 from networks.models import Host, Job, Network
+from networks.worker import tasks
 
 
 def run(host: Host, operation: str, target: str, **params) -> Job:

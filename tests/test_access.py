@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from networks import urls as network_urls
 from networks.models import Grant, Guest, Host, Job
+from networks.operations import Op
 
 # Real arguments for every named pattern of networks/urls.py; the fixtures below make them exist.
 URL_KWARGS = {
@@ -87,7 +88,7 @@ def world(test_host, make_network, operator):
         host=test_host,
         network=network,
         target=network.name,
-        operation=Job.Operation.STOP,
+        operation=Op.STOP,
         state=Job.State.SUCCEEDED,
         message="Stopped net1.",
     )
@@ -293,7 +294,7 @@ def test_viewer_cannot_change_a_network(world, viewer, client_as, action):
 def test_viewer_cannot_check_a_host(world, viewer, client_as):
     response = client_as(viewer).post(reverse("host-probe", args=["testdrv"]))
     assert response.status_code == 403
-    assert not Job.objects.filter(operation=Job.Operation.PROBE).exists()
+    assert not Job.objects.filter(operation=Op.PROBE).exists()
 
 
 # --- operator ----------------------------------------------------------------------------------
@@ -304,7 +305,7 @@ def test_operator_can_start_a_network(world, operator, client_as):
     response = client_as(operator).post(url)
     assert response.status_code == 302
     job = Job.objects.exclude(pk=world["job"].pk).get()
-    assert job.operation == Job.Operation.START
+    assert job.operation == Op.START
     assert job.state == Job.State.QUEUED
     assert job.username == operator.username
     assert job.user == operator
@@ -317,9 +318,9 @@ def test_operator_can_start_a_network(world, operator, client_as):
 @pytest.mark.parametrize(
     ("action", "operation"),
     [
-        ("stop", Job.Operation.STOP),
-        ("autostart-on", Job.Operation.AUTOSTART_ON),
-        ("autostart-off", Job.Operation.AUTOSTART_OFF),
+        ("stop", Op.STOP),
+        ("autostart-on", Op.AUTOSTART_ON),
+        ("autostart-off", Op.AUTOSTART_OFF),
     ],
 )
 def test_operator_actions_create_the_matching_job(world, operator, client_as, action, operation):
@@ -331,7 +332,7 @@ def test_operator_actions_create_the_matching_job(world, operator, client_as, ac
 def test_operator_can_check_a_host(world, operator, client_as):
     response = client_as(operator).post(reverse("host-probe", args=["testdrv"]))
     assert response.status_code == 302
-    job = Job.objects.get(operation=Job.Operation.PROBE)
+    job = Job.objects.get(operation=Op.PROBE)
     assert (job.host, job.username, job.target) == (world["host"], operator.username, "")
 
 
@@ -346,7 +347,7 @@ def test_operator_cannot_add_edit_or_delete_hosts(world, operator, client_as, na
     assert host.uri == "test:///default"
     assert host.description == "test driver"
     assert list(Host.objects.values_list("name", flat=True)) == ["testdrv"]
-    assert not Job.objects.filter(operation=Job.Operation.PROBE).exists()
+    assert not Job.objects.filter(operation=Op.PROBE).exists()
 
 
 def test_viewer_cannot_delete_a_host(world, viewer, client_as):

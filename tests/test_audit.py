@@ -12,9 +12,10 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
 
-from networks import audit, gateway, tasks
+from networks import audit, gateway
 from networks.models import AuditEntry, Grant, Guest, Host, Job, Network
-from networks.sync import record_network, record_snapshot
+from networks.worker import tasks
+from networks.worker.sync import record_network, record_snapshot
 from tests.test_live import FACTS, info
 from tests.test_tasks_testdriver import (
     URI,

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group, User
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from networks.models import Network
-from networks.tasks import refresh
+from networks.worker.tasks import refresh
 from tests.browser import log_in
 from tests.test_gateway_real import virsh_state
 

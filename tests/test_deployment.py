@@ -334,7 +334,13 @@ def test_deployment_doc_lists_every_environment_variable():
 def test_app_services_restart_after_a_crash_and_check_their_own_health(services, name, check):
     service = services[name]
     assert service["restart"] == "unless-stopped"
-    assert service["healthcheck"]["test"] == ["CMD", "python", "-m", "vnetweb.healthcheck", *check]
+    assert service["healthcheck"]["test"] == [
+        "CMD",
+        "python",
+        "-m",
+        "vnetweb.container_check",
+        *check,
+    ]
     if name != "web":
         # The node name the check pings must be the one the worker is started with.
         assert f"-n {check[1]}@%h" in " ".join(command(service))

@@ -18,7 +18,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from networks import gateway, tasks
+from networks import gateway
 from networks.models import Job
 from networks.spec import (
     DhcpRange,
@@ -31,6 +31,7 @@ from networks.spec import (
     validate,
 )
 from networks.spec.dnsmasq_options import ALLOWED, DHCP_OPTIONS, option_problem, txt_value_problem
+from networks.worker import tasks
 from tests import jobs
 from tests.real import LOCAL_URI
 

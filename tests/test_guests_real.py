@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from networks.models import Network
-from networks.tasks import refresh
+from networks.worker.tasks import refresh
 from tests.real import LOCAL_URI
 
 pytestmark = pytest.mark.libvirt

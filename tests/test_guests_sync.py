@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from networks import gateway
 from networks.models import Guest
-from networks.sync import record_guests, record_snapshot
-from networks.tasks import refresh
+from networks.worker.sync import record_guests, record_snapshot
+from networks.worker.tasks import refresh
 from tests.test_live import FACTS, info
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from networks.gateway.firewall import rules_for
 from networks.gateway.hostside import HostNetworking, Link, Route
-from networks.health import collisions, dnsmasq_expected, verdict
 from networks.spec import DhcpRange, IpSpec, NetworkSpec
+from networks.worker.health import collisions, dnsmasq_expected, verdict
 
 
 def spec(mode: str = "nat", **fields) -> NetworkSpec:

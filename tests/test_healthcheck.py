@@ -1,4 +1,4 @@
-"""The container health checks (vnetweb/healthcheck.py), against a real web server and worker."""
+"""The container health checks (vnetweb/container_check.py), with a real web server and worker."""
 
 import os
 import socket
@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.real import wait_for
-from vnetweb import healthcheck
+from vnetweb import container_check as healthcheck
 
 
 def test_web_is_healthy_when_the_site_answers_its_health_page(live_server):

@@ -14,12 +14,13 @@ from urllib.parse import unquote
 import pytest
 from django.urls import reverse
 
-from networks import gateway, host_uri, tasks
+from networks import gateway, host_uri
 from networks.admin import HostAdmin
 from networks.forms.hosts import HostForm
 from networks.gateway import connection
 from networks.host_uri import DEMO_DIR
 from networks.models import Host
+from networks.worker import tasks
 
 DEMO = f"test://{DEMO_DIR / 'demo-host.xml'}"
 SECRET = "root:x:0:0:the-secret-line"

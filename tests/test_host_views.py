@@ -13,6 +13,7 @@ from django.utils import timezone
 from networks import gateway
 from networks.host_uri import DEMO_DIR
 from networks.models import Host, Job, Lease, Network
+from networks.operations import Op
 
 
 def host_row(content: str, name: str) -> str:
@@ -66,7 +67,7 @@ def test_admin_adds_a_host_and_a_probe_job_is_queued_for_it(admin, client_as, no
     assert host.reachable is None
     job = Job.objects.get()
     assert job.host == host
-    assert job.operation == Job.Operation.PROBE
+    assert job.operation == Op.PROBE
     assert job.state == Job.State.QUEUED
     assert job.username == admin.username
     assert job.network is None
@@ -150,7 +151,7 @@ def test_editing_changes_uri_and_description_and_probes_again(test_host, admin, 
     test_host.refresh_from_db()
     assert test_host.uri == "qemu+ssh://root@kvm7/system"
     assert test_host.description == "moved"
-    assert Job.objects.get().operation == Job.Operation.PROBE
+    assert Job.objects.get().operation == Op.PROBE
 
 
 def test_editing_cannot_change_the_name(test_host, admin, client_as):
@@ -248,9 +249,7 @@ def test_deleting_removes_the_host_and_its_rows_only(
     theirs = make_network(other, "net1", active=True)
     for network in (mine, theirs):
         Lease.objects.create(network=network, mac="52:54:00:00:00:01", ip="10.0.0.2")
-        Job.objects.create(
-            username="a", host=network.host, network=network, operation=Job.Operation.STOP
-        )
+        Job.objects.create(username="a", host=network.host, network=network, operation=Op.STOP)
 
     client = client_as(admin)
     assert client.get(reverse("host-delete", args=["testdrv"])).status_code == 200

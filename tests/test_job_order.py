@@ -1,4 +1,4 @@
-"""Jobs on one switch run one at a time, in the order asked (networks.tasks._claim): a job is not
+"""Jobs on one switch run one at a time, in order (networks.worker.tasks._claim): a job is not
 claimed while an earlier job on the same host and target is queued or running, and asks again
 with Celery's countdown. Jobs on other switches, and a host's own probes, do not wait; a job lost
 with its worker or its message holds nobody up for ever.
@@ -11,8 +11,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from networks import gateway, tasks
+from networks import gateway
 from networks.models import Host, Job, Network
+from networks.operations import Op
+from networks.worker import tasks
 
 URI = "test:///default"
 
@@ -39,7 +41,7 @@ def asked_again(monkeypatch) -> list[dict]:
     return calls
 
 
-def job_on(host: Host, target: str = "default", operation=Job.Operation.STOP, **fields) -> Job:
+def job_on(host: Host, target: str = "default", operation=Op.STOP, **fields) -> Job:
     return Job.objects.create(
         username="oscar-operator", host=host, target=target, operation=operation, **fields
     )
@@ -54,7 +56,7 @@ def run(job: Job) -> Job:
 def test_a_job_is_not_claimed_while_an_earlier_job_on_its_switch_is_queued(
     default_net, test_host, asked_again
 ):
-    first, second = job_on(test_host), job_on(test_host, operation=Job.Operation.START)
+    first, second = job_on(test_host), job_on(test_host, operation=Op.START)
     assert tasks._claim(second.pk, "w1") is None
     second = run(second)
     assert second.state == Job.State.QUEUED and second.attempts == 0
@@ -69,7 +71,7 @@ def test_a_job_is_not_claimed_while_an_earlier_job_on_its_switch_is_queued(
 def test_the_waiting_job_runs_once_the_earlier_one_ended_and_after_it(
     default_net, test_host, asked_again
 ):
-    first, second = job_on(test_host), job_on(test_host, operation=Job.Operation.START)
+    first, second = job_on(test_host), job_on(test_host, operation=Op.START)
     run(second)
     first = run(first)
     assert first.state == Job.State.SUCCEEDED
@@ -122,8 +124,8 @@ def test_a_switch_of_the_same_name_on_another_host_is_not_held_up(default_net, t
 
 
 def test_a_probe_of_the_host_waits_for_nothing(test_host):
-    job_on(test_host, target="", operation=Job.Operation.PROBE)
-    probe = run(job_on(test_host, target="", operation=Job.Operation.PROBE))
+    job_on(test_host, target="", operation=Op.PROBE)
+    probe = run(job_on(test_host, target="", operation=Op.PROBE))
     assert probe.state == Job.State.SUCCEEDED
 
 
@@ -142,7 +144,7 @@ def test_a_job_whose_message_was_lost_does_not_hold_its_switch_for_ever(default_
 
 
 def test_a_job_run_in_the_process_that_asked_does_not_wait(default_net, test_host):
-    job_on(test_host, operation=Job.Operation.START)
+    job_on(test_host, operation=Op.START)
     later = job_on(test_host)
     tasks.run_job.apply(args=[later.pk])  # eager, as with VNETWEB_CELERY_EAGER
     later.refresh_from_db()

@@ -10,7 +10,8 @@ from django.db import transaction
 
 from networks.jobs import create_job
 from networks.models import Job, Network
-from networks.tasks import refresh
+from networks.operations import Op
+from networks.worker.tasks import refresh
 from tests.real import wait_for
 from tests.test_gateway_real import virsh_state
 
@@ -29,7 +30,7 @@ def test_three_jobs_on_one_switch_asked_at_once_run_in_the_order_asked(
     with transaction.atomic():  # the three messages leave together, at commit
         asked = [
             create_job(user, real_host, operation, network=network)
-            for operation in (Job.Operation.RESTART, Job.Operation.STOP, Job.Operation.START)
+            for operation in (Op.RESTART, Op.STOP, Op.START)
         ]
     ids = [job.pk for job in asked]
     wait_for(

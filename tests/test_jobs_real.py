@@ -6,7 +6,8 @@ from django.contrib.auth.models import User
 
 from networks.jobs import create_job
 from networks.models import Job, Network
-from networks.tasks import refresh, run_job
+from networks.operations import Op
+from networks.worker.tasks import refresh, run_job
 from tests.test_gateway_real import virsh_state
 
 pytestmark = pytest.mark.libvirt
@@ -43,7 +44,7 @@ def run_on(host, name: str, operation: Job.Operation, user: User) -> tuple[Job, 
 
 def test_a_start_job_starts_the_network_and_the_row_follows(real_host, libvirt_network, someone):
     net = libvirt_network()
-    job, network = run_on(real_host, net.name, Job.Operation.START, someone)
+    job, network = run_on(real_host, net.name, Op.START, someone)
     assert job.state == Job.State.SUCCEEDED, job.message
     assert virsh_state(net.name)[0] == "active"
     network.refresh_from_db()
@@ -56,7 +57,7 @@ def test_a_start_job_starts_the_network_and_the_row_follows(real_host, libvirt_n
 
 def test_a_stop_job_on_a_stopped_network_is_a_no_op(real_host, libvirt_network, someone):
     net = libvirt_network()
-    job, _ = run_on(real_host, net.name, Job.Operation.STOP, someone)
+    job, _ = run_on(real_host, net.name, Op.STOP, someone)
     assert job.state == Job.State.SUCCEEDED
     assert "nothing to do" in job.message
     assert virsh_state(net.name)[0] == "inactive"
@@ -74,7 +75,7 @@ def test_a_network_that_fails_to_start_fails_the_job_in_words(real_host, libvirt
     gateway.define_network(
         LOCAL_URI, to_xml(fast_network_spec(clash.name, clash.bridge, first.subnet))
     )
-    job, _ = run_on(real_host, clash.name, Job.Operation.START, someone)
+    job, _ = run_on(real_host, clash.name, Op.START, someone)
     assert job.state == Job.State.FAILED
     assert "already in use" in job.message  # libvirt's own words
     assert virsh_state(clash.name)[0] == "inactive"

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from networks.lease_table import time_left
 from networks.models import Host, Job, Lease, Network
+from networks.pages.lease_table import time_left
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 LIVE = {**HTMX, "HTTP_HX_TARGET": "net-leases"}

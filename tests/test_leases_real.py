@@ -12,7 +12,7 @@ from django.urls import reverse
 from networks import gateway
 from networks.models import Job, Lease, Network
 from networks.spec import DhcpHost, parse
-from networks.tasks import refresh, run_job
+from networks.worker.tasks import refresh, run_job
 from tests.browser import log_in, wait_until
 from tests.real import LOCAL_URI, wait_for
 from tests.test_browser import member

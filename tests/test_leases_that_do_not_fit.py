@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from networks import gateway
 from networks.models import Host, Job, Lease, Network
-from networks.sync import record_snapshot
-from networks.tasks import refresh
+from networks.worker.sync import record_snapshot
+from networks.worker.tasks import refresh
 from tests.real import LOCAL_URI, wait_for
 
 FACTS = gateway.HostFacts(

@@ -20,8 +20,8 @@ from django.utils import timezone
 from networks import gateway, live
 from networks.jobs import create_job
 from networks.models import Job, Network
-from networks.sync import record_network, record_snapshot
 from networks.views.live import HELLO, KEEPALIVE
+from networks.worker.sync import record_network, record_snapshot
 
 FACTS = gateway.HostFacts("h", "9.0.0", "QEMU", "7.2.0", "x86_64", 2, 1 << 20)
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from networks.models import Host, Network
-from networks.tasks import refresh
+from networks.worker.tasks import refresh
 from tests.browser import log_in, wait_until
 from tests.real import LOCAL_URI, wait_for
 

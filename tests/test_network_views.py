@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from networks.forms.filters import SORTS
 from networks.models import Host, Job, Lease, Network
+from networks.operations import Op
 
 ROW = re.compile(r'<tr id="net-\d+" data-network="([^"]*)" data-host="([^"]*)"')
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -33,7 +34,7 @@ def row_html(response, name: str) -> str:
     return match.group(0)
 
 
-def add_job(network: Network, operation=Job.Operation.START, state=Job.State.QUEUED, **fields):
+def add_job(network: Network, operation=Op.START, state=Job.State.QUEUED, **fields):
     if state in Job.FINISHED:
         fields.setdefault("finished", timezone.now())
     return Job.objects.create(
@@ -173,8 +174,8 @@ def test_the_network_list_uses_as_many_queries_for_20_networks_as_for_2(
     for i in range(18):
         network = make_network(test_host if i % 2 else other_host, f"net{i:02d}", active=i % 3 == 0)
         if i % 4 == 0:
-            add_job(network, Job.Operation.STOP, Job.State.RUNNING)
-            add_job(network, Job.Operation.START, Job.State.SUCCEEDED)
+            add_job(network, Op.STOP, Job.State.RUNNING)
+            add_job(network, Op.START, Job.State.SUCCEEDED)
     response = client.get(url)
     assert len(rows(response)) == 20
     # Each pending job shows on its row, and no row polls: the page's live channel refreshes it.
@@ -316,7 +317,7 @@ def test_a_fragment_of_a_network_that_is_gone_is_empty(
 ):
     # A transient network vanishes when stopped; the worker's refresh then deletes its row.
     net = make_network(test_host, "transient", persistent=False, active=True)
-    job = add_job(net, Job.Operation.STOP, Job.State.RUNNING)
+    job = add_job(net, Op.STOP, Job.State.RUNNING)
     url = reverse(name, args=["testdrv", "transient"])
     net.delete()
     response = client_as(viewer).get(url, {**params, "job": job.pk}, **HTMX)
@@ -335,7 +336,7 @@ def test_a_plain_post_of_an_action_redirects_to_the_network_page(net1, operator,
     response = client_as(operator).post(url, {"part": "row"})
     assert response.status_code == 302
     assert response["Location"] == reverse("network-detail", args=["testdrv", "net1"])
-    assert Job.objects.get().operation == Job.Operation.START
+    assert Job.objects.get().operation == Op.START
 
 
 def test_the_job_status_fragment_follows_the_job(net1, viewer, client_as):
@@ -387,8 +388,8 @@ def with_leases(test_host, make_network) -> Network:
 
 
 def test_the_network_page_shows_leases_xml_and_recent_jobs(with_leases, viewer, client_as):
-    add_job(with_leases, Job.Operation.STOP, Job.State.SUCCEEDED, message="Stopped default.")
-    add_job(with_leases, Job.Operation.START, Job.State.FAILED, message="Boom: no bridge")
+    add_job(with_leases, Op.STOP, Job.State.SUCCEEDED, message="Stopped default.")
+    add_job(with_leases, Op.START, Job.State.FAILED, message="Boom: no bridge")
     response = client_as(viewer).get(reverse("network-detail", args=["testdrv", "default"]))
     assert response.status_code == 200
     content = response.content.decode()
@@ -428,7 +429,7 @@ def test_the_network_page_shows_at_most_ten_recent_jobs(with_leases, viewer, cli
 
 
 def test_the_network_page_is_live_regions_for_this_network(with_leases, viewer, client_as):
-    job = add_job(with_leases, Job.Operation.STOP, Job.State.QUEUED)
+    job = add_job(with_leases, Op.STOP, Job.State.QUEUED)
     content = client_as(viewer).get(with_leases.get_absolute_url()).content.decode()
     assert f'data-live-networks="{with_leases.pk}" data-live-pending' in content
     assert f'data-job="{job.pk}"' in content

@@ -15,7 +15,7 @@ import pytest
 
 from networks.jobs import create_job
 from networks.models import Guest, Job
-from networks.tasks import refresh, run_job
+from networks.worker.tasks import refresh, run_job
 from tests.real import LOCAL_URI, domiflist, lease_for, wait_for
 
 pytestmark = pytest.mark.libvirt

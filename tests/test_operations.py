@@ -7,16 +7,17 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
-from networks import operations
+from networks import operations, permissions
 from networks.jobs import RUN_JOB, create_job
 from networks.models import Job
+from networks.operations import Op
 from networks.permissions import Role
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def slugs(network, user) -> list[str]:
-    return [op.slug for op in operations.buttons(network, user)]
+    return [op.slug for op in permissions.buttons(network, user)]
 
 
 # --- the registry ------------------------------------------------------------------------------
@@ -37,11 +38,11 @@ def test_the_job_models_choices_and_labels_come_from_the_registry(test_host):
 
 
 def test_job_operation_is_only_a_spelling_of_the_registrys_keys():
-    assert Job.Operation.START == "start"
-    assert Job.Operation.AUTOSTART_OFF == "autostart_off"
-    assert Job.Operation.UNDEFINE == "undefine"
+    assert Op.START == "start"
+    assert Op.AUTOSTART_OFF == "autostart_off"
+    assert Op.UNDEFINE == "undefine"
     with pytest.raises(AttributeError):
-        Job.Operation.REBOOT  # noqa: B018
+        Op.REBOOT  # noqa: B018
 
 
 @pytest.mark.parametrize("op", operations.OPERATIONS, ids=lambda op: op.key)
@@ -58,10 +59,10 @@ def test_the_roles_the_operations_ask_for():
 
 def test_a_view_may_ask_more_than_the_operations_own_role(operator, admin):
     update = operations.get("update")
-    operations.require(operator, update)
+    permissions.require(operator, update)
     with pytest.raises(PermissionDenied):
-        operations.require(operator, update, role=Role.ADMIN)
-    operations.require(admin, update, role=Role.ADMIN)
+        permissions.require(operator, update, role=Role.ADMIN)
+    permissions.require(admin, update, role=Role.ADMIN)
 
 
 def test_an_unknown_operation_is_not_in_the_registry():

@@ -16,7 +16,7 @@ from networks import gateway
 from networks.jobs import create_job
 from networks.models import Host, Job, Network
 from networks.spec import DhcpHost, DhcpRange, parse, plan_update, to_xml
-from networks.tasks import refresh, run_job
+from networks.worker.tasks import refresh, run_job
 from tests.real import LOCAL_URI, fast_network_spec, wait_for
 
 pytestmark = pytest.mark.libvirt

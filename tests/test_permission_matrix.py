@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from networks import urls as network_urls
 from networks.models import AuditEntry, Grant, Host, Job, Lease, Network
+from networks.operations import Op
 
 ROLES = ("anon", "outsider", "viewer", "operator", "admin", "hviewer", "hoperator", "netop")
 MODELS = (Job, Network, Host, Grant, User, AuditEntry)
@@ -226,7 +227,7 @@ def two_hosts(db, make_network, make_guest):
                 host=host,
                 network=network,
                 target=net,
-                operation=Job.Operation.STOP,
+                operation=Op.STOP,
                 state=Job.State.SUCCEEDED,
             )
             AuditEntry.objects.create(
@@ -235,7 +236,7 @@ def two_hosts(db, make_network, make_guest):
         guest_mac = f"52:54:00:{'aa' if name == A else 'bb'}:00:01"
         make_guest(host, f"vm-{name[-1]}", nics=[("lab-1", guest_mac)], state="shut off")
     world["jobs"][A] = Job.objects.create(
-        user=users["admin"], username="admin", host=world[A], operation=Job.Operation.PROBE
+        user=users["admin"], username="admin", host=world[A], operation=Op.PROBE
     )
     AuditEntry.objects.create(username="admin", action="host-edit", host=world[A], host_name=A)
     for key in ("hviewer", "hoperator", "netop"):

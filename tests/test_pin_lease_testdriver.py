@@ -1,4 +1,4 @@
-"""Making a lease permanent (networks.worker_ops.pin_lease) on libvirt's test driver, whose state
+"""Making a lease permanent (networks.worker.ops.pin_lease) on libvirt's test driver, whose state
 lives in this process. It supports live updates of DHCP hosts, though not DHCPLeases: the jobs
 here carry what the lease table would send.
 
@@ -7,9 +7,10 @@ Every network made here is called vnwt-td… and is undefined after the test.
 
 import pytest
 
-from networks import gateway, tasks
+from networks import gateway
 from networks.models import Job, Network
 from networks.spec import DhcpHost, DhcpRange, IpSpec, NetworkSpec, parse, to_xml
+from networks.worker import tasks
 
 URI = "test:///default"
 NAME = "vnwt-tdpin"

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from networks.audit import client_address
+from vnetweb.proxy import client_address
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from kombu.exceptions import OperationalError
 
 from networks.jobs import create_job
 from networks.models import Job
+from networks.operations import Op
 
 
 def test_a_job_that_cannot_be_queued_fails_with_a_message(
@@ -17,7 +18,7 @@ def test_a_job_that_cannot_be_queued_fails_with_a_message(
     monkeypatch.setattr(current_app._get_current_object(), "send_task", refuse)
     network = make_network(test_host, "net1")
     with django_capture_on_commit_callbacks(execute=True):
-        job = create_job(operator, test_host, Job.Operation.START, network=network)
+        job = create_job(operator, test_host, Op.START, network=network)
     job.refresh_from_db()
     assert job.state == Job.State.FAILED
     assert "could not be queued" in job.message

@@ -19,7 +19,8 @@ from django.utils import timezone
 from networks import gateway
 from networks.jobs import create_job
 from networks.models import Host, Job, Network
-from networks.tasks import refresh_host
+from networks.operations import Op
+from networks.worker.tasks import refresh_host
 from tests.real import LOCAL_URI, REPO, wait_for
 from tests.test_gateway_real import virsh_state
 
@@ -86,7 +87,7 @@ def test_a_worker_of_its_own_runs_jobs_and_hears_events_over_ssh(
     user = User.objects.create_user("vnwt-remote-user")
     network = _row(remote_host, net.name)
 
-    job = _run(user, remote_host, Job.Operation.START, network)
+    job = _run(user, remote_host, Op.START, network)
     assert job.worker.startswith(f"vnwt-{os.getpid()}-2@"), job.worker
     assert virsh_state(net.name)[0] == "active"
     assert _row(remote_host, net.name).active is True
@@ -101,8 +102,8 @@ def test_a_worker_of_its_own_runs_jobs_and_hears_events_over_ssh(
     event_delay = _destroy_and_time(remote_host, net.name)
     assert event_delay < 2.0, event_delay
 
-    _run(user, remote_host, Job.Operation.START, network)
-    job = _run(user, remote_host, Job.Operation.STOP, network)
+    _run(user, remote_host, Op.START, network)
+    job = _run(user, remote_host, Op.STOP, network)
     assert virsh_state(net.name)[0] == "inactive"
     assert _row(remote_host, net.name).active is False
 

@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
-from networks import tasks
 from networks.models import Host, Network
+from networks.worker import tasks
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_XML = REPO / "networks" / "demo" / "demo-host.xml"

@@ -15,9 +15,9 @@ from networks.spec import (
     DnsSrv,
     DnsTxt,
     IpSpec,
-    LiveUpdate,
     NetworkSpec,
     PortGroup,
+    UpdateStep,
     parse,
     plan_update,
     to_xml,
@@ -46,7 +46,7 @@ def running() -> NetworkSpec:
     )
 
 
-def attrs(update: LiveUpdate) -> dict:
+def attrs(update: UpdateStep) -> dict:
     return dict(etree.fromstring(update.xml).attrib)
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from networks import tasks
 from networks.models import Job, Network
 from networks.spec import DhcpHost, DnsHost, parse, plan_update, to_xml
+from networks.worker import tasks
 from tests import jobs
 from tests.real import virsh
 

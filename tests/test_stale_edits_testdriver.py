@@ -9,19 +9,20 @@ import dataclasses
 
 import pytest
 
-from networks import gateway, tasks
+from networks import gateway
 from networks.models import Job, Network
 from networks.spec import (
     DhcpHost,
     DhcpRange,
     DnsHost,
     IpSpec,
-    LiveUpdate,
     NetworkSpec,
+    UpdateStep,
     parse,
     plan_update,
 )
 from networks.spec import to_xml as spec_xml
+from networks.worker import tasks
 from tests import jobs
 
 URI = "test:///default"
@@ -92,9 +93,9 @@ def edit(base: str, *, hosts: list[DhcpHost] | None = None, **changes) -> dict:
     }
 
 
-def edit_live(base: str, **changes) -> list[LiveUpdate]:
+def edit_live(base: str, **changes) -> list[UpdateStep]:
     """The live updates of such an edit, to make the change on the host directly."""
-    return [LiveUpdate(**u) for u in edit(base, **changes)["live"]]
+    return [UpdateStep(**u) for u in edit(base, **changes)["live"]]
 
 
 def update(network: Network, **params) -> Job:

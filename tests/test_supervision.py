@@ -30,7 +30,8 @@ from django.test import Client
 
 from networks.jobs import create_job
 from networks.models import Host, Job, Network
-from networks.tasks import refresh
+from networks.operations import Op
+from networks.worker.tasks import refresh
 from tests.real import REPO, _test_database_url, descendants, free_port, wait_for
 from tests.test_gateway_real import virsh_state
 
@@ -237,7 +238,7 @@ def test_a_killed_worker_comes_back_while_pages_keep_answering_and_a_start_still
     old = stack.running_pid("worker-hosts")
     os.kill(old, signal.SIGKILL)
     killed = time.monotonic()
-    start = create_job(operator, real_host, Job.Operation.START, network=network)
+    start = create_job(operator, real_host, Op.START, network=network)
 
     back = wait_for(
         lambda: (pid := stack.running_pid("worker-hosts")) not in (None, old) and pid,
@@ -332,7 +333,7 @@ def test_a_start_asked_for_through_the_unprivileged_web_is_carried_out_by_the_ro
 
     assert browser.post(f"{page}start/") == 200
     job = wait_for(
-        lambda: Job.objects.filter(network=network, operation=Job.Operation.START).first(),
+        lambda: Job.objects.filter(network=network, operation=Op.START).first(),
         timeout=10,
         message="the web did not record the Start",
     )

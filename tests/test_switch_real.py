@@ -11,7 +11,7 @@ from networks.jobs import create_job
 from networks.models import Job, Lease, Network
 from networks.spec import parse, to_xml
 from networks.spec_compare import same_spec
-from networks.tasks import refresh, run_job
+from networks.worker.tasks import refresh, run_job
 from tests.real import LOCAL_URI, free_subnet, wait_for
 from tests.test_gateway_real import virsh_state
 from tests.test_switch_views import create_url, edit_data, edit_url, form_data, review_and_apply

@@ -9,8 +9,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from networks.editor import Review
 from networks.models import Job
+from networks.pages.review import Review
 from networks.spec import DhcpHost, DhcpRange, IpSpec, NetworkSpec, Problems, parse, to_xml
 
 

@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from networks import gateway, tasks
+from networks import gateway
 from networks.models import Host, Job, Lease, Network
-from networks.sync import record_snapshot
+from networks.operations import Op
+from networks.worker import tasks
+from networks.worker.sync import record_snapshot
 
 URI = "test:///default"
 DEFAULT_UUID = uuid.UUID("dd8fe884-6c02-601e-7551-cca97df1c5df")
@@ -141,7 +143,7 @@ def test_refresh_host_task_reads_the_host(default_net, test_host):
 
 
 def test_a_stop_job_stops_the_network_and_succeeds(default_net, test_host):
-    job = make_job(test_host, Job.Operation.STOP)
+    job = make_job(test_host, Op.STOP)
     assert tasks.run_job(job.pk) is None
     assert gateway.network_state(URI, "default").active is False
     job = reload(job)
@@ -155,7 +157,7 @@ def test_a_stop_job_stops_the_network_and_succeeds(default_net, test_host):
 
 
 def test_running_a_finished_job_again_does_nothing(default_net, test_host):
-    job = make_job(test_host, Job.Operation.STOP)
+    job = make_job(test_host, Op.STOP)
     tasks.run_job(job.pk)
     done = reload(job)
     gateway.start_network(URI, "default")  # if the job ran again, it would stop this again
@@ -167,9 +169,7 @@ def test_running_a_finished_job_again_does_nothing(default_net, test_host):
 
 
 def test_a_job_another_worker_is_running_is_left_alone(default_net, test_host):
-    job = make_job(
-        test_host, Job.Operation.STOP, state=Job.State.RUNNING, started=timezone.now(), attempts=1
-    )
+    job = make_job(test_host, Op.STOP, state=Job.State.RUNNING, started=timezone.now(), attempts=1)
     tasks.run_job(job.pk)
     assert gateway.network_state(URI, "default").active is True
     job = reload(job)
@@ -179,7 +179,7 @@ def test_a_job_another_worker_is_running_is_left_alone(default_net, test_host):
 def test_a_job_left_running_by_a_lost_worker_is_taken_over(default_net, test_host):
     job = make_job(
         test_host,
-        Job.Operation.STOP,
+        Op.STOP,
         state=Job.State.RUNNING,
         started=timezone.now() - tasks.STALE_RUNNING - timedelta(seconds=5),
         attempts=1,
@@ -196,8 +196,8 @@ def test_running_a_deleted_job_does_nothing(default_net):
 
 
 def test_stopping_a_stopped_network_succeeds_with_nothing_to_do(default_net, test_host):
-    tasks.run_job(make_job(test_host, Job.Operation.STOP).pk)
-    job = make_job(test_host, Job.Operation.STOP)
+    tasks.run_job(make_job(test_host, Op.STOP).pk)
+    job = make_job(test_host, Op.STOP)
     tasks.run_job(job.pk)
     job = reload(job)
     assert job.state == Job.State.SUCCEEDED
@@ -207,9 +207,9 @@ def test_stopping_a_stopped_network_succeeds_with_nothing_to_do(default_net, tes
 
 
 def test_start_brings_a_stopped_network_back(default_net, test_host):
-    tasks.run_job(make_job(test_host, Job.Operation.STOP).pk)
+    tasks.run_job(make_job(test_host, Op.STOP).pk)
     assert Network.objects.get(pk=default_net.pk).active is False
-    job = make_job(test_host, Job.Operation.START)
+    job = make_job(test_host, Op.START)
     tasks.run_job(job.pk)
     job = reload(job)
     assert (job.state, job.message) == (Job.State.SUCCEEDED, "Started default.")
@@ -218,7 +218,7 @@ def test_start_brings_a_stopped_network_back(default_net, test_host):
 
 
 def test_starting_a_running_network_succeeds_with_nothing_to_do(default_net, test_host):
-    job = make_job(test_host, Job.Operation.START)
+    job = make_job(test_host, Op.START)
     tasks.run_job(job.pk)
     job = reload(job)
     assert job.state == Job.State.SUCCEEDED
@@ -227,19 +227,19 @@ def test_starting_a_running_network_succeeds_with_nothing_to_do(default_net, tes
 
 def test_autostart_on_and_off(default_net, test_host):
     gateway.set_autostart(URI, "default", False)
-    on = make_job(test_host, Job.Operation.AUTOSTART_ON)
+    on = make_job(test_host, Op.AUTOSTART_ON)
     tasks.run_job(on.pk)
     assert gateway.network_state(URI, "default").autostart is True
     assert Network.objects.get(pk=default_net.pk).autostart is True
     assert reload(on).message == "Autostart on for default."
 
-    again = make_job(test_host, Job.Operation.AUTOSTART_ON)
+    again = make_job(test_host, Op.AUTOSTART_ON)
     tasks.run_job(again.pk)
     again = reload(again)
     assert again.state == Job.State.SUCCEEDED
     assert again.message == "Autostart was already on for default; nothing to do."
 
-    off = make_job(test_host, Job.Operation.AUTOSTART_OFF)
+    off = make_job(test_host, Op.AUTOSTART_OFF)
     tasks.run_job(off.pk)
     assert gateway.network_state(URI, "default").autostart is False
     assert Network.objects.get(pk=default_net.pk).autostart is False
@@ -248,7 +248,7 @@ def test_autostart_on_and_off(default_net, test_host):
 
 
 def test_a_probe_job_reports_the_host(default_net, test_host):
-    job = make_job(test_host, Job.Operation.PROBE, target="")
+    job = make_job(test_host, Op.PROBE, target="")
     tasks.run_job(job.pk)
     job = reload(job)
     assert job.state == Job.State.SUCCEEDED
@@ -259,7 +259,7 @@ def test_a_probe_job_reports_the_host(default_net, test_host):
 def test_a_job_for_a_network_that_does_not_exist_fails_with_libvirts_message(
     default_net, test_host, requeued
 ):
-    job = make_job(test_host, Job.Operation.START, target="no-such-net")
+    job = make_job(test_host, Op.START, target="no-such-net")
     tasks.run_job(job.pk)  # never raises
     job = reload(job)
     assert job.state == Job.State.FAILED
@@ -272,7 +272,7 @@ def test_a_job_for_a_network_that_does_not_exist_fails_with_libvirts_message(
 
 def test_a_job_on_a_host_with_a_bad_uri_fails_at_once(db, requeued):
     host = Host.objects.create(name="broken", uri="test:///nonexistent/file.xml")
-    job = make_job(host, Job.Operation.STOP, target="default")
+    job = make_job(host, Op.STOP, target="default")
     tasks.run_job(job.pk)
     job = reload(job)
     assert job.state == Job.State.FAILED
@@ -285,7 +285,7 @@ def test_a_job_on_a_host_with_a_bad_uri_fails_at_once(db, requeued):
 def test_a_transient_error_requeues_the_job_then_fails_after_the_last_try(db, settings, requeued):
     settings.VNETWEB_JOB_MAX_RETRIES = 2
     host = Host.objects.create(name="refused", uri=REFUSED_URI)
-    job = make_job(host, Job.Operation.STOP, target="default")
+    job = make_job(host, Op.STOP, target="default")
 
     tasks.run_job(job.pk)
     first = reload(job)
@@ -319,7 +319,7 @@ def test_a_transient_error_requeues_the_job_then_fails_after_the_last_try(db, se
 def test_the_number_of_tries_follows_the_setting(db, settings, requeued):
     settings.VNETWEB_JOB_MAX_RETRIES = 0
     host = Host.objects.create(name="refused", uri=REFUSED_URI)
-    job = make_job(host, Job.Operation.START, target="default")
+    job = make_job(host, Op.START, target="default")
     tasks.run_job(job.pk)
     assert reload(job).state == Job.State.FAILED
     assert requeued == []
@@ -415,9 +415,7 @@ def test_record_snapshot_removes_networks_that_disappeared(kvm9, test_host, make
     untouched = make_network(test_host, "a")
     record_snapshot(kvm9, gateway.HostSnapshot(FACTS, (net_info("a", 1), net_info("b", 2))))
     b = Network.objects.get(host=kvm9, name="b")
-    job = Job.objects.create(
-        username="x", host=kvm9, network=b, target="b", operation=Job.Operation.STOP
-    )
+    job = Job.objects.create(username="x", host=kvm9, network=b, target="b", operation=Op.STOP)
     record_snapshot(kvm9, gateway.HostSnapshot(FACTS, (net_info("a", 1), net_info("c", 3))))
     assert sorted(Network.objects.filter(host=kvm9).values_list("name", flat=True)) == ["a", "c"]
     # Another host's network of the same name is not this host's business.
@@ -522,11 +520,11 @@ def test_jobs_left_running_by_a_dead_worker_are_failed_in_words(test_host):
     running = Job.State.RUNNING
     lost = make_job(
         test_host,
-        Job.Operation.START,
+        Op.START,
         state=running,
         started=timezone.now() - timedelta(minutes=10),
     )
-    busy = make_job(test_host, Job.Operation.START, state=running, started=timezone.now())
+    busy = make_job(test_host, Op.START, state=running, started=timezone.now())
     assert tasks.fail_lost_jobs() == 1
     lost.refresh_from_db()
     busy.refresh_from_db()
@@ -541,9 +539,7 @@ def test_jobs_left_running_by_a_dead_worker_are_failed_in_words(test_host):
 def test_a_job_left_running_by_the_same_worker_before_it_died_is_queued_again(
     default_net, test_host, requeued
 ):
-    job = make_job(
-        test_host, Job.Operation.STOP, state=Job.State.RUNNING, attempts=1, worker="hosts@kvm1"
-    )
+    job = make_job(test_host, Op.STOP, state=Job.State.RUNNING, attempts=1, worker="hosts@kvm1")
     assert tasks.recover_lost_jobs("hosts@kvm1") == (1, 0)
     job = reload(job)
     assert job.state == Job.State.QUEUED
@@ -560,7 +556,7 @@ def test_a_job_that_keeps_killing_its_worker_is_failed_with_the_reason(
 ):
     job = make_job(
         test_host,
-        Job.Operation.STOP,
+        Op.STOP,
         state=Job.State.RUNNING,
         attempts=settings.VNETWEB_JOB_MAX_RETRIES + 1,
         worker="hosts@kvm1",
@@ -574,9 +570,7 @@ def test_a_job_that_keeps_killing_its_worker_is_failed_with_the_reason(
 
 
 def test_a_job_running_on_another_worker_is_left_alone(default_net, test_host):
-    job = make_job(
-        test_host, Job.Operation.STOP, state=Job.State.RUNNING, attempts=1, worker="hosts@kvm2"
-    )
+    job = make_job(test_host, Op.STOP, state=Job.State.RUNNING, attempts=1, worker="hosts@kvm2")
     assert tasks.recover_lost_jobs("hosts@kvm1") == (0, 0)
     assert reload(job).state == Job.State.RUNNING
 
@@ -585,9 +579,9 @@ def test_a_ready_worker_sends_again_only_the_queued_jobs_of_hosts_it_serves(
     default_net, test_host, requeued, monkeypatch
 ):
     other = Host.objects.create(name="elsewhere", uri=URI)
-    mine = make_job(test_host, Job.Operation.START)
-    make_job(other, Job.Operation.START)
-    make_job(test_host, Job.Operation.STOP, state=Job.State.SUCCEEDED)
+    mine = make_job(test_host, Op.START)
+    make_job(other, Op.START)
+    make_job(test_host, Op.STOP, state=Job.State.SUCCEEDED)
     monkeypatch.setenv("VNETWEB_WORKER_HOSTS", test_host.name)
     assert tasks.resend_queued_jobs("w@x") == 1
     assert [call["args"] for call in requeued] == [[mine.pk]]

@@ -1,4 +1,4 @@
-"""A host's topology: the layout (networks.topology) and its page, part and connect form."""
+"""A host's topology: the layout (networks.pages.topology) and its page, part and connect form."""
 
 import re
 import uuid
@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from networks import topology
 from networks.models import Guest, Host, Job, Lease, Network
-from networks.topology import GuestIn, NicIn, Pending, SwitchIn, Uplink
+from networks.pages import topology
+from networks.pages.topology import GuestIn, NicIn, Pending, SwitchIn, Uplink
 
 ETH0 = Uplink("eth0", "192.168.1.1", ("192.168.1.10/24",))
 

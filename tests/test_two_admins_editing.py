@@ -17,10 +17,11 @@ from django.contrib.auth.models import Group, User
 from django.urls import reverse
 from django.utils import timezone
 
-from networks import gateway, tasks
+from networks import gateway
 from networks.models import Job, Lease, Network
 from networks.spec import DhcpHost, DhcpRange, DnsHost, IpSpec, NetworkSpec, parse, to_xml
 from networks.versions import definition_version
+from networks.worker import tasks
 
 URI = "test:///default"
 NAME = "vnwt-two"

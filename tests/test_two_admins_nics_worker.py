@@ -1,16 +1,17 @@
 """The worker checks again, right before it acts, that a guest's NIC is where the person saw it
-(networks.worker_nics): the guest is read from libvirt (faked here: the gateway's answers), and a
+(networks.worker.nics): the guest is read from libvirt (faked here: the gateway's answers), and a
 job whose NIC was moved meanwhile is refused in words and changes nothing. A real guest's
 definition changed with virsh is in the last test."""
 
 import pytest
 from django.urls import reverse
 
-from networks import gateway, worker_nics
+from networks import gateway
 from networks.gateway import DomainInfo, NicInfo
 from networks.models import Guest, Job
-from networks.tasks import refresh, run_job
-from networks.worker_ops import Refused
+from networks.worker import nics
+from networks.worker.ops import Refused
+from networks.worker.tasks import refresh, run_job
 from tests.real import domiflist, virsh
 
 MAC1, MAC2 = "52:54:00:00:00:01", "52:54:00:00:00:02"
@@ -57,7 +58,7 @@ def test_a_move_whose_nic_was_moved_meanwhile_is_refused_and_changes_nothing(lib
     calls = libvirt_has(NicInfo(MAC1, "network", "net3"))
     job = job_for("nic_move", network="net2", mac=MAC1, seen_type="network", seen_source="net1")
     with pytest.raises(Refused) as refused:
-        worker_nics.nic_move(job)
+        nics.nic_move(job)
     assert str(refused.value) == (
         f"vm1's NIC {MAC1} is on net3 now, not on net1 where bob-admin saw it: it was changed "
         "since. Nothing was changed; look at the guest again."
@@ -69,28 +70,28 @@ def test_a_detach_whose_nic_is_on_a_host_bridge_now_is_refused(libvirt_has, job_
     calls = libvirt_has(NicInfo(MAC1, "bridge", "br0"))
     job = job_for("nic_detach", mac=MAC1, seen_type="network", seen_source="net1")
     with pytest.raises(Refused, match="is on bridge br0 now, not on net1 where bob-admin saw it"):
-        worker_nics.nic_detach(job)
+        nics.nic_detach(job)
     assert calls == []
 
 
 def test_a_nic_where_the_person_saw_it_is_moved_and_detached(libvirt_has, job_for):
     calls = libvirt_has(NicInfo(MAC1, "network", "net1"))
     seen = {"seen_type": "network", "seen_source": "net1"}
-    worker_nics.nic_move(job_for("nic_move", network="net2", mac=MAC1, **seen))
-    worker_nics.nic_detach(job_for("nic_detach", mac=MAC1, **seen))
+    nics.nic_move(job_for("nic_move", network="net2", mac=MAC1, **seen))
+    nics.nic_detach(job_for("nic_detach", mac=MAC1, **seen))
     assert [call[0] for call in calls] == ["move_nic", "detach_nic"]
 
 
 def test_a_move_run_twice_finds_its_nic_already_there_and_is_not_refused(libvirt_has, job_for):
     calls = libvirt_has(NicInfo(MAC1, "network", "net2"))
     job = job_for("nic_move", network="net2", mac=MAC1, seen_type="network", seen_source="net1")
-    worker_nics.nic_move(job)
+    nics.nic_move(job)
     assert [call[0] for call in calls] == ["move_nic"]
 
 
 def test_a_gone_nic_is_left_to_the_operation_to_say_so(libvirt_has, job_for):
     calls = libvirt_has()
-    worker_nics.nic_detach(job_for("nic_detach", mac=MAC1, seen_type="network", seen_source="net1"))
+    nics.nic_detach(job_for("nic_detach", mac=MAC1, seen_type="network", seen_source="net1"))
     assert [call[0] for call in calls] == ["detach_nic"]
 
 
@@ -101,19 +102,17 @@ def test_an_attach_to_a_switch_the_guest_got_a_nic_on_meanwhile_is_refused(libvi
         Refused,
         match=f"vm1 has a NIC on net2 now that was not there when bob-admin asked \\({MAC2}\\)",
     ):
-        worker_nics.nic_attach(job)
+        nics.nic_attach(job)
     assert calls == []
     # The NIC the person saw does not count, nor the job's own (a job run twice).
-    worker_nics.nic_attach(
-        job_for("nic_attach", network="net2", mac="", seen_macs=f"{MAC1} {MAC2}")
-    )
-    worker_nics.nic_attach(job_for("nic_attach", network="net2", mac=MAC2, seen_macs=MAC1))
+    nics.nic_attach(job_for("nic_attach", network="net2", mac="", seen_macs=f"{MAC1} {MAC2}"))
+    nics.nic_attach(job_for("nic_attach", network="net2", mac=MAC2, seen_macs=MAC1))
     assert [call[0] for call in calls] == ["attach_nic", "attach_nic"]
 
 
 def test_a_job_that_says_nothing_of_what_was_seen_is_not_checked(libvirt_has, job_for):
     calls = libvirt_has(NicInfo(MAC1, "network", "net3"))
-    worker_nics.nic_move(job_for("nic_move", network="net2", mac=MAC1))
+    nics.nic_move(job_for("nic_move", network="net2", mac=MAC1))
     assert [call[0] for call in calls] == ["move_nic"]
 
 

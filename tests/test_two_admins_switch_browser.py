@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from networks.tasks import refresh
+from networks.worker.tasks import refresh
 from tests.browser import log_in
 from tests.real import LOCAL_URI, free_subnet
 from tests.test_browser import member

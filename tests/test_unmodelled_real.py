@@ -6,9 +6,10 @@ The networks are vnwt-…, stopped (dnsmasq never runs here), and undefined afte
 
 import pytest
 
-from networks import gateway, tasks
+from networks import gateway
 from networks.models import Job, Network
 from networks.spec import parse, to_xml
+from networks.worker import tasks
 from tests.real import LOCAL_URI
 
 pytestmark = pytest.mark.libvirt

@@ -10,19 +10,20 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from networks import gateway, tasks
+from networks import gateway
 from networks.models import Host, Job, Network
 from networks.spec import (
     DhcpHost,
     DhcpRange,
     IpSpec,
-    LiveUpdate,
     NetworkSpec,
+    UpdateStep,
     parse,
     plan_update,
     to_xml,
 )
-from networks.sync import record_network
+from networks.worker import tasks
+from networks.worker.sync import record_network
 from tests import jobs
 
 URI = "test:///default"
@@ -187,7 +188,7 @@ def test_an_update_refuses_when_the_network_changed_since_the_editor_opened(test
     new = edited(network, hosts=[FIXED, EXTRA])
     params = update_params(network, new)
     # Meanwhile someone runs `virsh net-update … delete ip-dhcp-host` on the host.
-    delete = LiveUpdate("ip-dhcp-host", "delete", to_host_xml(FIXED), 0)
+    delete = UpdateStep("ip-dhcp-host", "delete", to_host_xml(FIXED), 0)
     gateway.update_network(URI, "vnwt-td1", [delete], live=True)
     job = run(test_host, "update", **params)
     assert job.state == Job.State.FAILED
@@ -321,8 +322,8 @@ def test_a_failed_modify_is_undone_with_the_element_it_replaced(lab):
 
 def test_update_network_refuses_what_libvirt_cannot_change_in_place_before_touching_anything(lab):
     lab()
-    fine = LiveUpdate("ip-dhcp-host", "delete", to_host_xml(FIXED), 0)
-    bogus = LiveUpdate("bridge", "modify", "<bridge name='vnwttd2'/>")
+    fine = UpdateStep("ip-dhcp-host", "delete", to_host_xml(FIXED), 0)
+    bogus = UpdateStep("bridge", "modify", "<bridge name='vnwttd2'/>")
     with pytest.raises(gateway.GatewayError, match="cannot modify a bridge in place"):
         gateway.update_network(URI, "vnwt-td1", [fine, bogus], live=True)
     assert live().ips[0].dhcp_hosts == [FIXED]

@@ -1,6 +1,6 @@
 """A job for a host that no worker serves says so at once, instead of staying "queued" forever.
 
-Workers announce themselves in the tests' Redis database (networks.worker_presence); real worker
+Workers announce themselves in the tests' Redis database (networks.worker.presence); real worker
 processes and a real beat, as in tests/test_worker_real.py, on libvirt's test driver. Host names
 are the tests' own (vnwt-…), so the announcement of a worker of another test never covers them.
 """
@@ -17,10 +17,13 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from networks import tasks, worker_presence
+from networks import workers
 from networks.jobs import create_job
 from networks.models import Host, Job
-from networks.worker_queues import broadcast_sync
+from networks.operations import Op
+from networks.worker import presence as announcing
+from networks.worker import tasks
+from networks.workers import broadcast_sync
 from tests.real import wait_for
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -76,9 +79,9 @@ def test_a_job_for_a_host_no_worker_serves_is_failed_at_once_and_never_queued(
 ):
     host = Host.objects.create(name=NOBODY, uri="test:///default")
     network = make_network(host, "net1")
-    assert worker_presence.serving(host.queue) is False
+    assert workers.serving(host.queue) is False
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        job = create_job(operator, host, Job.Operation.START, network=network)
+        job = create_job(operator, host, Op.START, network=network)
     job.refresh_from_db()
     assert job.state == Job.State.FAILED
     assert job.message == no_worker_for(NOBODY)
@@ -106,9 +109,9 @@ def test_starting_a_network_of_a_host_no_worker_serves_shows_the_failure_in_its_
 
 def test_with_eager_tasks_there_is_no_worker_to_ask_about(presence, settings, operator):
     host = Host.objects.create(name=NOBODY, uri="test:///default")
-    assert create_job(operator, host, Job.Operation.PROBE).state == Job.State.FAILED
+    assert create_job(operator, host, Op.PROBE).state == Job.State.FAILED
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    assert create_job(operator, host, Job.Operation.PROBE).state == Job.State.QUEUED
+    assert create_job(operator, host, Op.PROBE).state == Job.State.QUEUED
 
 
 def test_serving_cannot_tell_without_redis_and_the_job_is_queued_as_before(
@@ -117,9 +120,9 @@ def test_serving_cannot_tell_without_redis_and_the_job_is_queued_as_before(
     host = Host.objects.create(name=NOBODY, uri="test:///default")
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     began = time.monotonic()
-    assert worker_presence.serving(host.queue) is None
+    assert workers.serving(host.queue) is None
     # Queued: sending it fails after the commit and says why (tests/test_queue_failure.py).
-    job = create_job(operator, host, Job.Operation.PROBE)
+    job = create_job(operator, host, Op.PROBE)
     assert (job.state, job.message) == (Job.State.QUEUED, "")
     assert time.monotonic() - began < 5, "an unreachable Redis held up the request"
 
@@ -128,19 +131,19 @@ def test_an_announcement_counts_until_it_runs_out_and_the_next_one_clears_it(pre
     stale, fresh, odd = "vnwt-stale@test", "vnwt-fresh@test", "vnwt-odd@test"
     entry = {"queues": ["host.vnwt-a"], "hosts": ["vnwt-b*"], "exclude": ["vnwt-b2"]}
     try:
-        broker.hset(worker_presence.KEY, stale, json.dumps({**entry, "until": time.time() - 1}))
+        broker.hset(workers.KEY, stale, json.dumps({**entry, "until": time.time() - 1}))
         # An entry this release cannot read (another version's) counts as no worker at all.
-        broker.hset(worker_presence.KEY, odd, json.dumps({"until": time.time() + 60}))
-        assert worker_presence.serving("host.vnwt-a") is False
-        worker_presence.announce(fresh, {**entry, "until": time.time() + 60})
-        assert worker_presence.serving("host.vnwt-a") is True  # a queue it reads
-        assert worker_presence.serving("host.vnwt-b1") is True  # a host its patterns take
-        assert worker_presence.serving("host.vnwt-b2") is False  # excluded
-        assert worker_presence.serving("host.vnwt-c") is False
-        assert not broker.hexists(worker_presence.KEY, stale), "a dead worker's entry stayed"
-        assert not broker.hexists(worker_presence.KEY, odd), "an unreadable entry stayed"
+        broker.hset(workers.KEY, odd, json.dumps({"until": time.time() + 60}))
+        assert workers.serving("host.vnwt-a") is False
+        announcing.announce(fresh, {**entry, "until": time.time() + 60})
+        assert workers.serving("host.vnwt-a") is True  # a queue it reads
+        assert workers.serving("host.vnwt-b1") is True  # a host its patterns take
+        assert workers.serving("host.vnwt-b2") is False  # excluded
+        assert workers.serving("host.vnwt-c") is False
+        assert not broker.hexists(workers.KEY, stale), "a dead worker's entry stayed"
+        assert not broker.hexists(workers.KEY, odd), "an unreadable entry stayed"
     finally:
-        broker.hdel(worker_presence.KEY, stale, fresh, odd)
+        broker.hdel(workers.KEY, stale, fresh, odd)
 
 
 # --- real workers ------------------------------------------------------------------------------
@@ -154,13 +157,13 @@ def test_a_worker_announces_its_host_and_that_hosts_jobs_still_run(
     network = make_network(test_host, "default", active=True)
     celery_worker_process(test_host.name, pool=pool)
     wait_for(
-        lambda: worker_presence.serving(test_host.queue),
+        lambda: workers.serving(test_host.queue),
         timeout=30,
         message="the worker did not announce itself (see var/test-worker-1.log)",
     )
-    assert worker_presence.serving(f"host.{NOBODY}") is False
+    assert workers.serving(f"host.{NOBODY}") is False
     # The test driver's "default" network runs in the worker's own process.
-    job = create_job(operator, test_host, Job.Operation.STOP, network=network)
+    job = create_job(operator, test_host, Op.STOP, network=network)
     wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, timeout=30)
     job.refresh_from_db()
     assert (job.state, job.message) == (Job.State.SUCCEEDED, "Stopped default."), job.message
@@ -174,12 +177,12 @@ def test_the_announcement_follows_hosts_added_and_removed_while_the_worker_runs(
     celery_worker_process("vnwt-p-*")
 
     def queues() -> list[str] | None:
-        return (worker_presence.live() or {}).get(node(), {}).get("queues")
+        return (workers.live() or {}).get(node(), {}).get("queues")
 
     wait_for(lambda: queues() == ["host.vnwt-p-first"], timeout=30, message=f"got {queues()}")
     # Its patterns take a host it has not subscribed to yet (one just added); others they do not.
-    assert worker_presence.serving("host.vnwt-p-next") is True
-    assert worker_presence.serving("host.vnwt-q") is False
+    assert workers.serving("host.vnwt-p-next") is True
+    assert workers.serving("host.vnwt-q") is False
     late = Host.objects.create(name="vnwt-p-late", uri="test:///default")
     broadcast_sync()  # what the host pages do once the request commits
     expected = ["host.vnwt-p-first", "host.vnwt-p-late"]
@@ -200,14 +203,14 @@ def test_a_stopped_worker_withdraws_and_beat_fails_the_job_it_left_queued(
     # The worker that stays also runs beat's tasks (every worker reads the control queue).
     celery_worker_process(kept.name, VNETWEB_WORKER_PRESENCE="true")
     wait_for(
-        lambda: worker_presence.serving(gone.queue) and worker_presence.serving(kept.queue),
+        lambda: workers.serving(gone.queue) and workers.serving(kept.queue),
         timeout=30,
         message="the workers did not announce themselves (see var/test-worker-*.log)",
     )
     leaving.terminate()
     assert leaving.wait(20) == 0
-    assert worker_presence.serving(gone.queue) is False, "the stopped worker is still announced"
-    assert worker_presence.serving(kept.queue) is True
+    assert workers.serving(gone.queue) is False, "the stopped worker is still announced"
+    assert workers.serving(kept.queue) is True
 
     # Jobs queued while their workers were alive, and never taken (their messages lost or
     # waiting): one for the host whose worker stopped, one for the host whose worker runs. The
@@ -242,15 +245,15 @@ def test_a_worker_busy_with_a_long_job_still_counts_as_serving_its_host(
     port = server.getsockname()[1]
     host = Host.objects.create(name="vnwt-busy", uri=f"qemu+tcp://127.0.0.1:{port}/system")
     celery_worker_process(host.name)  # solo pool: the job holds the worker's main thread
-    wait_for(lambda: worker_presence.serving(host.queue), timeout=30)
-    hanging = create_job(operator, host, Job.Operation.PROBE)
+    wait_for(lambda: workers.serving(host.queue), timeout=30)
+    hanging = create_job(operator, host, Op.PROBE)
     connection, _ = server.accept()
     try:
         wait_for(lambda: Job.objects.get(pk=hanging.pk).state == Job.State.RUNNING, timeout=10)
-        until = worker_presence.live()[node()]["until"]
+        until = workers.live()[node()]["until"]
         wait_for(
-            lambda: worker_presence.live()[node()]["until"] > until,
-            timeout=worker_presence.EVERY * 2,
+            lambda: workers.live()[node()]["until"] > until,
+            timeout=workers.EVERY * 2,
             message="the busy worker stopped announcing itself",
         )
         # A job of its host queued a minute ago is not failed: the worker is only busy.

@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from networks.jobs import create_job
 from networks.models import Job, Network
-from networks.tasks import refresh
+from networks.operations import Op
+from networks.worker.tasks import refresh
 from tests.real import wait_for
 from tests.test_gateway_real import virsh_state
 
@@ -25,7 +26,7 @@ def test_a_worker_starts_and_stops_a_network_from_its_hosts_queue(
     celery_worker_process(real_host.name)
 
     # transactional_db: create_job commits, and its on_commit hook sends the task to Redis.
-    job = create_job(user, real_host, Job.Operation.START, network=network)
+    job = create_job(user, real_host, Op.START, network=network)
     wait_for(
         lambda: Job.objects.get(pk=job.pk).is_finished,
         timeout=30,
@@ -37,7 +38,7 @@ def test_a_worker_starts_and_stops_a_network_from_its_hosts_queue(
     network.refresh_from_db()
     assert network.active is True
 
-    job = create_job(user, real_host, Job.Operation.STOP, network=network)
+    job = create_job(user, real_host, Op.STOP, network=network)
     wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, timeout=30)
     job.refresh_from_db()
     assert job.state == Job.State.SUCCEEDED, job.message
@@ -59,9 +60,9 @@ def test_a_worker_for_one_host_leaves_another_hosts_queue_alone(
     user = User.objects.create_user("vnwt-worker-user2")
     celery_worker_process(real_host.name)
     theirs = create_job(
-        user, other, Job.Operation.START, network=Network.objects.get(host=other, name=net.name)
+        user, other, Op.START, network=Network.objects.get(host=other, name=net.name)
     )
-    ours = create_job(user, real_host, Job.Operation.PROBE)
+    ours = create_job(user, real_host, Op.PROBE)
     wait_for(lambda: Job.objects.get(pk=ours.pk).is_finished, timeout=30)
     assert Job.objects.get(pk=ours.pk).state == Job.State.SUCCEEDED
     assert Job.objects.get(pk=theirs.pk).state == Job.State.QUEUED
@@ -88,7 +89,7 @@ def test_a_restarted_worker_runs_again_the_job_it_was_running_when_it_died(
         host=real_host,
         network=network,
         target=net.name,
-        operation=Job.Operation.START,
+        operation=Op.START,
         state=Job.State.RUNNING,
         started=timezone.now(),
         attempts=1,

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.deprecation import MiddlewareMixin
 
+from networks import audit
+
 FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO")
 
 
@@ -33,3 +35,27 @@ class ForwardedHeadersMiddleware(MiddlewareMixin):
         if not from_trusted_proxy(request):
             for key in FORWARDED:
                 request.META.pop(key, None)
+
+
+def client_address(request) -> str | None:
+    """The client's address: REMOTE_ADDR, or on a connection from the site's reverse proxy the
+    address it forwarded (the last one, which the proxy itself appended)."""
+    if from_trusted_proxy(request):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class AddressMiddleware:
+    """Makes the client's address known to the audit trail while its request is served."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = audit.request_address.set(client_address(request))
+        try:
+            return self.get_response(request)
+        finally:
+            audit.request_address.reset(token)

@@ -37,7 +37,7 @@ ALLOWED_HOSTS = env_list("VNETWEB_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("VNETWEB_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "networks.roles.VnetwebAdminConfig",  # django.contrib.admin, with vnetweb's roles
+    "networks.admin_site.VnetwebAdminConfig",  # django.contrib.admin, with vnetweb's roles
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -66,7 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # The client's address for the audit trail's entries (networks.audit).
-    "networks.audit.AddressMiddleware",
+    "vnetweb.proxy.AddressMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Sessions end after VNETWEB_SESSION_IDLE_MINUTES without the user doing anything.
     "vnetweb.idle.SessionActivityMiddleware",
@@ -185,7 +185,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 # Tries refused during a lock do not start the cool-off again: a lock ends on time.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # The same client address as the audit trail's: X-Forwarded-For only with VNETWEB_BEHIND_PROXY.
-AXES_CLIENT_IP_CALLABLE = "networks.audit.client_address"
+AXES_CLIENT_IP_CALLABLE = "vnetweb.proxy.client_address"
 AXES_LOCKOUT_CALLABLE = "vnetweb.lockout.locked_out"
 # A successful login does not forgive earlier failures: it would let a guesser with an account of
 # their own reset their address's count by logging in between guesses.
@@ -230,6 +230,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# The worker's start and stop hooks (its tasks are found by autodiscovery in vnetweb/celery.py).
+CELERY_IMPORTS = ("networks.worker.hooks",)
 
 # How often workers re-read every host's networks and leases into the database.
 # Every 2 s: a change made outside vnetweb (virsh) reaches open pages within about 2 s; libvirt's
@@ -237,14 +239,14 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 VNETWEB_REFRESH_SECONDS = env_int("VNETWEB_REFRESH_SECONDS", 2)
 # Transient libvirt failures (host unreachable, daemon restarting) are retried this often.
 VNETWEB_JOB_MAX_RETRIES = env_int("VNETWEB_JOB_MAX_RETRIES", 3)
-# Workers announce in Redis which hosts they serve (networks.worker_presence): a job for a host
+# Workers announce in Redis which hosts they serve (networks.worker.presence): a job for a host
 # that no live worker serves fails at once, and a queued one whose worker went away within seconds.
 # false only while some workers are too old to announce themselves.
 VNETWEB_WORKER_PRESENCE = env_bool("VNETWEB_WORKER_PRESENCE", True)
 # Whether a worker serving qemu:///system reads that host's bridges, NICs and routes over netlink
 # (false in a container with a network namespace of its own: libvirt's interface list is used).
 VNETWEB_HOST_NETLINK = env_bool("VNETWEB_HOST_NETLINK", True)
-# The worker's monitor (networks.monitor): libvirt's network events, lease files and the switches'
+# The worker's monitor (networks.worker.monitor): libvirt's network events, lease files, switches'
 # host side, so pages follow changes within a second. Off only to debug a worker.
 VNETWEB_MONITOR = env_bool("VNETWEB_MONITOR", True)
 # How often the monitor reads the host side of the switches (links, firewall, dnsmasq), and
@@ -277,7 +279,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 3600.0,
         "options": {"expires": 3600.0},
     },
-    # Fans out one refresh per host, each on that host's queue (see networks.tasks).
+    # Fans out one refresh per host, each on that host's queue (see networks.worker.tasks).
     "refresh-hosts": {
         "task": "networks.tasks.schedule_refreshes",
         "schedule": float(VNETWEB_REFRESH_SECONDS),
@@ -288,7 +290,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 60.0},
     },
-    # Queued jobs of hosts that no live worker serves any more fail, saying so (networks.tasks).
+    # Queued jobs of hosts no live worker serves any more fail, saying so (networks.worker.tasks).
     "fail-unserved-jobs": {
         "task": "networks.tasks.fail_unserved_jobs",
         "schedule": 5.0,

@@ -5,12 +5,7 @@
 from .changes import define_network, restart_network, undefine_network, update_network
 from .errors import GatewayError, HostUnreachable, NetworkNotFound, UriRefused
 from .inventory import is_local
-from .nics import NicRefused, domain_state
-from .nics import attach as attach_nic
-from .nics import detach as detach_nic
-from .nics import move as move_nic
-from .nics import set_link as set_nic_link
-from .operations import (
+from .networks import (
     find_network,
     host_facts,
     network_config_xml,
@@ -20,6 +15,11 @@ from .operations import (
     start_network,
     stop_network,
 )
+from .nics import NicRefused, domain_state
+from .nics import attach as attach_nic
+from .nics import detach as detach_nic
+from .nics import move as move_nic
+from .nics import set_link as set_nic_link
 from .types import (
     DomainInfo,
     GuestInfo,

@@ -15,7 +15,7 @@ from lxml import etree
 
 from .connection import call, message_of
 from .errors import GatewayError
-from .operations import saved_xml
+from .networks import saved_xml
 
 log = logging.getLogger(__name__)
 _XML = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -39,7 +39,7 @@ COMMANDS = {
 
 
 class Update(Protocol):
-    """One virNetworkUpdate, e.g. networks.spec.LiveUpdate."""
+    """One virNetworkUpdate, e.g. networks.spec.UpdateStep."""
 
     section: str
     command: str

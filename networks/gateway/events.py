@@ -1,5 +1,5 @@
 """libvirt's network lifecycle events (defined, started, stopped, undefined), and its domains'
-lifecycle and NIC hot-plug events, for the worker's monitor (networks.monitor).
+lifecycle and NIC hot-plug events, for the worker's monitor (networks.worker.monitor).
 
 A subscription has a connection of its own, not the one jobs and refreshes use: a reply that
 takes seconds on a connection (QEMU's version after a daemon restart took 12 s here) holds up
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import libvirt
 
-from . import connection, operations
+from . import connection, networks
 from .errors import NetworkNotFound
 from .types import NetworkInfo
 
@@ -94,7 +94,7 @@ def read_network(sub: Subscription, name: str) -> NetworkInfo | None:
     the shared connection may be busy, or reconnecting, for seconds after a daemon restart.
     None when it is gone (undefined, or a transient one stopped)."""
     try:
-        return operations.read_network(sub.conn, name, guests=False)
+        return networks.read_network(sub.conn, name, guests=False)
     except libvirt.libvirtError as exc:
         error = connection.translate(exc)
         if isinstance(error, NetworkNotFound):

@@ -5,7 +5,6 @@ No libvirt import here: all of it runs in the web process and in tests without l
 
 from networks.spec.context import HostContext, Problems
 from networks.spec.defaults import default_spec, next_free_subnet
-from networks.spec.live import LivePlan, LiveUpdate, plan_update
 from networks.spec.model import (
     MACVTAP_MODES,
     MODES,
@@ -21,6 +20,7 @@ from networks.spec.model import (
     PortGroup,
     RouteSpec,
 )
+from networks.spec.plan import UpdatePlan, UpdateStep, plan_update
 from networks.spec.schema import SchemaUnavailable, schema_errors
 from networks.spec.unmodelled import definition_problems, live_update_problems
 from networks.spec.validate import validate
@@ -39,14 +39,14 @@ __all__ = [
     "DnsTxt",
     "HostContext",
     "IpSpec",
-    "LivePlan",
-    "LiveUpdate",
     "NetworkSpec",
     "PortGroup",
     "Problems",
     "RouteSpec",
     "SchemaUnavailable",
     "SpecXMLError",
+    "UpdatePlan",
+    "UpdateStep",
     "default_spec",
     "definition_problems",
     "live_update_problems",

@@ -9,14 +9,14 @@ from collections import Counter
 
 from lxml import etree
 
-from networks.spec.live import LiveUpdate, plan_update
+from networks.spec.plan import UpdateStep, plan_update
 from networks.spec.xml import SpecXMLError, parse, to_xml
 from networks.versions import canonical_xml
 
 _DONE = {"add-last": "was added", "delete": "was removed", "modify": "was changed"}
 
 
-def _what(update: LiveUpdate) -> str:
+def _what(update: UpdateStep) -> str:
     el = etree.fromstring(update.xml)
     section = update.section
     if section == "ip-dhcp-host":

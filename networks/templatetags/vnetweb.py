@@ -2,7 +2,7 @@ from typing import NamedTuple
 
 from django import template
 
-from networks import operations
+from networks import permissions
 from networks.models import Network
 
 register = template.Library()
@@ -24,5 +24,5 @@ def network_buttons(context: template.Context, network: Network) -> list[Button]
         return []
     return [
         Button(op.slug, op.label, op.css, op.confirm_for(network))
-        for op in operations.buttons(network, user)
+        for op in permissions.buttons(network, user)
     ]

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from django.core import signing
 from django.http import HttpRequest
 
-from networks.editor import diff_lines
 from networks.models import AuditEntry, Network
 from networks.spec.changes import changes_in_words, describe_changes
 from networks.stale.common import at
-from networks.versions import definition_version
+from networks.versions import definition_version, diff_lines
 
 _SALT = "vnetweb.definition-base"
 # How far back the audit trail is searched for who made the changes since a base.

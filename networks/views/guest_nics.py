@@ -26,7 +26,7 @@ CONFLICT = 409
 
 def _guest(request: HttpRequest, host: str, name: str, key: str) -> Guest:
     guest = permissions.get_guest(request.user, host, name)
-    operations.require(request.user, operations.get(key), guest)
+    permissions.require(request.user, operations.get(key), guest)
     return guest
 
 
@@ -59,7 +59,7 @@ def _stale(request: HttpRequest, guest: Guest) -> HttpResponse | None:
 
 
 def _what_was_seen(request: HttpRequest, guest: Guest, key: str, params: dict) -> dict:
-    """For the worker (networks.worker_nics): where the person saw the NIC (move, detach), or
+    """For the worker (networks.worker.nics): where the person saw the NIC (move, detach), or
     which NICs the guest had (attach). Only a page's change says what it saw."""
     if not _seen(request, guest):
         return {}

@@ -1,8 +1,8 @@
 """A host's guests, and one guest's page: its NICs with their switches and addresses, and the
 forms that attach, move, detach them and set their link (networks.views.guest_nics).
 
-Both read the rows the host's worker keeps (networks.sync.record_guests); no libvirt call. Their
-live parts follow the live channel's "guests" topic (and the host's jobs and networks).
+Both read the rows the host's worker keeps (networks.worker.sync.record_guests); no libvirt call.
+Their live parts follow the live channel's "guests" topic (and the host's jobs and networks).
 """
 
 from django.http import HttpRequest, HttpResponse
@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET
 
 from networks import permissions
 from networks.forms.nics import AttachForm
-from networks.guest_rows import lease_addresses, network_urls, nic_rows
 from networks.models import Guest
+from networks.pages.guest_rows import lease_addresses, network_urls, nic_rows
 from networks.stale.nics import guest_version
 
 

@@ -10,11 +10,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from networks import audit, live, permissions
 from networks.forms import HostEditForm, HostForm
 from networks.jobs import create_job
-from networks.models import Host, Job
+from networks.models import Host
+from networks.operations import Op
 from networks.stale import hosts as host_versions
 from networks.views.live import render_live
 from networks.views.networks import HOST_COLUMNS, render_rows, rows
-from networks.worker_queues import broadcast_sync
+from networks.workers import broadcast_sync
 
 
 @require_GET
@@ -40,11 +41,7 @@ def host_detail(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
     networks = permissions.visible_networks(request.user).filter(host=host)
     table = rows(networks.order_by("name"), request.user)
-    probe_job = (
-        permissions.visible_jobs(request.user)
-        .filter(host=host, operation=Job.Operation.PROBE)
-        .first()
-    )
+    probe_job = permissions.visible_jobs(request.user).filter(host=host, operation=Op.PROBE).first()
     context = {
         "host": host,
         "rows": render_rows(request, table, show_host=False),
@@ -64,7 +61,7 @@ def host_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 def _host_changed(request: HttpRequest, host: Host) -> None:
     # Workers learn about the new or changed host, and a probe fills in its facts and networks.
-    create_job(request.user, host, Job.Operation.PROBE)
+    create_job(request.user, host, Op.PROBE)
     transaction.on_commit(broadcast_sync)
     live.publish(host.pk)
 
@@ -136,6 +133,6 @@ def host_delete(request: HttpRequest, name: str) -> HttpResponse:
 def host_probe(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
     permissions.require_operate(request.user, host)
-    create_job(request.user, host, Job.Operation.PROBE)
+    create_job(request.user, host, Op.PROBE)
     messages.info(request, f"Checking {host.name}…")
     return redirect(host)

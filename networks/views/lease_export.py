@@ -8,7 +8,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from networks import permissions
-from networks.lease_table import LeaseQuery
+from networks.pages.lease_table import LeaseQuery
 
 COLUMNS = ("ip", "prefix", "mac", "hostname", "client_id", "expires", "static", "guest")
 # A cell starting with one of these is a formula to a spreadsheet; guests choose their hostnames.

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 
 from networks import operations, permissions
 from networks.jobs import create_job
-from networks.lease_table import LeaseQuery
 from networks.models import Lease, Network
+from networks.pages.lease_table import LeaseQuery
 from networks.views.edit_base import pin_refusal
 from networks.views.leases import PIN, lease_context, render_leases
 
@@ -27,7 +27,7 @@ def lease_pin(request: HttpRequest, host: str, name: str) -> HttpResponse:
     is the lease's hostname unless `hostname` says otherwise."""
     network = permissions.get_network(request.user, host, name)
     op = operations.get(PIN)
-    operations.require(request.user, op, network)
+    permissions.require(request.user, op, network)
     lease = _lease_to_pin(network, request.POST)
     if isinstance(lease, str):
         return HttpResponse(lease, status=400, content_type="text/plain; charset=utf-8")

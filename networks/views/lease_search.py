@@ -8,8 +8,8 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from networks import permissions
-from networks.lease_table import MAX_TEXT, ip_key, text_match, time_left
 from networks.models import Lease
+from networks.pages.lease_table import MAX_TEXT, ip_key, text_match, time_left
 from networks.views import jinja
 from networks.views.live import render_live
 from networks.views.networks import NetworkPaths

@@ -16,8 +16,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
 from networks import operations, permissions
-from networks.lease_table import KINDS, LeaseQuery, time_left
 from networks.models import Job, Lease, Network
+from networks.pages.lease_table import KINDS, LeaseQuery, time_left
 from networks.versions import definition_version
 from networks.views import jinja
 from networks.views.gone import gone_is_empty
@@ -60,7 +60,7 @@ def _with(path: str, query: str) -> str:
 
 def may_pin(user, network: Network) -> bool:
     op = operations.get(PIN)
-    return op.available(network) and operations.allowed(user, op, network)
+    return op.available(network) and permissions.allowed(user, op, network)
 
 
 def _pin_job(network: Network, jobs: Iterable[Job] | None) -> Job | None:

@@ -17,8 +17,6 @@ from collections.abc import AsyncIterator, Iterator
 from importlib import import_module
 from types import SimpleNamespace
 
-import redis
-import redis.asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
@@ -26,7 +24,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from networks import live, permissions
+from networks import live, permissions, redis_client
 
 HELLO = "retry: 2000\nevent: hello\ndata: {}\n\n"
 # Redis is down: the page says so, and the browser tries again in 5 s.
@@ -80,9 +78,6 @@ def _frame(message: dict | None, visible: Visible) -> str:
     if change is None:
         return ""
     return f"event: change\ndata: {json.dumps(change)}\n\n"
-
-
-REDIS_DOWN = (redis.RedisError, OSError)
 
 
 def _watching(request: HttpRequest) -> list[int]:
@@ -147,7 +142,7 @@ class Stream:
 
 
 async def _stream(state: Stream) -> AsyncIterator[str]:
-    client = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    client = redis_client.async_subscriber()
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
         await pubsub.subscribe(live.channel())
@@ -156,7 +151,7 @@ async def _stream(state: Stream) -> AsyncIterator[str]:
             message = await pubsub.get_message(timeout=live.KEEPALIVE_SECONDS)
             if frame := _frame(message, state.visible):
                 yield frame
-    except REDIS_DOWN:
+    except redis_client.REDIS_DOWN:
         yield UNAVAILABLE
     finally:
         # Also when the browser goes away: Django cancels the stream and this runs.
@@ -167,7 +162,7 @@ async def _stream(state: Stream) -> AsyncIterator[str]:
 
 def _blocking_stream(state: Stream) -> Iterator[str]:
     """The same for a WSGI server (Django's test server): a thread waits on the subscription."""
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+    client = redis_client.subscriber()
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
         pubsub.subscribe(live.channel())
@@ -176,7 +171,7 @@ def _blocking_stream(state: Stream) -> Iterator[str]:
             message = pubsub.get_message(timeout=live.KEEPALIVE_SECONDS)
             if frame := _frame(message, state.visible):
                 yield frame
-    except REDIS_DOWN:
+    except redis_client.REDIS_DOWN:
         yield UNAVAILABLE
     finally:
         pubsub.close()

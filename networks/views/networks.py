@@ -96,7 +96,7 @@ def rows(networks: QuerySet[Network], user) -> list[dict]:
         role = permissions.role_on_network(user, SimpleNamespace(**row))
         flags = (role, row["active"], row["persistent"], row["autostart"])
         if flags not in buttons_for:
-            buttons_for[flags] = _buttons_html(operations.buttons(SimpleNamespace(**row), user))
+            buttons_for[flags] = _buttons_html(permissions.buttons(SimpleNamespace(**row), user))
         url = row["url"] = paths.network(row["host__name"], row["name"])
         row["host"] = row.pop("host__name")
         row["host_url"] = paths.host(row["host"])
@@ -303,7 +303,7 @@ def network_action(request: HttpRequest, host: str, name: str, action: str) -> H
     if op is None or not op.button:
         # Editing, creating and deleting have pages of their own.
         return HttpResponse("Unknown action.", status=400)
-    operations.require(request.user, op, network)
+    permissions.require(request.user, op, network)
     job = create_job(request.user, network.host, op.key, network=network)
     if request.htmx:
         return _status(request, network, request.POST.get("part", "row"), job)

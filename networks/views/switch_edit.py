@@ -15,12 +15,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from networks import permissions
-from networks.editor import Review, review
 from networks.forms.rebase import rebase
 from networks.forms.switch import SwitchForm, initial_from
-from networks.host_context import host_context
 from networks.jobs import create_job
 from networks.models import Network
+from networks.pages.host_context import host_context
+from networks.pages.review import Review, review
 from networks.spec import HostContext, NetworkSpec, SpecXMLError, default_spec, parse, to_xml
 from networks.spec.defaults import free_bridge_name
 from networks.views.edit_base import (

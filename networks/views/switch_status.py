@@ -1,7 +1,7 @@
 """The network page's "switch on the host" part: link, counters and traffic chart, ports, health
 verdict with its fixes, firewall rules, and for routed networks the route the LAN needs.
 
-Everything comes from the rows the host's worker fills (networks.switch_state): no libvirt call,
+Everything comes from the rows the host's worker fills (networks.worker.survey): no libvirt call,
 no shell. The part refreshes itself on the live channel's "switch" topic while the page is open,
 and the page's stream tells the worker someone is looking (so counters are sampled).
 """
@@ -159,7 +159,7 @@ def switch_context(network: Network, user) -> dict:
         "rates": rates,
         "chart": chart(traffic.get("history") or []) if fresh else None,
         "ports": _ports(switch, traffic, network.guests or [], seconds),
-        "can_fix": operations.allowed(user, restart, network) and restart.available(network),
+        "can_fix": permissions.allowed(user, restart, network) and restart.available(network),
         "firewall": _chains(switch.get("firewall")),
         "route_hints": route_hint(network, network.host),
     }

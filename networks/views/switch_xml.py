@@ -6,9 +6,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from networks import permissions
-from networks.editor import review
 from networks.forms.rebase import merge_text
-from networks.host_context import host_context
+from networks.pages.host_context import host_context
+from networks.pages.review import review
 from networks.spec import SchemaUnavailable, SpecXMLError, parse, schema_errors
 from networks.views.edit_base import (
     UNKNOWN_BASE,

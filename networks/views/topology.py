@@ -3,7 +3,7 @@ operators connect a guest to a switch by dragging it there (static/vnetweb/topol
 
 The drawing is read from the database in a fixed number of queries whatever the size of the host
 (networks, guests, every lease of the host, the NIC jobs in progress), laid out by
-networks.topology and rendered with Jinja2 (a few hundred nodes and lines).
+networks.pages.topology and rendered with Jinja2 (a few hundred nodes and lines).
 """
 
 from urllib.parse import quote
@@ -15,9 +15,10 @@ from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
-from networks import permissions, topology
-from networks.guest_rows import lease_addresses
+from networks import permissions
 from networks.models import Host, Job
+from networks.pages import topology
+from networks.pages.guest_rows import lease_addresses
 from networks.stale.nics import last_job_of_each, nics_version
 from networks.views import jinja
 

@@ -5,7 +5,7 @@ one for the leases, one for the networks. The topology draws from the same addre
 from django.urls import reverse
 
 from networks.models import Guest, Host, Lease, Network
-from networks.topology import nics_of
+from networks.pages.topology import nics_of
 
 
 def lease_addresses(host: Host) -> dict[tuple[str, str], list[str]]:

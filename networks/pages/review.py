@@ -4,24 +4,24 @@ Pure of requests and libvirt: the views hand in a spec (from the form or the raw
 get back everything the review page shows, or the problems that keep it from being sent.
 """
 
-import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
 
 from networks.spec import (
     HostContext,
-    LivePlan,
     NetworkSpec,
     Problems,
     SchemaUnavailable,
     SpecXMLError,
+    UpdatePlan,
     definition_problems,
     plan_update,
     schema_errors,
     to_xml,
     validate,
 )
+from networks.versions import diff_lines
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Review:
     # What vnetweb never sends: control characters, unmodelled parts the saved XML did not have.
     refused: list[str] = field(default_factory=list)
     diff: list[tuple[str, str]] = field(default_factory=list)  # (css class, line)
-    plan: LivePlan | None = None
+    plan: UpdatePlan | None = None
 
     @property
     def ok(self) -> bool:
@@ -47,14 +47,6 @@ class Review:
         """Names exactly what was reviewed: applying needs the same token back."""
         payload = json.dumps([self.xml, extra], sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-
-def diff_lines(old: str, new: str) -> list[tuple[str, str]]:
-    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), "saved", "new", n=3)
-    kinds = {"+": "add", "-": "del", "@": "hunk"}
-    return [
-        (kinds.get(line[:1], "same"), line) for line in lines if not line.startswith(("+++", "---"))
-    ]
 
 
 def review(

@@ -16,10 +16,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from networks import gateway, health, live
+from networks import gateway, live
 from networks.gateway import firewall, hostside
 from networks.models import Host, Network
 from networks.spec import NetworkSpec, SpecXMLError, parse
+from networks.worker import health
 
 log = logging.getLogger(__name__)
 

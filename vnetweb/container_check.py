@@ -1,4 +1,4 @@
-"""Container health checks: `python -m vnetweb.healthcheck web|worker NAME|beat SCHEDULE`.
+"""Container health checks: `python -m vnetweb.container_check web|worker NAME|beat SCHEDULE`.
 
 Exit 0 when healthy, 1 with a reason on stderr otherwise. docker-compose.yml runs them.
 - web: GET /healthz/ on this container's gunicorn (the database is reachable).

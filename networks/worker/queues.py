@@ -5,13 +5,11 @@ VNETWEB_WORKER_EXCLUDE (default none). It subscribes when it is ready, and again
 adds, renames or removes a host (a broadcast control command; no reply is awaited).
 """
 
-import fnmatch
 import logging
 
-from celery import current_app
-from celery.signals import worker_ready
 from celery.worker.control import control_command
 
+from networks.workers import matches
 from vnetweb.env import env_list
 
 log = logging.getLogger(__name__)
@@ -20,12 +18,6 @@ log = logging.getLogger(__name__)
 def patterns() -> tuple[list[str], list[str]]:
     """This worker's host name patterns: (include, exclude)."""
     return env_list("VNETWEB_WORKER_HOSTS", ["*"]), env_list("VNETWEB_WORKER_EXCLUDE", [])
-
-
-def matches(name: str, include: list[str], exclude: list[str]) -> bool:
-    return any(fnmatch.fnmatch(name, pat) for pat in include) and not any(
-        fnmatch.fnmatch(name, pat) for pat in exclude
-    )
 
 
 def serves(name: str) -> bool:
@@ -53,16 +45,3 @@ def sync(consumer) -> dict[str, list[str]]:
 def vnetweb_sync_queues(state, **_kwargs) -> dict:
     state.consumer.call_soon(sync, state.consumer)
     return {"ok": "sync scheduled"}
-
-
-@worker_ready.connect
-def _on_ready(sender, **_kwargs) -> None:
-    log.info("vnetweb worker queues: %s", sync(sender))
-
-
-def broadcast_sync() -> None:
-    """Ask every worker to re-read its host list. Fire and forget: web never waits on workers."""
-    try:
-        current_app.control.broadcast("vnetweb_sync_queues", reply=False)
-    except Exception as exc:  # Redis down: workers catch up through beat's periodic broadcast.
-        log.warning("could not tell workers about host changes: %s", exc)

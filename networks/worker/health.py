@@ -1,6 +1,6 @@
 """The health verdict of a running switch: each problem named in words, with its fix if any.
 
-Worked out by the worker from what it read on the host (networks.switch_state) and stored with
+Worked out by the worker from what it read on the host (networks.worker.survey) and stored with
 the switch, so the page only shows it. A fix is an operation of networks.operations: restarting
 a network makes libvirt build its bridge again, write its firewall rules again, turn on IP
 forwarding for NAT and routed networks and start its dnsmasq.

@@ -17,10 +17,10 @@ from networks.models import Job
 from networks.spec import (
     DhcpHost,
     IpSpec,
-    LiveUpdate,
     NetworkSpec,
     SchemaUnavailable,
     SpecXMLError,
+    UpdateStep,
     definition_problems,
     live_update_problems,
     parse,
@@ -107,7 +107,7 @@ def _checked(xml: str) -> NetworkSpec:
 
 
 def _refuse_unsafe(
-    xml: str, saved_xml: str | None, updates: list[LiveUpdate] | None = None
+    xml: str, saved_xml: str | None, updates: list[UpdateStep] | None = None
 ) -> None:
     """Refused when the definition (or a live update of it) holds a control character or adds
     what vnetweb does not model to `saved_xml`: the same check as the review's, made again here."""
@@ -239,17 +239,17 @@ def _put_back(job: Job, old_xml: str, error: gateway.GatewayError) -> None:
     ) from error
 
 
-def _live_updates(params: dict, planned: list[LiveUpdate]) -> list[LiveUpdate]:
+def _live_updates(params: dict, planned: list[UpdateStep]) -> list[UpdateStep]:
     """The updates the person reviewed (the job's "live" list), else those planned here."""
     if not params.get("live"):
         return planned
     return [
-        LiveUpdate(u["section"], u["command"], u["xml"], int(u.get("parent_index", -1)))
+        UpdateStep(u["section"], u["command"], u["xml"], int(u.get("parent_index", -1)))
         for u in params["live"]
     ]
 
 
-def _count(updates: list[LiveUpdate]) -> str:
+def _count(updates: list[UpdateStep]) -> str:
     return "1 change" if len(updates) == 1 else f"{len(updates)} changes"
 
 
@@ -305,7 +305,7 @@ def pin_lease(job: Job) -> str:
         wanted = replace(wanted, name="")
     host = etree.Element("host")
     write_dhcp_host(host, wanted)
-    update = LiveUpdate("ip-dhcp-host", "add-last", etree.tostring(host, encoding="unicode"), index)
+    update = UpdateStep("ip-dhcp-host", "add-last", etree.tostring(host, encoding="unicode"), index)
     gateway.update_network(uri, name, [update], live=True)
     named = f" ({wanted.name})" if wanted.name else ""
     return f"{wanted.ip} is now reserved for {client}{named} on {name}{note}, without a restart."

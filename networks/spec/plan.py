@@ -59,7 +59,7 @@ COMMAND_ORDER = {"delete": 0, "modify": 1, "add-last": 2}
 
 
 @dataclass(frozen=True)
-class LiveUpdate:
+class UpdateStep:
     section: str  # ip-dhcp-host, ip-dhcp-range, dns-host, dns-txt, dns-srv, portgroup, ...
     command: str  # add-last, delete, modify
     xml: str
@@ -68,8 +68,8 @@ class LiveUpdate:
 
 
 @dataclass
-class LivePlan:
-    updates: list[LiveUpdate] = field(default_factory=list)
+class UpdatePlan:
+    updates: list[UpdateStep] = field(default_factory=list)
     restart_reasons: list[str] = field(default_factory=list)
 
     @property
@@ -81,13 +81,13 @@ class LivePlan:
         return not self.updates and not self.restart_reasons
 
 
-def plan_update(old: NetworkSpec, new: NetworkSpec, base: str | None = None) -> LivePlan:
+def plan_update(old: NetworkSpec, new: NetworkSpec, base: str | None = None) -> UpdatePlan:
     """The live updates and the restart reasons that take `old` to `new`.
 
     With `base` (the network's current XML) fragments start from the existing element, so a
     modified port group keeps its <virtualport> and a DHCP host its <lease>.
     """
-    plan = LivePlan()
+    plan = UpdatePlan()
     root = read_root(base) if base is not None else None
     for f in fields(NetworkSpec):
         if f.name in LIVE_FIELDS or getattr(old, f.name) == getattr(new, f.name):
@@ -111,7 +111,7 @@ def plan_update(old: NetworkSpec, new: NetworkSpec, base: str | None = None) -> 
     return plan
 
 
-def _reason(plan: LivePlan, reason: str) -> None:
+def _reason(plan: UpdatePlan, reason: str) -> None:
     if reason not in plan.restart_reasons:
         plan.restart_reasons.append(reason)
 
@@ -124,7 +124,7 @@ def _fragment(tag: str, write: Callable[[Element, T], object], item: T, existing
 
 
 def _plan_list(
-    plan: LivePlan,
+    plan: UpdatePlan,
     section: str,
     old: Iterable[T],
     new: Iterable[T],
@@ -138,14 +138,14 @@ def _plan_list(
     after = {key(item): item for item in new}
     for k, item in before.items():
         if k not in after or (after[k] != item and not modify):
-            plan.updates.append(LiveUpdate(section, "delete", xml(item), parent_index))
+            plan.updates.append(UpdateStep(section, "delete", xml(item), parent_index))
     for k, item in after.items():
         if k not in before or before[k] != item:
             command = "modify" if k in before and modify else "add-last"
-            plan.updates.append(LiveUpdate(section, command, xml(item), parent_index))
+            plan.updates.append(UpdateStep(section, command, xml(item), parent_index))
 
 
-def _plan_ips(plan: LivePlan, old: NetworkSpec, new: NetworkSpec, root: Element | None) -> None:
+def _plan_ips(plan: UpdatePlan, old: NetworkSpec, new: NetworkSpec, root: Element | None) -> None:
     for index in range(max(len(old.ips), len(new.ips))):
         before = old.ips[index] if index < len(old.ips) else None
         after = new.ips[index] if index < len(new.ips) else None
@@ -175,7 +175,7 @@ def _plan_ips(plan: LivePlan, old: NetworkSpec, new: NetworkSpec, root: Element 
         )
 
 
-def _plan_dns(plan: LivePlan, old: NetworkSpec, new: NetworkSpec) -> None:
+def _plan_dns(plan: UpdatePlan, old: NetworkSpec, new: NetworkSpec) -> None:
     def host_xml(host: DnsHost) -> str:
         return _fragment("host", write_dns_host, host)
 
@@ -195,7 +195,7 @@ def _interfaces_live(old: NetworkSpec, new: NetworkSpec) -> bool:
     return old.mode == new.mode == "macvtap" and old.macvtap_mode == new.macvtap_mode
 
 
-def _plan_interfaces(plan: LivePlan, old: NetworkSpec, new: NetworkSpec) -> None:
+def _plan_interfaces(plan: UpdatePlan, old: NetworkSpec, new: NetworkSpec) -> None:
     def interface_xml(dev: str) -> str:
         return _fragment("interface", lambda e, d: e.set("dev", d), dev)
 

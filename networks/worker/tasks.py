@@ -8,25 +8,16 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from celery.signals import worker_ready
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-# worker_queues: a control command; worker_presence: a worker's announcement (signal handlers).
-from networks import (
-    audit,
-    gateway,
-    live,
-    monitor,  # noqa: F401  (its worker_ready handler starts the worker's monitor)
-    operations,
-    worker_presence,
-    worker_queues,
-)
+from networks import audit, gateway, live, operations, workers
 from networks.models import Host, Job
-from networks.sync import record_network, record_snapshot, record_unreachable
-from networks.worker_ops import Refused
+from networks.worker import queues
+from networks.worker.ops import Refused
+from networks.worker.sync import record_network, record_snapshot, record_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +134,7 @@ def _wait_for_turn(job_id: int) -> None:
     run_job.apply_async(args=[job.pk], queue=job.host.queue, countdown=WAIT_SECONDS)
 
 
-@shared_task
+@shared_task(name="networks.tasks.run_job")
 def run_job(job_id: int) -> None:
     # Run eagerly (in the process that asked), a job cannot wait: it runs when asked.
     eager = bool(run_job.request.is_eager)
@@ -182,20 +173,20 @@ def run_job(job_id: int) -> None:
     _finish(job, Job.State.SUCCEEDED, message)
 
 
-@shared_task
+@shared_task(name="networks.tasks.prune_audit")
 def prune_audit() -> int:
     """Entries older than VNETWEB_AUDIT_DAYS go (networks.audit.prune)."""
     return audit.prune()
 
 
-@shared_task
+@shared_task(name="networks.tasks.refresh_host")
 def refresh_host(host_id: int) -> None:
     host = Host.objects.filter(pk=host_id).first()
     if host is not None:
         refresh(host)
 
 
-@shared_task
+@shared_task(name="networks.tasks.schedule_refreshes")
 def schedule_refreshes() -> None:
     """Beat's fan-out: one refresh per host, on that host's queue, dropped if not run in time."""
     expires = max(settings.VNETWEB_REFRESH_SECONDS * 2, 10)
@@ -203,14 +194,12 @@ def schedule_refreshes() -> None:
         refresh_host.apply_async(args=[host.pk], queue=host.queue, expires=expires)
 
 
-@shared_task
+@shared_task(name="networks.tasks.broadcast_queue_sync")
 def broadcast_queue_sync() -> None:
-    from networks.worker_queues import broadcast_sync
-
-    broadcast_sync()
+    workers.broadcast_sync()
 
 
-@shared_task
+@shared_task(name="networks.tasks.fail_lost_jobs")
 def fail_lost_jobs() -> int:
     """Jobs left "running" by a worker that died say so, instead of spinning on the page forever."""
     now = timezone.now()
@@ -225,7 +214,7 @@ def fail_lost_jobs() -> int:
     return failed
 
 
-@shared_task
+@shared_task(name="networks.tasks.fail_unserved_jobs")
 def fail_unserved_jobs() -> int:
     """Queued jobs of hosts that no live worker serves say so, instead of waiting forever.
 
@@ -238,14 +227,14 @@ def fail_unserved_jobs() -> int:
     now = timezone.now()
     old = Job.objects.filter(state=Job.State.QUEUED, created__lt=now - UNSERVED_AFTER)
     jobs = list(old.select_related("host"))
-    workers = worker_presence.live() if jobs else None
-    if workers is None:  # nothing to look at, or Redis away: nothing can be told
+    alive = workers.live() if jobs else None
+    if alive is None:  # nothing to look at, or Redis away: nothing can be told
         return 0
     failed = 0
     for job in jobs:
-        if any(worker_presence.takes(entry, job.host.queue) for entry in workers.values()):
+        if any(workers.takes(entry, job.host.queue) for entry in alive.values()):
             continue
-        message = worker_presence.unserved_message(job.host, any_more=True)
+        message = workers.unserved_message(job.host, any_more=True)
         if Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(
             state=Job.State.FAILED, finished=now, message=message
         ):
@@ -295,7 +284,7 @@ def resend_queued_jobs(worker: str) -> int:
     Sending it again is harmless: a job is claimed once, and a second message finds it taken.
     """
     queued = Job.objects.filter(state=Job.State.QUEUED).select_related("host")
-    jobs = [job for job in queued if worker_queues.serves(job.host.name)]
+    jobs = [job for job in queued if queues.serves(job.host.name)]
     for job in jobs:
         run_job.apply_async(args=[job.pk], queue=job.host.queue)
     if jobs:
@@ -303,11 +292,10 @@ def resend_queued_jobs(worker: str) -> int:
     return len(jobs)
 
 
-@worker_ready.connect
-def _take_back_jobs(sender, **_kwargs) -> None:
-    requeued, failed = recover_lost_jobs(sender.hostname)
+def take_back_jobs(worker: str) -> None:
+    """When a worker is ready: the jobs its previous process left running, and every queued job
+    of its hosts, sent again."""
+    requeued, failed = recover_lost_jobs(worker)
     if requeued or failed:
-        log.warning(
-            "jobs lost by %s: %d queued again, %d failed", sender.hostname, requeued, failed
-        )
-    resend_queued_jobs(sender.hostname)
+        log.warning("jobs lost by %s: %d queued again, %d failed", worker, requeued, failed)
+    resend_queued_jobs(worker)

@@ -1,7 +1,7 @@
 """The worker's monitor: a thread that keeps the database's picture of its hosts fresh between
 beat's periodic refreshes, so open pages follow a change within a second.
 
-For every host this worker serves (networks.worker_queues):
+For every host this worker serves (networks.worker.queues):
 - libvirt's network lifecycle events (a network started, stopped, defined or undefined with virsh
   or any other tool): the network is read again at once. Each subscription (at start, and again
   when its connection died or was replaced) is followed by a full read of the host, since what
@@ -13,7 +13,7 @@ For every host this worker serves (networks.worker_queues):
   rewrites /var/lib/libvirt/dnsmasq/BRIDGE.status at every change; its size and mtime are looked
   at every TICK and the network read again when they moved. (Remote hosts: beat's refresh.)
 - Every VNETWEB_SWITCH_SECONDS, in a second thread, the host side of its switches
-  (networks.switch_state).
+  (networks.worker.survey).
 
 Started once per worker process when the worker is ready (VNETWEB_MONITOR=false turns it off).
 The event callback only queues; all reading and writing happens in the monitor's own thread.
@@ -25,14 +25,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 from django.db import close_old_connections
 
-from networks import gateway, switch_state, worker_queues
+from networks import gateway
 from networks.gateway import events, hostside
 from networks.models import Host, Network
-from networks.sync import record_network, record_unreachable
+from networks.worker import queues, survey
+from networks.worker.sync import record_network, record_unreachable
+from networks.worker.tasks import refresh_host
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class Monitor(threading.Thread):
             self.survey_now.clear()
             for watch in list(self.hosts.values()):
                 try:
-                    switch_state.survey(watch.host)
+                    survey.survey(watch.host)
                 except Exception:
                     log.exception("reading the switches of %s failed; going on", watch.host.name)
                     close_old_connections()
@@ -112,7 +113,7 @@ class Monitor(threading.Thread):
     # --- hosts ---------------------------------------------------------------------------------
 
     def read_hosts(self) -> None:
-        served = {host.pk: host for host in Host.objects.all() if worker_queues.serves(host.name)}
+        served = {host.pk: host for host in Host.objects.all() if queues.serves(host.name)}
         for host_id in set(self.hosts) - set(served):
             watch = self.hosts.pop(host_id)
             if watch.subscription is not None:
@@ -220,8 +221,6 @@ class Monitor(threading.Thread):
     def ask_for_read(self, watch: _HostWatch) -> None:
         """A read of the whole host by the worker's pool (its guests and networks): a domain's
         calls can take seconds (QEMU), and events wait for nothing here."""
-        from networks.tasks import refresh_host
-
         try:
             refresh_host.apply_async(args=[watch.host.pk], queue=watch.host.queue, expires=30)
         except Exception as exc:  # Redis away: beat's refresh catches up later
@@ -240,8 +239,8 @@ class Monitor(threading.Thread):
 _monitor: Monitor | None = None
 
 
-@worker_ready.connect
-def _start(sender, **_kwargs) -> None:
+def start() -> None:
+    """Start this worker process's monitor (networks.worker.hooks, when the worker is ready)."""
     global _monitor
     if not settings.VNETWEB_MONITOR or _monitor is not None:
         return
@@ -249,7 +248,6 @@ def _start(sender, **_kwargs) -> None:
     _monitor.start()
 
 
-@worker_shutdown.connect
-def _stop(**_kwargs) -> None:
+def stop() -> None:
     if _monitor is not None:
         _monitor.stopping.set()

@@ -14,7 +14,7 @@ import time
 
 from networks import gateway
 from networks.models import Job
-from networks.worker_ops import Refused
+from networks.worker.ops import Refused
 
 _LOOK_AGAIN = "Nothing was changed; look at the guest again."
 

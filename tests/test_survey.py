@@ -1,9 +1,8 @@
-"""What the worker stores of a switch's host side (networks.switch_state), without a real host."""
+"""What the worker stores of a switch's host side (networks.worker.survey), without a real host."""
 
-from networks import switch_state
 from networks.gateway.hostside import Link
 from networks.models import Network
-from networks.switch_state import HISTORY, _traffic, remote_reason, survey
+from networks.worker.survey import GAP_SECONDS, HISTORY, _traffic, remote_reason, survey
 
 
 def link(rx: int, tx: int) -> Link:
@@ -47,6 +46,6 @@ def test_counters_keep_a_short_history_and_the_previous_sample_for_rates():
 
 def test_after_a_pause_the_history_starts_afresh():
     sample = _traffic({}, link(0, 0), [], now=100.0)
-    later = _traffic(sample, link(9, 9), [], now=100.0 + switch_state.GAP_SECONDS + 1)
+    later = _traffic(sample, link(9, 9), [], now=100.0 + GAP_SECONDS + 1)
     assert later["prev"] is None
     assert later["history"] == [[111.0, 9, 9]]
