@@ -4,8 +4,8 @@ virsh or another tool).
 
 - A job's entry is written when it is queued (who, from which address, what, on which object,
   the object's definition before) and completed when it ends (the result, libvirt's message, the
-  definition after): networks.jobs.create_job and networks.worker.tasks call job_queued and
-  job_ended.
+  definition after), and follows the job's state in between: networks.jobs, which alone moves
+  a job, calls job_queued, job_running, job_requeued and job_ended.
 - Host administration records its own entries (record), with the settings before and after.
 - The request's client address reaches create_job through vnetweb.proxy.AddressMiddleware (a context
   variable), so no caller has to pass it along.
@@ -125,6 +125,13 @@ def job_ended(job: Job, state: str, message: str) -> None:
 def job_running(job: Job) -> None:
     AuditEntry.objects.filter(job_id=job.pk, result=AuditEntry.Result.QUEUED).update(
         result=AuditEntry.Result.RUNNING
+    )
+
+
+def job_requeued(job: Job) -> None:
+    """The job waits to run again (a transient error, its worker restarted): so does its entry."""
+    AuditEntry.objects.filter(job_id=job.pk, result=AuditEntry.Result.RUNNING).update(
+        result=AuditEntry.Result.QUEUED
     )
 
 

@@ -1,4 +1,4 @@
-"""Jobs on one switch run one at a time, in order (networks.worker.tasks._claim): a job is not
+"""Jobs on one switch run one at a time, in order (networks.jobs.claim): a job is not
 claimed while an earlier job on the same host and target is queued or running, and asks again
 with Celery's countdown. Jobs on other switches, and a host's own probes, do not wait; a job lost
 with its worker or its message holds nobody up for ever.
@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from networks import gateway
+from networks import gateway, jobs
 from networks.models import Host, Job, Network
 from networks.operations import Op
 from networks.worker import tasks
@@ -57,7 +57,7 @@ def test_a_job_is_not_claimed_while_an_earlier_job_on_its_switch_is_queued(
     default_net, test_host, asked_again
 ):
     first, second = job_on(test_host), job_on(test_host, operation=Op.START)
-    assert tasks._claim(second.pk, "w1") is None
+    assert jobs.claim(second.pk, "w1") is None
     second = run(second)
     assert second.state == Job.State.QUEUED and second.attempts == 0
     assert second.message == (
@@ -94,7 +94,7 @@ def test_a_waiting_job_is_announced_once_not_at_every_look(
     default_net, test_host, asked_again, monkeypatch
 ):
     announced: list[int] = []
-    monkeypatch.setattr(tasks, "_announce", lambda job: announced.append(job.pk))
+    monkeypatch.setattr(jobs, "announce", lambda job: announced.append(job.pk))
     job_on(test_host)
     later = job_on(test_host)
     run(later)
@@ -130,7 +130,7 @@ def test_a_probe_of_the_host_waits_for_nothing(test_host):
 
 
 def test_a_job_lost_with_its_worker_does_not_hold_its_switch_for_ever(default_net, test_host):
-    lost_at = timezone.now() - tasks.STALE_RUNNING - timedelta(seconds=1)
+    lost_at = timezone.now() - jobs.STALE_RUNNING - timedelta(seconds=1)
     job_on(test_host, state=Job.State.RUNNING, started=lost_at)
     assert run(job_on(test_host)).state == Job.State.SUCCEEDED
 
@@ -138,7 +138,7 @@ def test_a_job_lost_with_its_worker_does_not_hold_its_switch_for_ever(default_ne
 def test_a_job_whose_message_was_lost_does_not_hold_its_switch_for_ever(default_net, test_host):
     lost = job_on(test_host)
     Job.objects.filter(pk=lost.pk).update(
-        created=timezone.now() - tasks.STALE_QUEUED - timedelta(seconds=1)
+        created=timezone.now() - jobs.STALE_QUEUED - timedelta(seconds=1)
     )
     assert run(job_on(test_host)).state == Job.State.SUCCEEDED
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from networks import gateway
+from networks import gateway, jobs
 from networks.models import Host, Job, Lease, Network
 from networks.operations import Op
 from networks.worker import tasks
@@ -181,7 +181,7 @@ def test_a_job_left_running_by_a_lost_worker_is_taken_over(default_net, test_hos
         test_host,
         Op.STOP,
         state=Job.State.RUNNING,
-        started=timezone.now() - tasks.STALE_RUNNING - timedelta(seconds=5),
+        started=timezone.now() - jobs.STALE_RUNNING - timedelta(seconds=5),
         attempts=1,
     )
     tasks.run_job(job.pk)

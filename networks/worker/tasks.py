@@ -1,7 +1,9 @@
 """Celery tasks: the only code that acts on libvirt, always on the queue of the host concerned.
 
 Every task is safe to run twice: a job is claimed with a conditional update before anything is
-done, and each operation first checks whether libvirt already is in the wanted state.
+done, and each operation first checks whether libvirt already is in the wanted state. A job's
+state moves only through networks.jobs (claim, wait, requeue, finish, fail), which also writes its
+audit entry and tells open pages; these tasks decide when, and send the messages.
 """
 
 import logging
@@ -9,11 +11,10 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from networks import audit, gateway, live, operations, workers
+from networks import audit, gateway, jobs, operations, workers
 from networks.models import Host, Job
 from networks.worker import queues
 from networks.worker.ops import Refused
@@ -21,11 +22,6 @@ from networks.worker.sync import record_network, record_snapshot, record_unreach
 
 log = logging.getLogger(__name__)
 
-# A job left "running" this long was lost with its worker; a redelivered task may take it over.
-STALE_RUNNING = timedelta(minutes=5)
-# A job still queued this long after it was asked for lost its message: later jobs on its target
-# stop waiting for it (see _ahead).
-STALE_QUEUED = timedelta(minutes=15)
 # How soon a job that waits for an earlier one on its target asks again (Celery's countdown).
 WAIT_SECONDS = 1
 # Beat leaves queued jobs younger than this alone: create_job has just checked them, and a worker
@@ -71,65 +67,19 @@ def _run(job: Job) -> str:
     return runner(job)
 
 
-def _ahead(now, *, host, target, pk) -> QuerySet:
-    """Jobs asked for before job `pk` on the same host and target that are still to run or
-    running: that job waits for them. A job lost with its worker (running past STALE_RUNNING) or
-    with its message (queued past STALE_QUEUED) holds nobody up for ever."""
-    unfinished = Q(state=Job.State.QUEUED, created__gte=now - STALE_QUEUED) | Q(
-        state=Job.State.RUNNING, started__gte=now - STALE_RUNNING
-    )
-    return Job.objects.filter(unfinished, host=host, target=target, pk__lt=pk)
-
-
-def _claim(job_id: int, worker: str, *, in_order: bool = True) -> Job | None:
-    """The job, now running on `worker`; None when it is not to be run now (done, taken, gone,
-    or, `in_order`, while an earlier job on its target is unfinished: one at a time, in order)."""
-    now = timezone.now()
-    claimable = Q(state=Job.State.QUEUED) | Q(
-        state=Job.State.RUNNING, started__lt=now - STALE_RUNNING
-    )
-    if in_order:
-        earlier = _ahead(now, host=OuterRef("host"), target=OuterRef("target"), pk=OuterRef("pk"))
-        claimable &= Q(target="") | ~Exists(earlier)  # a host's own job (a probe) waits for none
-    claimed = Job.objects.filter(claimable, pk=job_id).update(
-        state=Job.State.RUNNING, started=now, attempts=F("attempts") + 1, worker=worker
-    )
-    if not claimed:
-        return None
-    job = Job.objects.select_related("host", "guest").get(pk=job_id)
-    audit.job_running(job)
-    _announce(job)
-    return job
-
-
-def _announce(job: Job) -> None:
-    """Tell open pages that the job (and so its network's row) changed."""
-    networks = [job.network_id] if job.network_id else []
-    live.publish(job.host_id, networks=networks, jobs=[job.pk], jobs_only=True)
-
-
-def _finish(job: Job, state: Job.State, message: str) -> None:
-    Job.objects.filter(pk=job.pk).update(state=state, message=message, finished=timezone.now())
-    audit.job_ended(job, state, message)
-    _announce(job)
-
-
 def _wait_for_turn(job_id: int) -> None:
     """A job left queued by its claim waits for an earlier job on its target: it asks again in
     WAIT_SECONDS, and its page says what it waits for."""
     job = Job.objects.filter(pk=job_id, state=Job.State.QUEUED).select_related("host").first()
     if job is None:
         return  # Already done, taken by another worker, or deleted.
-    ahead = _ahead(timezone.now(), host=job.host_id, target=job.target, pk=job.pk)
-    first = ahead.order_by("pk").first()
+    first = jobs.first_ahead(job)
     if first is not None:
-        message = (
+        jobs.wait(
+            job,
             f"Waiting for job {first.pk} on {job.target} ({first.get_operation_display()}, asked "
-            f"by {first.username}) to end: jobs on one target run one at a time, in order."
+            f"by {first.username}) to end: jobs on one target run one at a time, in order.",
         )
-        if job.message != message:
-            Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(message=message)
-            _announce(job)
     # Asked again even when the earlier job ended meanwhile: the claim then takes it.
     run_job.apply_async(args=[job.pk], queue=job.host.queue, countdown=WAIT_SECONDS)
 
@@ -138,7 +88,7 @@ def _wait_for_turn(job_id: int) -> None:
 def run_job(job_id: int) -> None:
     # Run eagerly (in the process that asked), a job cannot wait: it runs when asked.
     eager = bool(run_job.request.is_eager)
-    job = _claim(job_id, run_job.request.hostname or "", in_order=not eager)
+    job = jobs.claim(job_id, run_job.request.hostname or "", in_order=not eager)
     if job is None:
         if not eager:
             _wait_for_turn(job_id)
@@ -147,30 +97,29 @@ def run_job(job_id: int) -> None:
         message = _run(job)
     except Refused as exc:
         reread(job)
-        _finish(job, Job.State.FAILED, str(exc))
+        jobs.fail(job, str(exc), only_from=jobs.CLAIMED)
         return
     except gateway.GatewayError as exc:
         if exc.transient and job.attempts <= settings.VNETWEB_JOB_MAX_RETRIES:
             delay = 2**job.attempts
-            Job.objects.filter(pk=job.pk).update(
-                state=Job.State.QUEUED,
-                message=f"{exc.message} — trying again in {delay} s "
-                f"(attempt {job.attempts} of {settings.VNETWEB_JOB_MAX_RETRIES + 1}).",
+            message = (
+                f"{exc.message} — trying again in {delay} s "
+                f"(attempt {job.attempts} of {settings.VNETWEB_JOB_MAX_RETRIES + 1})."
             )
-            _announce(job)
-            run_job.apply_async(args=[job.pk], queue=job.host.queue, countdown=delay)
+            if jobs.requeue(job, message):
+                run_job.apply_async(args=[job.pk], queue=job.host.queue, countdown=delay)
             return
         reread(job)
-        _finish(job, Job.State.FAILED, exc.message)
+        jobs.fail(job, exc.message, only_from=jobs.CLAIMED)
         return
     except Exception as exc:
-        _finish(job, Job.State.FAILED, f"Internal error: {exc}")
+        jobs.fail(job, f"Internal error: {exc}", only_from=jobs.CLAIMED)
         raise
     # Re-read before finishing, so that the page, seeing the job end, also sees the new state.
     error = reread(job)
     if error is not None:
         message += f" (Could not re-read the host afterwards: {error.message})"
-    _finish(job, Job.State.SUCCEEDED, message)
+    jobs.finish(job, message)
 
 
 @shared_task(name="networks.tasks.prune_audit")
@@ -202,16 +151,10 @@ def broadcast_queue_sync() -> None:
 @shared_task(name="networks.tasks.fail_lost_jobs")
 def fail_lost_jobs() -> int:
     """Jobs left "running" by a worker that died say so, instead of spinning on the page forever."""
-    now = timezone.now()
-    lost = list(Job.objects.filter(state=Job.State.RUNNING, started__lt=now - STALE_RUNNING))
+    since = timezone.now() - jobs.STALE_RUNNING
+    lost = Job.objects.filter(state=Job.State.RUNNING, started__lt=since)
     message = "Its worker stopped while running it. Check the network's state and try again."
-    failed = Job.objects.filter(pk__in=[job.pk for job in lost], state=Job.State.RUNNING).update(
-        state=Job.State.FAILED, finished=now, message=message
-    )
-    for job in lost:
-        audit.job_ended(job, Job.State.FAILED, message)
-        _announce(job)
-    return failed
+    return sum(jobs.fail(job, message, only_from=(Job.State.RUNNING,)) for job in lost)
 
 
 @shared_task(name="networks.tasks.fail_unserved_jobs")
@@ -226,21 +169,16 @@ def fail_unserved_jobs() -> int:
         return 0
     now = timezone.now()
     old = Job.objects.filter(state=Job.State.QUEUED, created__lt=now - UNSERVED_AFTER)
-    jobs = list(old.select_related("host"))
-    alive = workers.live() if jobs else None
+    queued = list(old.select_related("host"))
+    alive = workers.live() if queued else None
     if alive is None:  # nothing to look at, or Redis away: nothing can be told
         return 0
     failed = 0
-    for job in jobs:
+    for job in queued:
         if any(workers.takes(entry, job.host.queue) for entry in alive.values()):
             continue
         message = workers.unserved_message(job.host, any_more=True)
-        if Job.objects.filter(pk=job.pk, state=Job.State.QUEUED).update(
-            state=Job.State.FAILED, finished=now, message=message
-        ):
-            failed += 1
-            audit.job_ended(job, Job.State.FAILED, message)
-            _announce(job)
+        failed += jobs.fail(job, message, only_from=(Job.State.QUEUED,))
     if failed:
         log.warning("failed %d queued job(s) that no live worker serves", failed)
     return failed
@@ -258,21 +196,19 @@ def recover_lost_jobs(worker: str) -> tuple[int, int]:
     if not worker:
         return requeued, failed
     for job in Job.objects.filter(state=Job.State.RUNNING, worker=worker):
-        mine = Job.objects.filter(pk=job.pk, state=Job.State.RUNNING, worker=worker)
         if job.attempts <= settings.VNETWEB_JOB_MAX_RETRIES:
-            requeued += mine.update(
-                state=Job.State.QUEUED,
-                message=f"Its worker {worker} stopped while running it; running it again "
+            requeued += jobs.requeue(
+                job,
+                f"Its worker {worker} stopped while running it; running it again "
                 f"(attempt {job.attempts + 1} of {settings.VNETWEB_JOB_MAX_RETRIES + 1}).",
             )
-        elif mine.update(
-            state=Job.State.FAILED,
-            finished=timezone.now(),
-            message=f"Its worker {worker} stopped while running it, {job.attempts} times; "
-            "given up. Check the network's state and the worker's log.",
-        ):
-            failed += 1
-        _announce(job)
+        else:
+            failed += jobs.fail(
+                job,
+                f"Its worker {worker} stopped while running it, {job.attempts} times; "
+                "given up. Check the network's state and the worker's log.",
+                only_from=(Job.State.RUNNING,),
+            )
     return requeued, failed
 
 
@@ -284,12 +220,12 @@ def resend_queued_jobs(worker: str) -> int:
     Sending it again is harmless: a job is claimed once, and a second message finds it taken.
     """
     queued = Job.objects.filter(state=Job.State.QUEUED).select_related("host")
-    jobs = [job for job in queued if queues.serves(job.host.name)]
-    for job in jobs:
+    mine = [job for job in queued if queues.serves(job.host.name)]
+    for job in mine:
         run_job.apply_async(args=[job.pk], queue=job.host.queue)
-    if jobs:
-        log.warning("%s sent %d queued job(s) again", worker, len(jobs))
-    return len(jobs)
+    if mine:
+        log.warning("%s sent %d queued job(s) again", worker, len(mine))
+    return len(mine)
 
 
 def take_back_jobs(worker: str) -> None:
