@@ -9,6 +9,8 @@ from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest
 
+from networks.roles import Role
+
 # Users and groups (to hand out roles), hosts; the network mirror and jobs are read-only.
 ADMIN_MODELS = {
     ("auth", "user"): ("add", "change", "delete", "view"),
@@ -25,7 +27,7 @@ ADMIN_MODELS = {
 def grant_admin_permissions(**_kwargs) -> None:
     from django.contrib.auth.models import Group, Permission
 
-    group, _ = Group.objects.get_or_create(name="admin")
+    group, _ = Group.objects.get_or_create(name=Role.ADMIN.group)
     for (app_label, model), actions in ADMIN_MODELS.items():
         codenames = [f"{action}_{model}" for action in actions]
         group.permissions.add(
@@ -37,7 +39,7 @@ class VnetwebAdminSite(AdminSite):
     site_header = "vnetweb administration"
 
     def has_permission(self, request: HttpRequest) -> bool:
-        from networks.permissions import Role, role_of
+        from networks.permissions import role_of
 
         return request.user.is_active and role_of(request.user) >= Role.ADMIN
 

@@ -1,7 +1,8 @@
 from django.http import HttpRequest
 
 from networks import permissions
-from networks.permissions import Role, role_of
+from networks.permissions import role_of
+from networks.roles import Role
 
 
 def role(request: HttpRequest) -> dict:

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from networks import audit, live, operations, workers
 from networks.models import Host, Job, Network
+from networks.operations import Op
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def enqueue(job: Job) -> None:
 def create_job(
     user,
     host: Host,
-    operation: str,
+    operation: Op,
     network: Network | None = None,
     target: str = "",
     params: dict | None = None,

@@ -7,7 +7,9 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from networks import roles
 from networks.operations import choices as operation_choices
+from networks.spec import modes
 
 
 class Host(models.Model):
@@ -61,17 +63,9 @@ class Host(models.Model):
 
 
 class Network(models.Model):
-    class Mode(models.TextChoices):
-        NAT = "nat", "NAT"
-        ROUTE = "route", "Routed"
-        ISOLATED = "isolated", "Isolated"
-        OPEN = "open", "Open"
-        BRIDGE = "bridge", "Host bridge"
-        MACVTAP = "macvtap", "Macvtap"
-        PASSTHROUGH = "passthrough", "Passthrough"
-        PRIVATE = "private", "Private"
-        VEPA = "vepa", "VEPA"
-        HOSTDEV = "hostdev", "Hostdev"
+    # The modes' keys and labels come from their one table (networks.spec.modes); a mode added
+    # there changes these choices, and so needs a migration like any change of choices.
+    Mode = models.TextChoices("Mode", [(m.key.upper(), (m.key, m.label)) for m in modes.MODES])
 
     host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="networks")
     name = models.CharField(max_length=255)
@@ -125,6 +119,11 @@ class Network(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("network-detail", args=[self.host.name, self.name])
+
+    @property
+    def mode_info(self) -> modes.Mode:
+        """What its mode has of its own (a bridge of libvirt's, forwarding...), for pages."""
+        return modes.of(self.mode)
 
     @property
     def config_differs(self) -> bool:
@@ -341,10 +340,8 @@ class Grant(models.Model):
     `,` included, gives nothing, never the whole host.
     """
 
-    class Role(models.TextChoices):
-        VIEWER = "viewer", "Viewer"
-        OPERATOR = "operator", "Operator"
-        ADMIN = "admin", "Admin"
+    # The roles a grant can give, as declared in networks.roles (stored by their group's name).
+    Role = models.TextChoices("Role", [(r.name, (r.group, r.label)) for r in roles.GRANTED])
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grants"

@@ -36,6 +36,19 @@ def test_beat_is_unhealthy_when_its_schedule_is_old_or_missing(tmp_path):
     assert "s ago" in healthcheck.check_beat(str(schedule))
 
 
+def test_the_checks_take_the_site_name_and_the_refresh_interval_from_the_settings(
+    settings, tmp_path
+):
+    settings.ALLOWED_HOSTS = [".vnetweb.example.org", "other.example.org"]
+    assert healthcheck._site_host() == "vnetweb.example.org"
+    schedule = tmp_path / "celerybeat-schedule"
+    schedule.write_bytes(b"x")
+    an_hour_ago = time.time() - 3600
+    os.utime(schedule, (an_hour_ago, an_hour_ago))
+    settings.VNETWEB_REFRESH_SECONDS = 1000  # six refreshes: longer than the hour
+    assert healthcheck.check_beat(str(schedule)) is None
+
+
 @pytest.mark.worker
 def test_worker_is_healthy_only_while_its_node_answers_a_ping(celery_worker_process, monkeypatch):
     monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "tests.settings")

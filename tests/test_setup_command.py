@@ -2,6 +2,7 @@
 
 import io
 import os
+import runpy
 import stat
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 
 from networks.models import Host, Network
+from networks.roles import GRANTED
 from networks.worker import tasks
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,6 +24,13 @@ ENV = [
 ]
 
 
+def reread(settings) -> None:
+    """The command's settings as vnetweb/settings.py makes them of the environment now."""
+    fresh = runpy.run_path(str(REPO / "vnetweb" / "settings.py"))
+    for name in ENV:
+        setattr(settings, name, fresh[name])
+
+
 @pytest.fixture(autouse=True)
 def setup_env(db, settings, tmp_path, monkeypatch):
     """A data directory of the test's own, none of the command's variables set, and the roles."""
@@ -29,9 +38,10 @@ def setup_env(db, settings, tmp_path, monkeypatch):
     for name in ENV:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(f"{name}_FILE", raising=False)
+    reread(settings)
     # Transactional tests elsewhere in the suite may flush the groups the roles migration made.
-    for name in ("viewer", "operator", "admin"):
-        Group.objects.get_or_create(name=name)
+    for role in GRANTED:
+        Group.objects.get_or_create(name=role.group)
     return settings.DATA_DIR
 
 
@@ -93,6 +103,7 @@ def test_generated_passwords_differ_between_installations(settings, tmp_path):
 def test_a_given_admin_password_and_user_name_are_used(settings, monkeypatch):
     monkeypatch.setenv("VNETWEB_ADMIN_USER", "root-admin")
     monkeypatch.setenv("VNETWEB_ADMIN_PASSWORD", "correct horse battery staple")
+    reread(settings)
     output = run()
     admin = User.objects.get()
     assert admin.username == "root-admin"
@@ -105,6 +116,7 @@ def test_the_admin_password_can_come_from_a_file(settings, monkeypatch, tmp_path
     secret = tmp_path / "admin-password"
     secret.write_text("from-a-secret-file\n")
     monkeypatch.setenv("VNETWEB_ADMIN_PASSWORD_FILE", str(secret))
+    reread(settings)
     run()
     assert User.objects.get().check_password("from-a-secret-file")
 
@@ -141,14 +153,16 @@ def test_the_local_and_demo_hosts_are_registered():
     assert output.count("(added)") == 2
 
 
-def test_the_local_uri_comes_from_the_environment(monkeypatch):
+def test_the_local_uri_comes_from_the_environment(monkeypatch, settings):
     monkeypatch.setenv("VNETWEB_LOCAL_URI", "qemu+ssh://root@kvm1/system")
+    reread(settings)
     run()
     assert Host.objects.get(name="local").uri == "qemu+ssh://root@kvm1/system"
 
 
-def test_the_demo_host_can_be_left_out(monkeypatch):
+def test_the_demo_host_can_be_left_out(monkeypatch, settings):
     monkeypatch.setenv("VNETWEB_DEMO_HOST", "false")
+    reread(settings)
     run()
     assert list(Host.objects.values_list("name", flat=True)) == ["local"]
 
@@ -213,9 +227,10 @@ def test_a_later_run_forgets_the_generated_password_once_it_was_changed(settings
 
 
 def test_a_local_uri_the_host_form_would_refuse_stops_the_set_up_and_registers_nothing(
-    monkeypatch,
+    monkeypatch, settings
 ):
     monkeypatch.setenv("VNETWEB_LOCAL_URI", "qemu+ssh://root@kvm1/system?command=/bin/sh")
+    reread(settings)
     with pytest.raises(CommandError, match="does not take the URI parameter command"):
         run()
     assert not Host.objects.exists()

@@ -576,12 +576,12 @@ def test_a_job_running_on_another_worker_is_left_alone(default_net, test_host):
 
 
 def test_a_ready_worker_sends_again_only_the_queued_jobs_of_hosts_it_serves(
-    default_net, test_host, requeued, monkeypatch
+    default_net, test_host, requeued, settings
 ):
     other = Host.objects.create(name="elsewhere", uri=URI)
     mine = make_job(test_host, Op.START)
     make_job(other, Op.START)
     make_job(test_host, Op.STOP, state=Job.State.SUCCEEDED)
-    monkeypatch.setenv("VNETWEB_WORKER_HOSTS", test_host.name)
+    settings.VNETWEB_WORKER_HOSTS = [test_host.name]
     assert tasks.resend_queued_jobs("w@x") == 1
     assert [call["args"] for call in requeued] == [[mine.pk]]

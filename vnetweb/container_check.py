@@ -5,6 +5,12 @@ Exit 0 when healthy, 1 with a reason on stderr otherwise. docker-compose.yml run
 - worker NAME: the Celery node NAME@<this hostname> answers a ping over the broker.
 - beat SCHEDULE: beat rewrote its schedule file recently (it does after every task it sends,
   CELERY_BEAT_SYNC_EVERY=1, and it sends a refresh every VNETWEB_REFRESH_SECONDS).
+
+What a check needs of the configuration (the site's host names, the refresh interval) it takes
+from the site's settings, read as the checked process reads them: the same defaults and the same
+strict parsing, and no second reading of the environment. Only the worker check sets Django up
+(Celery's app needs it); the others load the settings module alone, about 0.1 s more per check
+than reading the variables directly, run every 15 to 30 s (docker-compose.yml).
 """
 
 import os
@@ -16,9 +22,17 @@ import urllib.request
 from pathlib import Path
 
 
+def _settings():
+    """The site's settings (loaded, not set up: no app is imported)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vnetweb.settings")
+    from django.conf import settings
+
+    return settings
+
+
 def _site_host() -> str:
     # The first name the site answers to: Django refuses other Host headers.
-    names = [n.strip() for n in os.environ.get("VNETWEB_ALLOWED_HOSTS", "").split(",") if n.strip()]
+    names = _settings().ALLOWED_HOSTS
     name = names[0] if names else "localhost"
     return "localhost" if name == "*" else name.lstrip(".")
 
@@ -50,7 +64,7 @@ def check_worker(name: str) -> str | None:
 
 
 def check_beat(schedule: str) -> str | None:
-    limit = max(60, 6 * int(os.environ.get("VNETWEB_REFRESH_SECONDS") or 2))
+    limit = max(60, 6 * _settings().VNETWEB_REFRESH_SECONDS)
     candidates = [Path(schedule), *Path(schedule).parent.glob(Path(schedule).name + ".*")]
     mtimes = [path.stat().st_mtime for path in candidates if path.exists()]
     if not mtimes:

@@ -243,6 +243,10 @@ VNETWEB_JOB_MAX_RETRIES = env_int("VNETWEB_JOB_MAX_RETRIES", 3)
 # that no live worker serves fails at once, and a queued one whose worker went away within seconds.
 # false only while some workers are too old to announce themselves.
 VNETWEB_WORKER_PRESENCE = env_bool("VNETWEB_WORKER_PRESENCE", True)
+# Which hosts' queues a worker serves (networks.worker.queues): glob patterns on host names, the
+# excluded ones winning. Set per worker process; the web and beat do not read them.
+VNETWEB_WORKER_HOSTS = env_list("VNETWEB_WORKER_HOSTS", ["*"])
+VNETWEB_WORKER_EXCLUDE = env_list("VNETWEB_WORKER_EXCLUDE", [])
 # Whether a worker serving qemu:///system reads that host's bridges, NICs and routes over netlink
 # (false in a container with a network namespace of its own: libvirt's interface list is used).
 VNETWEB_HOST_NETLINK = env_bool("VNETWEB_HOST_NETLINK", True)
@@ -265,6 +269,14 @@ VNETWEB_LIVE_STREAMS_PER_USER = env_int("VNETWEB_LIVE_STREAMS_PER_USER", 8)
 # known_hosts= name a file directly in the first, TLS's pkipath= the second or a folder in it.
 VNETWEB_SSH_DIR = str(BASE_DIR / env_str("VNETWEB_SSH_DIR", "/etc/vnetweb/ssh"))
 VNETWEB_PKI_DIR = str(BASE_DIR / env_str("VNETWEB_PKI_DIR", "/etc/vnetweb/pki"))
+
+# First-run set-up (manage.py vnetweb_setup): the first admin, made only while there is no
+# superuser (no password: one is generated and kept in DATA_DIR), the URI of the host "local", and
+# whether the demo host (libvirt's test driver) is registered.
+VNETWEB_ADMIN_USER = env_str("VNETWEB_ADMIN_USER", "admin")
+VNETWEB_ADMIN_PASSWORD = env_str("VNETWEB_ADMIN_PASSWORD")
+VNETWEB_LOCAL_URI = env_str("VNETWEB_LOCAL_URI", "qemu:///system")
+VNETWEB_DEMO_HOST = env_bool("VNETWEB_DEMO_HOST", True)
 
 LOGGING = {
     "version": 1,

@@ -15,24 +15,12 @@ from django import forms
 from networks.forms import lines
 from networks.forms.follow import follow_network
 from networks.forms.inside import gateway_problem, outside_problems
-from networks.spec import MACVTAP_MODES, Bandwidth, IpSpec, NetworkSpec, Problems
+from networks.spec import Bandwidth, IpSpec, NetworkSpec, Problems, modes
 from networks.spec.defaults import suggested_gateway
-from networks.spec.model import LIBVIRT_BRIDGE_MODES, NO_ADDRESS_MODES, AnyNetwork
+from networks.spec.model import AnyNetwork
 
-MODE_CHOICES = [
-    ("nat", "NAT — guests reach out through the host's address"),
-    ("route", "Routed — the guests' subnet is routed, not translated"),
-    ("isolated", "Isolated — guests and the host only"),
-    ("open", "Open — routed, and libvirt adds no firewall rules"),
-    ("bridge", "Host bridge — guests join an existing bridge on the host"),
-    ("macvtap", "Macvtap — guests attach directly to host NICs"),
-]
-MACVTAP_CHOICES = [
-    ("bridge", "bridge — guests on one NIC reach each other"),
-    ("private", "private — guests cannot reach each other"),
-    ("vepa", "VEPA — guest traffic goes through the external switch"),
-    ("passthrough", "passthrough — one guest per NIC"),
-]
+MODE_CHOICES = [(mode.key, mode.choice) for mode in modes.MODES if mode.offered]
+MACVTAP_CHOICES = [(mode.key, mode.choice) for mode in modes.MACVTAP]
 # What an operator may change; everything else needs an admin.
 OPERATOR_FIELDS = ("ipv4_hosts", "ipv6_hosts", "dns_hosts", "dns_txts", "dns_srvs")
 FAMILIES = ("ipv4", "ipv6")
@@ -93,6 +81,10 @@ def _number(label: str, low: int, high: int, help_text: str = "") -> forms.Integ
 
 
 class SwitchForm(forms.Form):
+    # The editor shows a part only while a mode it is about is chosen (static/vnetweb/editor.js).
+    forwarding_modes = " ".join(modes.FORWARDING)
+    own_bridge_modes = " ".join(modes.OWN_BRIDGE)
+
     name = forms.CharField(
         max_length=10_000,
         help_text="Letters, digits, - _ . ; fixed once the switch exists.",
@@ -221,7 +213,7 @@ class SwitchForm(forms.Form):
             interface.network.network_address,
         ):
             data[f"{family}_gateway"] = str(interface.ip)
-        if data.get("mode") in NO_ADDRESS_MODES:
+        if data.get("mode") in modes.NO_ADDRESS:
             return  # the mode takes no addresses: what the fields hold is ignored
         if problem := gateway_problem(data.get(f"{family}_gateway") or "", interface.network):
             self.gateway_outside = True
@@ -245,7 +237,7 @@ class SwitchForm(forms.Form):
             self._apply_mode(spec, data, free_bridge)
         for family in FAMILIES:
             self._apply_ip(spec, family)
-        if spec.mode in NO_ADDRESS_MODES:
+        if spec.mode in modes.NO_ADDRESS:
             spec.ips = []
         if self._editable("dns_enabled"):
             self._apply_dns_settings(spec, data)
@@ -269,21 +261,21 @@ class SwitchForm(forms.Form):
         if spec.mode == "macvtap":
             raw = data.get("forward_interfaces") or ""
             spec.forward_interfaces = [n for n in raw.replace(",", " ").split() if n]
-        elif spec.mode in ("nat", "route"):
+        elif spec.mode in modes.FORWARDING:
             spec.forward_dev = (data.get("forward_dev") or "").strip()
         is_nat = spec.mode == "nat"
         spec.nat_address_start = (data.get("nat_address_start") or "").strip() if is_nat else ""
         spec.nat_address_end = (data.get("nat_address_end") or "").strip() if is_nat else ""
         spec.nat_port_start = data.get("nat_port_start") if is_nat else None
         spec.nat_port_end = data.get("nat_port_end") if is_nat else None
-        if spec.mode in LIBVIRT_BRIDGE_MODES:
+        if spec.mode in modes.OWN_BRIDGE:
             spec.bridge = (data.get("bridge") or "").strip() or free_bridge
             spec.stp = bool(data.get("stp"))
             spec.mtu = data.get("mtu")
         else:
             spec.bridge = (data.get("host_bridge") or "").strip() if spec.mode == "bridge" else ""
             spec.stp = spec.delay = spec.mtu = None
-        if spec.mode in NO_ADDRESS_MODES:
+        if spec.mode in modes.NO_ADDRESS:
             spec.dns_enabled, spec.domain_name, spec.domain_local_only = True, "", False
             spec.dns_forwarders, spec.dns_hosts, spec.dns_txts, spec.dns_srvs = [], [], [], []
             spec.routes = []
@@ -364,8 +356,8 @@ def initial_from(spec: NetworkSpec) -> dict:
     """The form's values for an existing (or default) spec."""
     initial = {
         "name": spec.name,
-        "mode": spec.mode if spec.mode != "hostdev" else "macvtap",
-        "macvtap_mode": spec.macvtap_mode if spec.macvtap_mode in MACVTAP_MODES else "bridge",
+        "mode": spec.mode if spec.mode not in modes.READ_ONLY else "macvtap",
+        "macvtap_mode": spec.macvtap_mode if spec.macvtap_mode in modes.MACVTAP_MODES else "bridge",
         "forward_interfaces": ", ".join(spec.forward_interfaces),
         "forward_dev": spec.forward_dev,
         "nat_address_start": spec.nat_address_start,
@@ -374,7 +366,7 @@ def initial_from(spec: NetworkSpec) -> dict:
         "nat_port_end": spec.nat_port_end,
         "host_bridge": spec.bridge if spec.mode == "bridge" else "",
         "bridge": spec.bridge if spec.mode != "bridge" else "",
-        "stp": bool(spec.stp) if spec.stp is not None else spec.mode in LIBVIRT_BRIDGE_MODES,
+        "stp": bool(spec.stp) if spec.stp is not None else spec.mode in modes.OWN_BRIDGE,
         "mtu": spec.mtu,
         "dns_enabled": spec.dns_enabled,
         "domain_name": spec.domain_name,

@@ -6,8 +6,9 @@ from django.contrib.auth.models import User
 
 from networks.models import Grant, Host
 from networks.permissions import grant_patterns
+from networks.roles import GRANTED
 
-ROLE_CHOICES = [("", "none (grants only)"), *Grant.Role.choices]
+ROLE_CHOICES = [("", "none (grants only)"), *((role.group, role.label) for role in GRANTED)]
 
 
 class UserAddForm(UserCreationForm):

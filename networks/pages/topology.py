@@ -10,6 +10,8 @@ import ipaddress
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 
+from networks.spec import modes
+
 # Sizes in the drawing's units (CSS pixels at zoom 1).
 MARGIN = 16
 TRUNK_X = MARGIN + 8  # the line down from the uplink to each row's bus
@@ -26,19 +28,6 @@ TRAY_HEAD = 30
 BEND = 48  # how far a NIC's curve leaves its guest before it turns to the switch
 MAX_COLUMNS = 6
 NOTE_H = 24  # "No switch on this host yet."
-
-MODE_LABELS = {
-    "nat": "NAT",
-    "route": "Routed",
-    "isolated": "Isolated",
-    "open": "Open",
-    "bridge": "Host bridge",
-    "macvtap": "Macvtap",
-    "passthrough": "Passthrough",
-    "private": "Macvtap private",
-    "vepa": "Macvtap VEPA",
-    "hostdev": "Hostdev",
-}
 
 
 @dataclass(frozen=True)
@@ -232,22 +221,20 @@ def _same_link(a: str, b: str, masters: dict[str, str]) -> bool:
 
 
 def way_out(switch: SwitchIn, uplink: Uplink, masters: dict[str, str]) -> tuple[str, bool]:
-    """What a switch's line to the uplink says, and whether it has one."""
-    mode = switch.mode
-    if mode in ("nat", "route"):
+    """What a switch's line to the uplink says, and whether it has one (modes.Mode.uplink)."""
+    mode = modes.of(switch.mode)
+    if mode.uplink == "forwarded":
         dev = switch.forward_dev or uplink.dev
-        word = "NAT" if mode == "nat" else "routed"
-        return (f"{word} via {dev}" if dev else word), True
-    if mode == "open":
-        return "open", True
-    if mode == "isolated":
-        return "no way out", False
+        return (f"{mode.way} via {dev}" if dev else mode.way), True
+    if mode.uplink in ("open", "none"):
+        return mode.way, mode.uplink == "open"
     # Host bridge, macvtap and the like hang off a device of the host: the uplink or another.
-    device = switch.bridge if mode == "bridge" else switch.forward_dev
-    label = MODE_LABELS.get(mode, mode).lower()
+    on_bridge = mode.attaches == "bridge"
+    device = switch.bridge if on_bridge else switch.forward_dev
+    label = mode.drawn_label.lower()
     if not device:
         return label, False
-    label = f"{label} {device}" if mode == "bridge" else f"{label} on {device}"
+    label = f"{label} {device}" if on_bridge else f"{label} on {device}"
     return label, _same_link(device, uplink.dev, masters)
 
 
@@ -315,8 +302,8 @@ def _place_switches(
         for column, switch in enumerate(row):
             box = Box(COL_X0 + column * PITCH_X, y + BUS_DROP, SWITCH_W, SWITCH_H)
             label, to_uplink = way_out(switch, out.uplink, masters)
-            mode_label = MODE_LABELS.get(switch.mode, switch.mode)
-            isolated = switch.mode == "isolated"
+            mode = modes.of(switch.mode)
+            mode_label, isolated = mode.drawn_label, mode.uplink == "none"
             out.switches.append(SwitchNode(switch, box, mode_label, label, to_uplink, isolated))
             bus_end = box.cx if to_uplink else bus_end
             _hang(out, box, under[switch.name], switch.name)

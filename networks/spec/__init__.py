@@ -1,13 +1,12 @@
 """libvirt virtual networks as a typed spec: model, XML, schema check, validation, live updates.
 
 No libvirt import here: all of it runs in the web process and in tests without libvirt-python.
+The network modes and what each has of its own are declared once, in `networks.spec.modes`.
 """
 
 from networks.spec.context import HostContext, Problems
 from networks.spec.defaults import default_spec, next_free_subnet
 from networks.spec.model import (
-    MACVTAP_MODES,
-    MODES,
     Bandwidth,
     DhcpHost,
     DhcpRange,
@@ -28,8 +27,6 @@ from networks.spec.xml import DNSMASQ_NS, SpecXMLError, parse, to_xml
 
 __all__ = [
     "DNSMASQ_NS",
-    "MACVTAP_MODES",
-    "MODES",
     "Bandwidth",
     "DhcpHost",
     "DhcpRange",

@@ -9,17 +9,6 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Literal
 
-# libvirt's <forward mode=...> maps onto these, see `xml_read.mode_of`. "hostdev" (SR-IOV pools)
-# is read and written back untouched, but not offered by the forms.
-MODES = ("nat", "route", "isolated", "open", "bridge", "macvtap")
-READ_ONLY_MODES = ("hostdev",)
-# <forward mode=...> of a macvtap network: how guests on the same NIC see each other.
-MACVTAP_MODES = ("bridge", "private", "vepa", "passthrough")
-# Modes where libvirt itself runs the bridge, dnsmasq and the firewall rules.
-LIBVIRT_BRIDGE_MODES = ("nat", "route", "isolated", "open")
-# Modes that put guests straight onto a host device: no addresses, DHCP or DNS of libvirt's own.
-NO_ADDRESS_MODES = ("bridge", "macvtap", "hostdev")
-
 Family = Literal["ipv4", "ipv6"]
 AnyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -6,8 +6,9 @@ interface ...") or not at all, so people hear it here, next to the field, before
 
 import ipaddress
 
+from networks.spec import modes
 from networks.spec.context import HostContext, Problems
-from networks.spec.model import NO_ADDRESS_MODES, AnyNetwork, IpSpec, NetworkSpec
+from networks.spec.model import AnyNetwork, IpSpec, NetworkSpec
 from networks.spec.syntax import (
     DUID,
     hostname_problem,
@@ -53,13 +54,13 @@ def _edge_problem(address: Address, net: AnyNetwork) -> str | None:
 
 
 def check_ips(spec: NetworkSpec, context: HostContext, problems: Problems, own: str | None):
-    if spec.mode in NO_ADDRESS_MODES:
+    if spec.mode in modes.NO_ADDRESS:
         for path in ip_paths(spec):
             problems.error(f"{path}.address", f"a {spec.mode} network takes no IP addresses")
         for index in range(len(spec.routes)):
             problems.error(f"routes.{index}", f"a {spec.mode} network has no routes of its own")
         return
-    if not spec.ips and spec.mode in ("nat", "route", "open"):
+    if not spec.ips and spec.mode in modes.NEEDS_ADDRESS:
         problems.error("ipv4.address", f"a {spec.mode} network needs an IP address")
     subnets: list[tuple[str, AnyNetwork]] = []
     dhcp_by_family: dict[str, str] = {}

@@ -1,8 +1,9 @@
 """Rules for the DNS side: the domain, forwarders and the host, TXT and SRV records."""
 
+from networks.spec import modes
 from networks.spec.context import Problems
 from networks.spec.dnsmasq_options import txt_value_note, txt_value_problem
-from networks.spec.model import NO_ADDRESS_MODES, DnsSrv, NetworkSpec
+from networks.spec.model import DnsSrv, NetworkSpec
 from networks.spec.syntax import (
     SRV_SERVICE,
     TXT_NAME,
@@ -18,7 +19,7 @@ RECORD_LISTS = ("dns_forwarders", "dns_hosts", "dns_txts", "dns_srvs")
 
 def check_dns(spec: NetworkSpec, problems: Problems) -> None:
     used = [name for name in RECORD_LISTS if getattr(spec, name)]
-    if spec.mode in NO_ADDRESS_MODES:
+    if spec.mode in modes.NO_ADDRESS:
         # Guests of these modes use the LAN's DNS: libvirt runs no dnsmasq for them.
         for name in used + (["domain_name"] if spec.domain_name else []):
             problems.error(name, f"a {spec.mode} network has no DNS server of its own")

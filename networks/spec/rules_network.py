@@ -1,16 +1,9 @@
 """Rules for the network as a whole: name, mode, forwarding, bridge, bandwidth, port groups."""
 
+from networks.spec import modes
 from networks.spec.context import HostContext, Problems
 from networks.spec.dnsmasq_options import option_problem, repeated
-from networks.spec.model import (
-    LIBVIRT_BRIDGE_MODES,
-    MACVTAP_MODES,
-    MODES,
-    NO_ADDRESS_MODES,
-    READ_ONLY_MODES,
-    Bandwidth,
-    NetworkSpec,
-)
+from networks.spec.model import Bandwidth, NetworkSpec
 from networks.spec.syntax import (
     NETWORK_NAME,
     int_problem,
@@ -56,13 +49,15 @@ def check_name(
 
 
 def check_mode(spec: NetworkSpec, problems: Problems) -> bool:
-    if spec.mode not in MODES + READ_ONLY_MODES:
-        problems.error("mode", f"{shown(spec.mode)} is not a mode: use one of {', '.join(MODES)}")
+    if spec.mode not in modes.EDITABLE + modes.READ_ONLY:
+        use = ", ".join(modes.EDITABLE)
+        problems.error("mode", f"{shown(spec.mode)} is not a mode: use one of {use}")
         return False
-    if spec.mode == "macvtap" and spec.macvtap_mode not in MACVTAP_MODES:
+    if spec.mode == "macvtap" and spec.macvtap_mode not in modes.MACVTAP_MODES:
         problems.error(
             "macvtap_mode",
-            f"{shown(spec.macvtap_mode)} is not a macvtap mode: use {', '.join(MACVTAP_MODES)}",
+            f"{shown(spec.macvtap_mode)} is not a macvtap mode: "
+            f"use {', '.join(modes.MACVTAP_MODES)}",
         )
     return True
 
@@ -77,7 +72,7 @@ def _check_host_interface(name: str, path: str, context: HostContext, problems: 
 
 def check_forward(spec: NetworkSpec, context: HostContext, problems: Problems) -> None:
     if spec.forward_dev:
-        if spec.mode in ("nat", "route"):
+        if spec.mode in modes.FORWARDING:
             _check_host_interface(spec.forward_dev, "forward_dev", context, problems)
         else:
             problems.error(
@@ -93,7 +88,7 @@ def check_forward(spec: NetworkSpec, context: HostContext, problems: Problems) -
                 problems.error(path, f"{shown(name)} is listed twice")
             seen.add(name)
             _check_host_interface(name, path, context, problems)
-    elif spec.forward_interfaces and spec.mode != "hostdev":
+    elif spec.forward_interfaces and spec.mode not in modes.NIC_POOLS:
         problems.error("forward_interfaces", "only macvtap networks attach guests to host NICs")
     check_nat(spec, problems)
 
@@ -125,7 +120,7 @@ def check_nat(spec: NetworkSpec, problems: Problems) -> None:
 def check_bridge(
     spec: NetworkSpec, context: HostContext, problems: Problems, original: NetworkSpec | None
 ) -> None:
-    if spec.mode not in LIBVIRT_BRIDGE_MODES:
+    if spec.mode not in modes.OWN_BRIDGE:
         for field in ("stp", "delay", "mtu"):
             if getattr(spec, field) is not None:
                 problems.error(field, f"a {spec.mode} network cannot set this: the host does")
@@ -138,7 +133,7 @@ def check_bridge(
             known = ", ".join(context.host_bridges)
             problems.error("bridge", f"there is no bridge {shown(spec.bridge)} here ({known})")
         return
-    if spec.mode not in LIBVIRT_BRIDGE_MODES:
+    if spec.mode not in modes.OWN_BRIDGE:
         if spec.bridge:
             problems.error("bridge", f"a {spec.mode} network has no bridge of its own")
         return
@@ -192,7 +187,7 @@ def check_bandwidth(path: str, value: Bandwidth | None, problems: Problems) -> N
 def check_network_bandwidth(spec: NetworkSpec, problems: Problems) -> None:
     for path in ("inbound", "outbound"):
         value = getattr(spec, path)
-        if value is not None and spec.mode in ("macvtap", "hostdev"):
+        if value is not None and spec.mode in modes.NIC_POOLS:
             problems.error(path, f"libvirt cannot limit a {spec.mode} network as a whole")
         check_bandwidth(path, value, problems)
 
@@ -238,7 +233,7 @@ def check_dnsmasq_options(
 ) -> None:
     """Only allow-listed options (networks.spec.dnsmasq_options). One the saved definition
     already has is kept as the host had it, with a warning: vnetweb never adds or changes one."""
-    if spec.dnsmasq_options and spec.mode in NO_ADDRESS_MODES:
+    if spec.dnsmasq_options and spec.mode in modes.NO_ADDRESS:
         problems.error("dnsmasq_options", f"a {spec.mode} network runs no dnsmasq")
     kept = original.dnsmasq_options if original is not None else []
     for index, option in enumerate(spec.dnsmasq_options):

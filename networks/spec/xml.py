@@ -8,6 +8,7 @@ in this console after someone used `virsh net-edit`.
 
 from lxml import etree
 
+from networks.spec import modes
 from networks.spec.model import NetworkSpec
 from networks.spec.xml_read import read_network
 from networks.spec.xml_tree import (
@@ -123,7 +124,7 @@ def _write_forward(root: Element, spec: NetworkSpec) -> None:
     # A <forward/> someone wrote without mode= already means nat: leave it as it was.
     if not (mode == "nat" and existing is not None and existing.get("mode") is None):
         forward.set("mode", mode)
-    if spec.mode in ("macvtap", "hostdev"):
+    if spec.mode in modes.NIC_POOLS:
         # libvirt derives dev= from the first <interface>; a stale one would contradict it.
         forward.attrib.pop("dev", None)
         sync_children(
@@ -136,7 +137,7 @@ def _write_forward(root: Element, spec: NetworkSpec) -> None:
             lambda e, dev: e.set("dev", dev),
         )
     else:
-        dev = spec.forward_dev if spec.mode in ("nat", "route") else ""
+        dev = spec.forward_dev if spec.mode in modes.FORWARDING else ""
         set_attr(forward, "dev", dev)
         # libvirt repeats dev= as the first <interface>: keep only one that agrees with it.
         for index, el in enumerate(forward.findall("interface")):
@@ -168,7 +169,7 @@ def _write_nat(forward: Element, spec: NetworkSpec) -> None:
 
 
 def _write_bridge(root: Element, spec: NetworkSpec) -> None:
-    if spec.mode in ("macvtap", "hostdev"):
+    if spec.mode in modes.NIC_POOLS:
         drop(root, "bridge")
         return
     bridge = child(root, "bridge", NETWORK_ORDER)

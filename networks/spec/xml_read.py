@@ -3,8 +3,8 @@
 import ipaddress
 import math
 
+from networks.spec import modes
 from networks.spec.model import (
-    MACVTAP_MODES,
     Bandwidth,
     DhcpHost,
     DhcpRange,
@@ -37,7 +37,7 @@ def mode_of(root: Element) -> tuple[str, str]:
     mode = forward.get("mode", "nat")
     if mode == "bridge" and root.find("bridge") is not None:
         return "bridge", "bridge"
-    if mode in MACVTAP_MODES:
+    if mode in modes.MACVTAP_MODES:
         return "macvtap", mode
     return mode, "bridge"
 
@@ -163,10 +163,10 @@ def read_forward(root: Element, spec: NetworkSpec) -> None:
         return
     devs = [el.get("dev", "") for el in forward.findall("interface")]
     dev = forward.get("dev", "")
-    if spec.mode in ("nat", "route"):
+    if spec.mode in modes.FORWARDING:
         # libvirt lists the forward dev again as the first <interface>.
         spec.forward_dev = dev or (devs[0] if devs else "")
-    elif spec.mode in ("macvtap", "hostdev"):
+    elif spec.mode in modes.NIC_POOLS:
         spec.forward_interfaces = devs or ([dev] if dev else [])
     nat = forward.find("nat")
     if spec.mode == "nat" and nat is not None:

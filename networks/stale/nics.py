@@ -9,9 +9,10 @@ down changes no NIC's place and no version.
 from django.db.models import OuterRef, Subquery
 
 from networks.models import AuditEntry, Guest, Job
+from networks.operations import Op
 from networks.stale.common import at, marker_of, sentence, version
 
-NIC_JOBS = ("nic_attach", "nic_move", "nic_detach")
+NIC_JOBS = (Op.NIC_ATTACH, Op.NIC_MOVE, Op.NIC_DETACH)
 _FIELDS = ("mac", "type", "source", "network", "model")
 
 
@@ -46,9 +47,9 @@ def _place(nic: dict) -> str:
 def _what(action: str, params: dict, network: str) -> tuple[str, str, str]:
     """(infinitive, past tense, object) of a NIC job in words."""
     mac, to = params.get("mac") or "", params.get("network") or network
-    if action == "nic_attach":
+    if action == Op.NIC_ATTACH:
         return "attach", "attached", f"a NIC{' ' + mac if mac else ''} on {to}"
-    if action == "nic_move":
+    if action == Op.NIC_MOVE:
         return "move", "moved", f"{mac} to {to}"
     return "detach", "detached", mac
 

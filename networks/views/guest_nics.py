@@ -18,13 +18,14 @@ from networks import operations, permissions
 from networks.forms.nics import AttachForm, LinkForm, MoveForm
 from networks.jobs import create_job
 from networks.models import Guest, Network
+from networks.operations import Op
 from networks.stale import nics as versions
 from networks.views.guests import guest_context
 
 CONFLICT = 409
 
 
-def _guest(request: HttpRequest, host: str, name: str, key: str) -> Guest:
+def _guest(request: HttpRequest, host: str, name: str, key: Op) -> Guest:
     guest = permissions.get_guest(request.user, host, name)
     permissions.require(request.user, operations.get(key), guest)
     return guest
@@ -58,19 +59,19 @@ def _stale(request: HttpRequest, guest: Guest) -> HttpResponse | None:
     return _refused(request, guest, [why], CONFLICT) if why else None
 
 
-def _what_was_seen(request: HttpRequest, guest: Guest, key: str, params: dict) -> dict:
+def _what_was_seen(request: HttpRequest, guest: Guest, key: Op, params: dict) -> dict:
     """For the worker (networks.worker.nics): where the person saw the NIC (move, detach), or
     which NICs the guest had (attach). Only a page's change says what it saw."""
     if not _seen(request, guest):
         return {}
-    if key == "nic_attach":
+    if key == Op.NIC_ATTACH:
         return {"seen_macs": " ".join(nic.get("mac", "").lower() for nic in guest.nics)}
     nic = guest.nic(params["mac"]) or {}
     return {"seen_type": nic.get("type", ""), "seen_source": nic.get("source", "")}
 
 
 def _queued(
-    request: HttpRequest, guest: Guest, key: str, switch: Network | None, **params
+    request: HttpRequest, guest: Guest, key: Op, switch: Network | None, **params
 ) -> HttpResponse:
     """Queue the job (`switch`: the network the NIC is on or goes to, for its page's jobs),
     the guest's version checked again with its row locked: of two changes made at once from
@@ -98,7 +99,7 @@ def _errors(form) -> list[str]:
 
 @require_POST
 def nic_attach(request: HttpRequest, host: str, name: str) -> HttpResponse:
-    guest = _guest(request, host, name, "nic_attach")
+    guest = _guest(request, host, name, Op.NIC_ATTACH)
     if stale := _stale(request, guest):
         return stale
     networks = _networks(request, guest)
@@ -108,12 +109,12 @@ def nic_attach(request: HttpRequest, host: str, name: str) -> HttpResponse:
     data = form.cleaned_data
     network = form.networks[data["network"]]
     params = {"network": network.name, "model": data["model"], "mac": data["mac"]}
-    return _queued(request, guest, "nic_attach", network, **params)
+    return _queued(request, guest, Op.NIC_ATTACH, network, **params)
 
 
 @require_POST
 def nic_move(request: HttpRequest, host: str, name: str, mac: str) -> HttpResponse:
-    guest = _guest(request, host, name, "nic_move")
+    guest = _guest(request, host, name, Op.NIC_MOVE)
     if stale := _stale(request, guest):
         return stale
     form = MoveForm(request.POST, guest=guest, networks=_networks(request, guest), mac=mac)
@@ -121,12 +122,12 @@ def nic_move(request: HttpRequest, host: str, name: str, mac: str) -> HttpRespon
         return _refused(request, guest, _errors(form), move_errors={mac.lower(): _errors(form)})
     network = form.networks[form.cleaned_data["network"]]
     params = {"network": network.name, "mac": mac.lower()}
-    return _queued(request, guest, "nic_move", network, **params)
+    return _queued(request, guest, Op.NIC_MOVE, network, **params)
 
 
 @require_POST
 def nic_detach(request: HttpRequest, host: str, name: str, mac: str) -> HttpResponse:
-    guest = _guest(request, host, name, "nic_detach")
+    guest = _guest(request, host, name, Op.NIC_DETACH)
     if stale := _stale(request, guest):
         return stale
     nic = guest.nic(mac)
@@ -140,12 +141,12 @@ def nic_detach(request: HttpRequest, host: str, name: str, mac: str) -> HttpResp
         return _refused(request, guest, [why])
     networks = permissions.visible_networks(request.user)
     network = networks.filter(host_id=guest.host_id, name=nic.get("network")).first()
-    return _queued(request, guest, "nic_detach", network, mac=mac.lower())
+    return _queued(request, guest, Op.NIC_DETACH, network, mac=mac.lower())
 
 
 @require_POST
 def nic_link(request: HttpRequest, host: str, name: str, mac: str) -> HttpResponse:
-    guest = _guest(request, host, name, "nic_link")
+    guest = _guest(request, host, name, Op.NIC_LINK)
     form = LinkForm(request.POST)
     nic = guest.nic(mac)
     if nic is None:
@@ -155,4 +156,4 @@ def nic_link(request: HttpRequest, host: str, name: str, mac: str) -> HttpRespon
     networks = permissions.visible_networks(request.user)
     network = networks.filter(host_id=guest.host_id, name=nic.get("network")).first()
     up = form.cleaned_data["state"] == "up"
-    return _queued(request, guest, "nic_link", network, mac=mac.lower(), up=up)
+    return _queued(request, guest, Op.NIC_LINK, network, mac=mac.lower(), up=up)

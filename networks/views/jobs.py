@@ -6,6 +6,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from networks import permissions
 from networks.models import Job
+from networks.operations import Op
 from networks.views.live import render_live
 
 
@@ -20,9 +21,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
 def job_redirect_target(job: Job) -> str | None:
     """Where a finished define job leads: the new network's page, or the host's topology when the
     switch was drawn there."""
-    if job.operation == "define" and job.params.get("return_to"):
+    if job.operation == Op.DEFINE and job.params.get("return_to"):
         return reverse("host-topology", args=[job.host.name])
-    if job.operation == "define" and job.target:
+    if job.operation == Op.DEFINE and job.target:
         return reverse("network-detail", args=[job.host.name, job.target])
     return None
 

@@ -12,7 +12,7 @@ from networks.models import Lease
 from networks.pages.lease_table import MAX_TEXT, ip_key, text_match, time_left
 from networks.views import jinja
 from networks.views.live import render_live
-from networks.views.networks import NetworkPaths
+from networks.views.paths import NetworkPaths
 
 LIMIT = 200
 FIELDS = (

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from networks import operations, permissions
 from networks.models import Job, Lease, Network
+from networks.operations import Op
 from networks.pages.lease_table import KINDS, LeaseQuery, time_left
 from networks.versions import definition_version
 from networks.views import jinja
@@ -24,7 +25,7 @@ from networks.views.gone import gone_is_empty
 from networks.views.live import render_live
 
 LIVE_ID = "net-leases"
-PIN = "pin_lease"
+PIN = Op.PIN_LEASE
 # A pin job shows above the table as long as a network's row shows its job.
 PIN_JOB_SHOWN = timedelta(minutes=10)
 COLUMNS = [

@@ -1,19 +1,15 @@
 """The network list, a network's page, and its buttons (start, stop, restart, autostart)."""
 
-import re
 from collections.abc import Iterable
 from datetime import timedelta
 from types import SimpleNamespace
-from urllib.parse import quote
 
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 from markupsafe import Markup, escape
@@ -27,6 +23,7 @@ from networks.views.audit import with_diffs
 from networks.views.gone import gone_is_empty
 from networks.views.leases import lease_context
 from networks.views.live import render_live
+from networks.views.paths import NetworkPaths
 from networks.views.switch_status import switch_context
 
 COLUMNS = [
@@ -149,30 +146,6 @@ def render_rows(request: HttpRequest, table: list[dict], show_host: bool) -> Saf
             render_to_string("jobs/_inline.html", {"job": job}, request) if job else ""
         )
     return jinja.render("networks/rows.html", {"rows": table, "show_host": show_host})
-
-
-class NetworkPaths:
-    """URL paths of hosts and networks without a reverse() per row: each is reversed once, with
-    placeholders, and filled in with the names quoted as reverse() quotes them."""
-
-    def __init__(self) -> None:
-        self._network = reverse("network-detail", args=["HOST", "NAME"])
-        self._host = reverse("host-detail", args=["HOST"])
-
-    def network(self, host: str, name: str) -> str:
-        return self._network.replace("HOST", _quote(host), 1).replace("NAME", _quote(name), 1)
-
-    def host(self, host: str) -> str:
-        return self._host.replace("HOST", _quote(host), 1)
-
-
-_PLAIN = re.compile(r"[A-Za-z0-9._-]*\Z")
-
-
-def _quote(segment: str) -> str:
-    if _PLAIN.match(segment):  # most names: nothing to quote
-        return segment
-    return quote(segment, safe=RFC3986_SUBDELIMS + "~:@")
 
 
 @require_GET

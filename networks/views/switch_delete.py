@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 from networks import permissions
 from networks.jobs import create_job
+from networks.operations import Op
 
 
 @require_http_methods(["GET", "POST"])
@@ -15,7 +16,7 @@ def switch_delete(request: HttpRequest, host: str, name: str) -> HttpResponse:
     permissions.require_administer(request.user, network)
     guests = list(network.guests or [])
     if request.method == "POST":
-        create_job(request.user, network.host, "undefine", network=network)
+        create_job(request.user, network.host, Op.UNDEFINE, network=network)
         messages.info(request, f"Deleting {network.name} from {network.host.name}…")
         return redirect(network.host)
     context = {

@@ -19,6 +19,7 @@ from networks.forms.rebase import rebase
 from networks.forms.switch import SwitchForm, initial_from
 from networks.jobs import create_job
 from networks.models import Network
+from networks.operations import Op
 from networks.pages.host_context import host_context
 from networks.pages.review import Review, review
 from networks.spec import HostContext, NetworkSpec, SpecXMLError, default_spec, parse, to_xml
@@ -83,7 +84,7 @@ def switch_create(request: HttpRequest, host: str) -> HttpResponse:
     job = create_job(
         request.user,
         host_obj,
-        "define",
+        Op.DEFINE,
         target=result.spec.name,
         params={"xml": result.xml, **extra, **({"return_to": topology} if back else {})},
     )
@@ -202,7 +203,7 @@ def apply_edit(
     create_job(
         request.user,
         network.host,
-        "update",
+        Op.UPDATE,
         network=network,
         params={
             "xml": result.xml,

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from networks import operations, permissions
 from networks.models import Host, Network
+from networks.operations import Op
 from networks.views.gone import gone_is_empty
 
 CHART_WIDTH, CHART_HEIGHT = 320, 64
@@ -145,7 +146,7 @@ def switch_context(network: Network, user) -> dict:
     seconds = traffic["t"] - prev["t"] if prev else 0.0
     bridge = traffic.get("bridge") if traffic else None
     link = switch.get("link")
-    restart = operations.get("restart")
+    restart = operations.get(Op.RESTART)
     rates = {
         key: _size(rate) + "/s"
         for key in ("rx_bytes", "tx_bytes")

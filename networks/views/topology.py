@@ -6,33 +6,27 @@ The drawing is read from the database in a fixed number of queries whatever the 
 networks.pages.topology and rendered with Jinja2 (a few hundred nodes and lines).
 """
 
-from urllib.parse import quote
-
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
 from networks import permissions
 from networks.models import Host, Job
+from networks.operations import Op
 from networks.pages import topology
 from networks.pages.guest_rows import lease_addresses
-from networks.stale.nics import last_job_of_each, nics_version
+from networks.stale.nics import NIC_JOBS, last_job_of_each, nics_version
 from networks.views import jinja
+from networks.views.paths import segment
 
 SWITCH_FIELDS = ("name", "mode", "active", "ipv4", "ipv6", "bridge", "forward_dev")
 # The NIC jobs that change the drawing: a job's network is where an attach or a move takes the
 # NIC; a detach names the switch the NIC leaves, which its line being marked already shows.
-NIC_JOBS = ("nic_attach", "nic_move", "nic_detach")
-GOING_TO = ("nic_attach", "nic_move")
+GOING_TO = (Op.NIC_ATTACH, Op.NIC_MOVE)
 # Filled into reversed URLs in place of a name (by topology.js too): a slug cannot hold "~".
 NAME, MAC = "~name~", "~mac~"
-
-
-def _quote(name: str) -> str:
-    return quote(name, safe=RFC3986_SUBDELIMS + "/~:@")  # as reverse() quotes an argument
 
 
 def _pending(host: Host) -> list[topology.Pending]:
@@ -90,11 +84,11 @@ def _part(request: HttpRequest, host: Host, drawn: topology.Layout) -> SafeStrin
             "part_url": reverse("host-topology-part", args=[host.name]),
             "edit": permissions.can_operate(request.user, host),
             "network_url": {
-                s.switch.name: network_url.replace(NAME, _quote(s.switch.name))
+                s.switch.name: network_url.replace(NAME, segment(s.switch.name))
                 for s in drawn.switches
             },
             "guest_url": {
-                g.guest.name: guest_url.replace(NAME, _quote(g.guest.name)) for g in drawn.guests
+                g.guest.name: guest_url.replace(NAME, segment(g.guest.name)) for g in drawn.guests
             },
         },
     )

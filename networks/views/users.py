@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from networks import audit, permissions
 from networks.forms.users import GrantForm, PasswordForm, RoleForm, UserAddForm
 from networks.models import Grant
-from networks.permissions import ROLE_GROUPS
+from networks.roles import ROLE_GROUPS, Role
 from networks.stale import access
 
 INVALID = 422  # a form with field errors comes back with them, as the switch editor does
@@ -36,7 +36,7 @@ def _admin(request: HttpRequest) -> None:
 
 def _global_role(user: User) -> str:
     if user.is_superuser:
-        return "admin (superuser)"
+        return f"{Role.ADMIN.group} (superuser)"
     names = [g.name for g in user.groups.all() if g.name in ROLE_GROUPS]
     return max(names, key=ROLE_GROUPS.get, default="")
 

@@ -11,11 +11,8 @@ from dataclasses import asdict, dataclass
 
 from networks.gateway import firewall
 from networks.gateway.hostside import HostNetworking
-from networks.spec import NetworkSpec
-
-FORWARDING_MODES = ("nat", "route")
-# Modes whose bridge, addresses and dnsmasq libvirt itself runs.
-LIBVIRT_BRIDGE_MODES = ("nat", "route", "isolated", "open")
+from networks.operations import Op
+from networks.spec import NetworkSpec, modes
 
 
 @dataclass(frozen=True)
@@ -31,9 +28,7 @@ class Problem:
 def dnsmasq_expected(spec: NetworkSpec) -> bool:
     """libvirt runs dnsmasq for a network of its own bridge with an address that serves DHCP
     or DNS."""
-    return (
-        spec.mode in LIBVIRT_BRIDGE_MODES and bool(spec.ips) and (spec.has_dhcp or spec.dns_enabled)
-    )
+    return spec.mode in modes.OWN_BRIDGE and bool(spec.ips) and (spec.has_dhcp or spec.dns_enabled)
 
 
 def subnets(spec: NetworkSpec) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
@@ -69,17 +64,20 @@ def verdict(
     persistent: bool,
 ) -> list[Problem]:
     """The problems of a running network, most basic first (a missing bridge explains the rest)."""
-    fix = "restart" if persistent else ""
+    fix = Op.RESTART if persistent else ""
     problems: list[Problem] = []
     bridge = host.links.get(spec.bridge) if spec.bridge else None
-    if spec.mode in LIBVIRT_BRIDGE_MODES or spec.mode == "bridge":
+    mode = modes.of(spec.mode)
+    # A host bridge is the host's to mend: restarting the network does not bring it back.
+    bridge_fix = fix if mode.own_bridge else ""
+    if mode.own_bridge or mode.attaches == "bridge":
         if bridge is None:
             problems.append(
                 Problem(
                     "bridge-missing",
                     f"The bridge {spec.bridge} does not exist on the host: guests have no switch "
                     "to plug into.",
-                    fix if spec.mode != "bridge" else "",
+                    bridge_fix,
                 )
             )
         elif not bridge.up:
@@ -88,7 +86,7 @@ def verdict(
                     "bridge-down",
                     f"The bridge {spec.bridge} is down (ip link set {spec.bridge} up, or restart "
                     "the network): guests cannot reach anything through it.",
-                    fix if spec.mode != "bridge" else "",
+                    bridge_fix,
                 )
             )
     if dnsmasq_expected(spec) and dnsmasq_pid is None:
@@ -100,7 +98,7 @@ def verdict(
                 fix,
             )
         )
-    if spec.mode in FORWARDING_MODES:
+    if mode.forwards:
         problems.extend(_forwarding_problems(spec, host, fix))
         if rules is not None:
             problems.extend(_firewall_problems(spec, rules, fix))

@@ -1,23 +1,24 @@
 """Which host queues a worker consumes, and keeping that current as hosts come and go.
 
-A worker is told its hosts by name patterns in VNETWEB_WORKER_HOSTS (default "*") and
-VNETWEB_WORKER_EXCLUDE (default none). It subscribes when it is ready, and again whenever the web
-adds, renames or removes a host (a broadcast control command; no reply is awaited).
+A worker is told its hosts by name patterns in the settings VNETWEB_WORKER_HOSTS (default "*")
+and VNETWEB_WORKER_EXCLUDE (default none), from the variables of those names. It subscribes when
+it is ready, and again whenever the web adds, renames or removes a host (a broadcast control
+command; no reply is awaited).
 """
 
 import logging
 
 from celery.worker.control import control_command
+from django.conf import settings
 
 from networks.workers import matches
-from vnetweb.env import env_list
 
 log = logging.getLogger(__name__)
 
 
 def patterns() -> tuple[list[str], list[str]]:
     """This worker's host name patterns: (include, exclude)."""
-    return env_list("VNETWEB_WORKER_HOSTS", ["*"]), env_list("VNETWEB_WORKER_EXCLUDE", [])
+    return settings.VNETWEB_WORKER_HOSTS, settings.VNETWEB_WORKER_EXCLUDE
 
 
 def serves(name: str) -> bool:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from networks import gateway, live
 from networks.gateway import firewall, hostside
 from networks.models import Host, Network
-from networks.spec import NetworkSpec, SpecXMLError, parse
+from networks.spec import NetworkSpec, SpecXMLError, modes, parse
 from networks.worker import health
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def _link(link: hostside.Link | None) -> dict | None:
 
 def switch_link_name(spec) -> str:
     """The device a switch is: its bridge, or for macvtap the host NIC guests attach to."""
-    if spec.mode in ("macvtap", "passthrough", "private", "vepa", "hostdev"):
+    if modes.of(spec.mode).attaches == "nics":
         return spec.forward_dev or next(iter(spec.forward_interfaces), "")
     return spec.bridge
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from networks import audit, gateway, live
 from networks.models import Guest, Host, Lease, Network
-from networks.spec import NetworkSpec, SpecXMLError, parse
+from networks.spec import NetworkSpec, SpecXMLError, modes, parse
 from networks.spec_compare import runs_as_saved
 from networks.subnets import bounds
 
@@ -52,9 +52,7 @@ def _summary(spec: NetworkSpec | None) -> dict:
         return dict(NO_SUMMARY)
     ranges = [f"{r.start}-{r.end}" for ip in spec.ips for r in ip.dhcp_ranges]
     # The list shows macvtap's private/vepa/passthrough by name, and the first NIC of a pool.
-    mode = spec.mode
-    if mode == "macvtap" and spec.macvtap_mode != "bridge":
-        mode = spec.macvtap_mode
+    mode = modes.listed(spec.mode, spec.macvtap_mode)
     ipv4_lo, ipv4_hi = _subnet_bounds(spec, "ipv4")
     ipv6_lo, ipv6_hi = _subnet_bounds(spec, "ipv6")
     return {

@@ -1,4 +1,7 @@
-"""First-run set-up, safe to repeat: the first admin, the local host and the demo host."""
+"""First-run set-up, safe to repeat: the first admin, the local host and the demo host.
+
+What it makes comes from settings (VNETWEB_ADMIN_USER, VNETWEB_ADMIN_PASSWORD, VNETWEB_LOCAL_URI,
+VNETWEB_DEMO_HOST), which read the variables of the same names."""
 
 import secrets
 from pathlib import Path
@@ -11,7 +14,7 @@ from django.db import transaction
 
 from networks import host_uri
 from networks.models import Host
-from vnetweb.env import env_bool, env_str
+from networks.roles import Role
 from vnetweb.private_files import write_private
 
 DEMO_XML = Path(__file__).resolve().parents[2] / "demo" / "demo-host.xml"
@@ -23,8 +26,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         with transaction.atomic():
             self._admin()
-            self._host("local", env_str("VNETWEB_LOCAL_URI", "qemu:///system"), "This machine")
-            if env_bool("VNETWEB_DEMO_HOST", True):
+            self._host("local", settings.VNETWEB_LOCAL_URI, "This machine")
+            if settings.VNETWEB_DEMO_HOST:
                 self._host(
                     "demo",
                     f"test://{DEMO_XML}",
@@ -33,17 +36,17 @@ class Command(BaseCommand):
 
     def _admin(self) -> None:
         User = get_user_model()
-        username = env_str("VNETWEB_ADMIN_USER", "admin")
+        username = settings.VNETWEB_ADMIN_USER
         password_file = settings.DATA_DIR / "initial-admin-password"
         if User.objects.filter(is_superuser=True).exists():
             self._remind(User.objects.filter(username=username).first(), password_file)
             return
-        password = env_str("VNETWEB_ADMIN_PASSWORD")
+        password = settings.VNETWEB_ADMIN_PASSWORD
         generated = not password
         if generated:
             password = secrets.token_urlsafe(12)
         user = User.objects.create_superuser(username=username, email="", password=password)
-        user.groups.add(Group.objects.get(name="admin"))
+        user.groups.add(Group.objects.get(name=Role.ADMIN.group))
         if generated:
             # 0600 from the start; a file left from an earlier database is replaced, not reused.
             write_private(password_file, password + "\n", replace=True)
