@@ -52,13 +52,13 @@ def test_worker_is_healthy_only_while_its_node_answers_a_ping(celery_worker_proc
 def test_the_health_page_tells_anyone_only_that_the_database_failed(client, monkeypatch, caplog):
     from django.db import OperationalError
 
-    from networks.views import health
+    from networks.views import healthz
 
     class Unreachable:
         def cursor(self):
             raise OperationalError('connection to "db.internal" failed for user "vnetweb"')
 
-    monkeypatch.setattr(health, "connection", Unreachable())
+    monkeypatch.setattr(healthz, "connection", Unreachable())
     response = client.get("/healthz/")
     assert response.status_code == 503
     assert response.content == b"database unavailable\n"

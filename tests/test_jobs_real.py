@@ -32,7 +32,7 @@ def test_refresh_records_the_hosts_networks(real_host, libvirt_network):
     assert real_host.reachable is True and real_host.hypervisor == "QEMU"
 
 
-def run_on(host, name: str, operation: Job.Operation, user: User) -> tuple[Job, Network]:
+def run_on(host, name: str, operation: Op, user: User) -> tuple[Job, Network]:
     """Read the host, then create the job as a page would and run its task here."""
     refresh(host)
     network = Network.objects.get(host=host, name=name)

@@ -17,7 +17,7 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
 
-from networks import gateway, live
+from networks import gateway, live, redis_client
 from networks.jobs import create_job
 from networks.models import Job, Network
 from networks.views.live import HELLO, KEEPALIVE
@@ -58,11 +58,11 @@ def test_a_publish_inside_a_transaction_waits_for_the_commit(transactional_db, t
 
 def test_publishing_without_redis_does_not_fail_the_caller(settings, caplog):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
-    live._client.cache_clear()
+    redis_client._client.cache_clear()
     try:
         live.send(1, [2])
     finally:
-        live._client.cache_clear()
+        redis_client._client.cache_clear()
     assert "live update not sent" in caplog.text
 
 

@@ -47,7 +47,7 @@ def requeued(monkeypatch) -> list[dict]:
     return calls
 
 
-def make_job(host: Host, operation: Job.Operation, target: str = "default", **fields) -> Job:
+def make_job(host: Host, operation: Op, target: str = "default", **fields) -> Job:
     network = Network.objects.filter(host=host, name=target).first()
     return Job.objects.create(
         username="oscar-operator",
