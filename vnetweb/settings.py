@@ -92,8 +92,8 @@ TEMPLATES = [
         },
     },
     {
-        # Only for the few hot templates rendered once per row of a long table (templates/jinja2/):
-        # there Django's engine costs about 0.3 ms a row, Jinja2 a tenth of that.
+        # The site's engine (templates/jinja2/): on the same rows Django's takes five to eight
+        # times as long (bench/engines.py). Pages not yet moved to it use the Django one above.
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [BASE_DIR / "templates" / "jinja2"],
         "APP_DIRS": False,

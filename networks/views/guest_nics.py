@@ -11,7 +11,6 @@ job says where the person saw the NIC, for the worker to check again against lib
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
 
 from networks import operations, permissions
@@ -41,8 +40,7 @@ def _refused(
     request: HttpRequest, guest: Guest, errors: list[str], status: int = 400, **forms
 ) -> HttpResponse:
     if request.htmx:
-        html = format_html_join("", "<p class='error'>{}</p>", ((e,) for e in errors))
-        return HttpResponse(html, status=status)
+        return render(request, "guests/_errors.html", {"errors": errors}, status=status)
     # A form's errors are shown at its fields; the others at the top of the page.
     context = guest_context(request, guest, errors=[] if forms else errors, **forms)
     return render(request, "guests/detail.html", context, status=status)

@@ -1,13 +1,17 @@
-"""The few templates rendered once per row of a long table (templates/jinja2/).
+"""Rendering with the site's faster template engine, Jinja2 (templates/jinja2/).
 
-There Django's template engine costs about 0.3 ms a row (every variable a failed item look-up,
-then a getattr, localized and escaped); Jinja2 a tenth of that.
+Measured by bench/engines.py on the same rows: Django's engine takes about five times as long
+(a page of 50 network rows 8.8 ms against 1.5 ms, 500 lease rows 21.5 ms against 5.3 ms), which
+the list's and the network page's figures in docs/performance.md cannot absorb. Pages not yet
+moved to it are Django templates; they take Jinja2 fragments through this module.
 """
 
+from django.http import HttpRequest
 from django.template import engines
 from django.utils.safestring import SafeString, mark_safe
 
 
-def render(template: str, context: dict) -> SafeString:
-    html = engines["jinja2"].get_template(template).render(context)
+def render(template: str, context: dict, request: HttpRequest | None = None) -> SafeString:
+    """The template's HTML; with `request`, the template has csrf_input and csrf_token too."""
+    html = engines["jinja2"].get_template(template).render(context, request)
     return mark_safe(html)  # Jinja2 escaped every value: autoescape is on

@@ -1,18 +1,15 @@
 """A network's DHCP lease table: sorted, filtered, its own live region of the network page, with
 a Make permanent button on each dynamic lease for operators (networks/views/lease_pin.py)."""
 
-import re
 import time
 from collections.abc import Iterable
 from datetime import timedelta
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from networks import operations, permissions
@@ -37,12 +34,9 @@ COLUMNS = [
     ("", "Static"),
     ("guest", "Guest"),
 ]
-# The rendered rows are kept per lease version, so they hold no time left, no CSRF token and no
-# definition version: these markers stand for them and are filled in at each render (user data
-# cannot forge one: Jinja2 escapes every "<" it is given).
-_LEFT = re.compile(r"<!--left:(-?\d+)-->")
-_CSRF = "<!--csrf-->"
-_VERSION = "<!--version-->"
+# The default view's rows are kept per lease version as data (networks.pages.lease_table's
+# dicts, with what a row shows worked out): the time left, the CSRF token and the definition's
+# version are not in them but given to the template at each render.
 
 
 class LeasePaths:
@@ -85,11 +79,11 @@ def lease_context(
     query = query or LeaseQuery.from_params(request.GET)
     paths = LeasePaths(network)
     pin = may_pin(request.user, network)
-    html, count = _rows(network, query, pin)
+    leases = _rows(network, query)
     addresses = network.addresses or []
     return {
-        "leases": _fill(html, request, network),
-        "lease_count": count,
+        "leases": _render(request, network, leases, pin),
+        "lease_count": len(leases),
         "lease_query": query,
         "lease_kinds": KINDS,
         "lease_columns": _columns(paths, query, pin),
@@ -120,22 +114,22 @@ def _columns(paths: LeasePaths, query: LeaseQuery, pin: bool) -> list[dict]:
     return columns
 
 
-def _rows(network: Network, query: LeaseQuery, pin: bool) -> tuple[str, int]:
-    """The rows' HTML (with markers) and their number. The default view, which every live
-    refresh of an open page asks for, is kept per lease version: a worker's refresh bumps it only
-    when a lease changed."""
+def _rows(network: Network, query: LeaseQuery) -> list[dict]:
+    """The rows the table shows, as data. The default view, which every live refresh of an open
+    page asks for, is kept per lease version: a worker's refresh bumps it only when a lease
+    changed."""
     if not query.is_default:
-        return _render(network, query, pin)
+        return _read(network, query)
     zone = timezone.get_current_timezone_name()
-    key = f"leases:{network.pk}:{network.uuid}:{network.leases_version}:{zone}:{int(pin)}"
+    key = f"lease-rows:{network.pk}:{network.uuid}:{network.leases_version}:{zone}"
     rows = cache.get(key)
     if rows is None:
-        rows = _render(network, query, pin)
+        rows = _read(network, query)
         cache.set(key, rows, timeout=3600)
     return rows
 
 
-def _render(network: Network, query: LeaseQuery, pin: bool) -> tuple[str, int]:
+def _read(network: Network, query: LeaseQuery) -> list[dict]:
     leases = query.apply(Lease.objects.filter(network=network))
     here = timezone.get_current_timezone()
     for lease in leases:
@@ -143,34 +137,28 @@ def _render(network: Network, query: LeaseQuery, pin: bool) -> tuple[str, int]:
         if expires:
             lease["expires_text"] = expires.astimezone(here).strftime("%Y-%m-%d %H:%M:%S")
             lease["expires_iso"] = expires.isoformat()
-            lease["expires_at"] = int(expires.timestamp())
+            lease["expires_at"] = expires.timestamp()
         # An IPv6 reservation names the client by its DUID, which dnsmasq gives as client ID.
         lease["pinnable"] = (
             not lease["static"]
             and (":" not in lease["ip"] or lease["client_id"])
             and not Lease.was_cut(lease["mac"], lease["client_id"])
         )
-    pin_url = reverse("lease-pin", args=[network.host.name, network.name]) if pin else ""
-    html = jinja.render(
-        "networks/lease_rows.html", {"leases": leases, "pin": pin, "pin_url": pin_url}
-    )
-    return str(html), len(leases)
+    return leases
 
 
-def _fill(html: str, request: HttpRequest, network: Network) -> SafeString:
+def _render(request: HttpRequest, network: Network, leases: list[dict], pin: bool) -> SafeString:
     """The rows with the time left as of now and, for the Make permanent forms, the CSRF token
     and the version of the saved definition a pin is asked on (networks.views.lease_pin)."""
     now = time.time()
-    html = _LEFT.sub(lambda match: time_left(int(match[1]) - now), html)
-    if _CSRF in html:
-        token = escape(get_token(request))
-        html = html.replace(
-            _CSRF, f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
-        )
-    if _VERSION in html:
-        version = escape(definition_version(network.saved_xml))
-        html = html.replace(_VERSION, f'<input type="hidden" name="version" value="{version}">')
-    return mark_safe(html)  # the rows were escaped by Jinja2; the fillings are ours
+    for lease in leases:
+        if lease["expires"]:
+            lease["left"] = time_left(lease["expires_at"] - now)
+    context = {"leases": leases, "pin": pin}
+    if pin:
+        context["pin_url"] = reverse("lease-pin", args=[network.host.name, network.name])
+        context["version"] = definition_version(network.saved_xml)
+    return jinja.render("networks/lease_rows.html", context, request)
 
 
 def render_leases(request: HttpRequest, network: Network, context: dict) -> HttpResponse:

@@ -12,12 +12,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
-from markupsafe import Markup, escape
 
 from networks import operations, permissions
 from networks.forms.filters import PAGE_SIZES, NetworkFilter
 from networks.jobs import create_job
 from networks.models import Job, Network
+from networks.pages.buttons import Button
 from networks.views import jinja
 from networks.views.audit import with_diffs
 from networks.views.gone import gone_is_empty
@@ -86,42 +86,22 @@ def rows(networks: QuerySet[Network], user) -> list[dict]:
     table = list(networks.values(*ROW_FIELDS))
     jobs = _recent_jobs_of([row["pk"] for row in table])
     mode_labels = dict(Network.Mode.choices)
-    # The buttons depend only on the user's role on the network and on three flags: their HTML
-    # is made once per combination, and a row fills in its own link and name (escaped once).
-    buttons_for: dict[tuple, str] = {}
+    # The buttons depend only on the user's role on the network and on three flags: they are
+    # worked out once per combination (the template fills in each row's link).
+    buttons_for: dict[tuple, list[operations.Operation]] = {}
     for row in table:
         role = permissions.role_on_network(user, SimpleNamespace(**row))
         flags = (role, row["active"], row["persistent"], row["autostart"])
         if flags not in buttons_for:
-            buttons_for[flags] = _buttons_html(permissions.buttons(SimpleNamespace(**row), user))
-        url = row["url"] = paths.network(row["host__name"], row["name"])
+            buttons_for[flags] = permissions.buttons(SimpleNamespace(**row), user)
+        row["buttons"] = [Button.of(op, row["name"]) for op in buttons_for[flags]]
+        row["url"] = paths.network(row["host__name"], row["name"])
         row["host"] = row.pop("host__name")
         row["host_url"] = paths.host(row["host"])
         row["mode"] = mode_labels.get(row["mode"], row["mode"])
         row["job"] = _latest(jobs.get(row["pk"], ()))
         row["busy"] = bool(row["job"] and row["job"].is_pending)
-        row["buttons"] = Markup(
-            buttons_for[flags].format(
-                url=escape(url), name=escape(row["name"]), busy=" disabled" if row["busy"] else ""
-            )
-        )
     return table
-
-
-def _buttons_html(ops: list[operations.Operation]) -> str:
-    """The buttons of a row as a format string: {url} and {name} escaped, {busy} " disabled"."""
-    if not ops:
-        return ""
-    buttons = []
-    for op in ops:
-        confirm = op.confirm.replace("{", "{{").replace("}", "}}").replace("{{name}}", "{name}")
-        buttons.append(
-            f'<button class="btn {op.css}" data-action="{op.slug}" formaction="{{url}}{op.slug}/"'
-            f' hx-post="{{url}}{op.slug}/" hx-target="closest tr" hx-swap="outerHTML"'
-            + (f' hx-confirm="{escape(confirm)}"' if confirm else "")
-            + f"{{busy}}>{escape(op.label)}</button>"
-        )
-    return '<div class="buttons">' + "".join(buttons) + "</div>"
 
 
 def _recent_jobs_of(network_ids: list[int]) -> dict[int, list[Job]]:
