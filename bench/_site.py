@@ -206,14 +206,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(tmp: Path, workers: int = 2, timeout: float = 60) -> Iterator[str]:
+def server(
+    tmp: Path,
+    workers: int = 2,
+    timeout: float = 60,
+    app: str = "vnetweb.asgi:application",
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
     """Run the production web server on a free loopback port, as `make run` starts it; yields its
-    base URL once /healthz/ answers, and stops its whole process group on the way out."""
+    base URL once /healthz/ answers, and stops its whole process group on the way out. `app` and
+    `env` (added to the site's): another ASGI application to compare (bench/asgi_bridge.py)."""
     port = free_port()
     gunicorn = Path(sys.executable).parent / "gunicorn"
     command = [
         str(gunicorn),
-        "vnetweb.asgi:application",  # the rest from gunicorn.conf.py, as `make run`
+        app,  # the rest from gunicorn.conf.py, as `make run`
         "--workers",
         str(workers),
         "--bind",
@@ -224,7 +231,7 @@ def server(tmp: Path, workers: int = 2, timeout: float = 60) -> Iterator[str]:
         proc = subprocess.Popen(
             command,
             cwd=REPO,
-            env=site_env(tmp),
+            env={**site_env(tmp), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped with all its workers

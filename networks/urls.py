@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, register_converter
 from django.views.generic import RedirectView
 
 from networks.live import EVENTS_PATH
@@ -24,6 +24,26 @@ from networks.views import (
     users,
 )
 
+
+class FragmentConverter:
+    """After an action, the fragment its htmx button swaps: the list's row, the host page's row
+    (no host column) or the network page's panel (networks.views.networks.FRAGMENTS)."""
+
+    regex = "row|host-row|panel"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(FragmentConverter, "fragment")
+
+# A network's page and its parts: each live part of a page has a URL of its own, which answers
+# that part alone (static/vnetweb/live.js fetches it through htmx when the live channel says so).
+NETWORK = "hosts/<slug:host>/networks/<str:name>/"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="network-list"), name="home"),
     path("healthz/", healthz.healthz, name="healthz"),
@@ -37,6 +57,7 @@ urlpatterns = [
     path("hosts/<slug:name>/edit/", hosts.host_edit, name="host-edit"),
     path("hosts/<slug:name>/delete/", hosts.host_delete, name="host-delete"),
     path("hosts/<slug:name>/probe/", hosts.host_probe, name="host-probe"),
+    path("hosts/<slug:name>/rows/", hosts.host_network_rows, name="host-network-rows"),
     path("hosts/<slug:host>/topology/", topology.host_topology, name="host-topology"),
     path(
         "hosts/<slug:host>/topology/part/",
@@ -60,11 +81,11 @@ urlpatterns = [
         switch_delete.switch_delete,
         name="switch-delete",
     ),
-    path(
-        "hosts/<slug:host>/networks/<str:name>/status/",
-        networks.network_status,
-        name="network-status",
-    ),
+    path(NETWORK + "part/summary/", networks.network_summary, name="network-summary"),
+    path(NETWORK + "part/more/", networks.network_more, name="network-more"),
+    path(NETWORK + "part/panel/", networks.network_panel, name="network-panel"),
+    path(NETWORK + "part/row/", networks.network_row, name="network-row"),
+    path(NETWORK + "part/host-row/", networks.network_host_row, name="network-host-row"),
     path(
         "hosts/<slug:host>/networks/<str:name>/switch/",
         switch_status.network_switch,
@@ -89,6 +110,12 @@ urlpatterns = [
         "hosts/<slug:host>/networks/<str:name>/<str:action>/",
         networks.network_action,
         name="network-action",
+    ),
+    # The same action from an htmx button: it answers with the fragment named.
+    path(
+        NETWORK + "<str:action>/<fragment:fragment>/",
+        networks.network_action,
+        name="network-action-part",
     ),
     path("hosts/<slug:host>/guests/", guests.guest_list, name="guest-list"),
     path("hosts/<slug:host>/guests/<str:name>/", guests.guest_detail, name="guest-detail"),
@@ -117,6 +144,7 @@ urlpatterns = [
     path("audit/", audit.audit_list, name="audit-list"),
     path("audit.csv", audit.audit_csv, name="audit-csv"),
     path("jobs/<int:pk>/", jobs.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/part/followed/", jobs.job_followed, name="job-followed"),
     path("users/", users.user_list, name="user-list"),
     path("users/add/", users.user_add, name="user-add"),
     path("users/<int:pk>/", users.user_detail, name="user-detail"),

@@ -13,6 +13,7 @@ URL_KWARGS = {
     "home": {},
     "network-list": {},
     "network-rows": {},
+    "host-network-rows": {"name": "testdrv"},
     "host-list": {},
     "host-add": {},
     "host-detail": {"name": "testdrv"},
@@ -28,16 +29,27 @@ URL_KWARGS = {
     "switch-edit": {"host": "testdrv", "name": "net1"},
     "switch-xml": {"host": "testdrv", "name": "net1"},
     "switch-delete": {"host": "testdrv", "name": "net1"},
-    "network-status": {"host": "testdrv", "name": "net1"},
+    "network-summary": {"host": "testdrv", "name": "net1"},
+    "network-more": {"host": "testdrv", "name": "net1"},
+    "network-panel": {"host": "testdrv", "name": "net1"},
+    "network-row": {"host": "testdrv", "name": "net1"},
+    "network-host-row": {"host": "testdrv", "name": "net1"},
     "network-leases": {"host": "testdrv", "name": "net1"},
     "network-switch": {"host": "testdrv", "name": "net1"},
     "network-leases-csv": {"host": "testdrv", "name": "net1"},
     "lease-pin": {"host": "testdrv", "name": "net1"},
     "network-action": {"host": "testdrv", "name": "net1", "action": "start"},
+    "network-action-part": {
+        "host": "testdrv",
+        "name": "net1",
+        "action": "start",
+        "fragment": "row",
+    },
     "lease-search": {},
     "job-list": {},
     "live-events": {},
     "job-detail": {"pk": None},  # filled in with the fixture job's pk
+    "job-followed": {"pk": None},
     "audit-list": {},
     "audit-csv": {},
     "guest-list": {"host": "testdrv"},
@@ -100,7 +112,7 @@ def _all_urls(job: Job) -> list[tuple[str, str]]:
     urls = []
     grant = Grant.objects.get()
     for name, kwargs in URL_KWARGS.items():
-        if name == "job-detail":
+        if name in ("job-detail", "job-followed"):
             kwargs = {"pk": job.pk}
         elif "pk" in kwargs:
             kwargs = {**kwargs, "pk": grant.user_id}
@@ -197,7 +209,13 @@ def test_outsider_sees_no_hosts_networks_or_jobs(world, outsider, client_as):
         "host-topology",
         "host-topology-part",
         "network-detail",
-        "network-status",
+        "network-summary",
+        "network-more",
+        "network-panel",
+        "network-row",
+        "network-host-row",
+        "host-network-rows",
+        "job-followed",
         "network-leases",
         "network-switch",
         "network-leases-csv",
@@ -207,7 +225,7 @@ def test_outsider_sees_no_hosts_networks_or_jobs(world, outsider, client_as):
     ],
 )
 def test_outsider_gets_not_found_for_pages_of_hosts_it_cannot_see(world, outsider, client_as, name):
-    kwargs = {"pk": world["job"].pk} if name == "job-detail" else URL_KWARGS[name]
+    kwargs = {"pk": world["job"].pk} if name.startswith("job-") else URL_KWARGS[name]
     assert client_as(outsider).get(reverse(name, kwargs=kwargs)).status_code == 404
 
 
@@ -230,7 +248,13 @@ def test_viewer_sees_every_page_of_the_app(world, viewer, client_as):
         "host-topology",
         "host-topology-part",
         "network-detail",
-        "network-status",
+        "network-summary",
+        "network-more",
+        "network-panel",
+        "network-row",
+        "network-host-row",
+        "host-network-rows",
+        "job-followed",
         "network-leases",
         "network-switch",
         "network-leases-csv",

@@ -338,7 +338,7 @@ def test_the_lease_part_without_htmx_is_the_section_alone(lab, viewer, client_as
 
 def test_a_refresh_of_the_summary_leaves_the_leases_alone(lab, viewer, client_as):
     response = client_as(viewer).get(
-        lab.get_absolute_url(), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="net-live"
+        reverse("network-summary", args=[lab.host.name, lab.name]), HTTP_HX_REQUEST="true"
     )
     assert response.content.decode().lstrip().startswith('<div id="net-live"')
     assert b"data-mac=" not in response.content

@@ -8,6 +8,7 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import redis
@@ -230,23 +231,30 @@ def test_pages_mark_their_live_parts(test_host, make_network, viewer, client_as)
 
 def test_a_live_refresh_gets_only_its_part(test_host, make_network, viewer, client_as):
     make_network(test_host, "net1", last_seen=timezone.now())
-    headers = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "net-table"}
+    headers = {"HTTP_HX_REQUEST": "true", "HTTP_X_LIVE_REFRESH": "1"}
     response = client_as(viewer).get(reverse("network-list") + "?sort=-name", **headers)
     content = response.content.decode()
     assert content.lstrip().startswith('<div id="net-table" data-live="/networks/?sort=-name"')
     assert "<html" not in content
-    assert response["Vary"].startswith("HX-Request, HX-Target")
+    # The page's URL answers the page or its part by HX-Request: a cache must tell them apart.
+    assert response["Vary"].startswith("HX-Request")
 
 
 def test_the_rows_endpoint_returns_only_visible_rows(
     test_host, make_network, viewer, outsider, client_as
 ):
     one, two = make_network(test_host, "one"), make_network(test_host, "two")
-    url = reverse("network-rows") + f"?id={one.pk}&id={two.pk}&id=x&host_column=0"
+    url = reverse("network-rows") + f"?id={one.pk}&id={two.pk}&id=x"
     content = client_as(viewer).get(url).content.decode()
     assert content.count("<tr id=") == 2
-    assert 'href="/hosts/testdrv/"' not in content  # no host column
+    assert 'href="/hosts/testdrv/"' in content  # the list's host column
     assert client_as(outsider).get(url).content.decode().count("<tr id=") == 0
+    # A host page's rows: no host column; its outsider is not told the host exists.
+    url = reverse("host-network-rows", args=["testdrv"]) + f"?id={one.pk}&id={two.pk}&id=x"
+    content = client_as(viewer).get(url).content.decode()
+    assert content.count("<tr id=") == 2
+    assert 'href="/hosts/testdrv/"' not in content
+    assert client_as(outsider).get(url).status_code == 404
 
 
 def test_a_network_deleted_in_the_admin_reaches_open_pages(
@@ -442,3 +450,14 @@ def test_a_stream_says_someone_looks_only_at_networks_its_user_sees(
     _collect(client, reverse("live-events") + f"?watch={lab.pk},{prod.pk}", until=HELLO)
     assert live.watched([lab.pk, prod.pk]) == {lab.pk}
     redis.Redis.from_url(settings.REDIS_URL).delete(live._watch_key(lab.pk))
+
+
+def test_the_live_script_leaves_the_requests_to_htmx():
+    # htmx sends its own request headers (HX-Request, HX-Target, HX-Current-URL) and handles
+    # HX-Redirect: the script only decides what to fetch, and asks htmx.ajax to.
+    scripts = Path(__file__).resolve().parent.parent / "static/vnetweb"
+    assert "htmx.ajax(" in (scripts / "live.js").read_text()
+    for script in scripts.glob("*.js"):
+        text = script.read_text()
+        assert '"HX-' not in text, script.name  # no header of htmx's is written, nor read
+        assert "fetch(" not in text, script.name

@@ -211,9 +211,9 @@ def net1(test_host, make_network) -> Network:
 def test_an_htmx_action_answers_with_the_row_showing_the_job(
     net1, operator, client_as, django_capture_on_commit_callbacks
 ):
-    url = reverse("network-action", args=["testdrv", "net1", "start"])
+    url = reverse("network-action-part", args=["testdrv", "net1", "start", "row"])
     with django_capture_on_commit_callbacks() as callbacks:
-        response = client_as(operator).post(url, {"part": "row", "host_column": "1"}, **HTMX)
+        response = client_as(operator).post(url, **HTMX)
     assert response.status_code == 200
     content = response.content.decode()
     job = Job.objects.get()
@@ -230,8 +230,8 @@ def test_an_htmx_action_answers_with_the_row_showing_the_job(
 
 
 def test_an_htmx_action_from_the_network_page_answers_with_the_panel(net1, operator, client_as):
-    url = reverse("network-action", args=["testdrv", "net1", "stop"])
-    response = client_as(operator).post(url, {"part": "panel"}, **HTMX)
+    url = reverse("network-action-part", args=["testdrv", "net1", "stop", "panel"])
+    response = client_as(operator).post(url, **HTMX)
     assert response.status_code == 200
     content = response.content.decode()
     assert content.lstrip().startswith('<section id="net-panel"')
@@ -240,8 +240,8 @@ def test_an_htmx_action_from_the_network_page_answers_with_the_panel(net1, opera
 
 
 def test_an_htmx_action_from_the_host_page_keeps_the_host_column_out(net1, operator, client_as):
-    url = reverse("network-action", args=["testdrv", "net1", "start"])
-    response = client_as(operator).post(url, {"part": "row", "host_column": "0"}, **HTMX)
+    url = reverse("network-action-part", args=["testdrv", "net1", "start", "host-row"])
+    response = client_as(operator).post(url, **HTMX)
     content = response.content.decode()
     assert content.count("<td") == 9
     assert 'href="/hosts/testdrv/"' not in content
@@ -250,8 +250,8 @@ def test_an_htmx_action_from_the_host_page_keeps_the_host_column_out(net1, opera
 def test_the_row_of_a_finished_job_shows_the_fresh_state(net1, viewer, client_as):
     add_job(net1, state=Job.State.SUCCEEDED, message="Started net1.")
     Network.objects.filter(pk=net1.pk).update(active=True)
-    url = reverse("network-status", args=["testdrv", "net1"])
-    response = client_as(viewer).get(url, {"part": "row"}, **HTMX)
+    url = reverse("network-row", args=["testdrv", "net1"])
+    response = client_as(viewer).get(url, **HTMX)
     assert response.status_code == 200
     content = response.content.decode()
     assert 'class="is-active"' in content
@@ -264,24 +264,24 @@ def test_a_row_forgets_a_job_that_ended_long_ago(net1, viewer, client_as):
     job = add_job(net1, state=Job.State.FAILED, message="Old failure.")
     an_hour_ago = timezone.now() - timedelta(hours=1)
     Job.objects.filter(pk=job.pk).update(created=an_hour_ago, finished=an_hour_ago)
-    url = reverse("network-status", args=["testdrv", "net1"])
-    content = client_as(viewer).get(url, {"part": "row"}, **HTMX).content.decode()
+    url = reverse("network-row", args=["testdrv", "net1"])
+    content = client_as(viewer).get(url, **HTMX).content.decode()
     assert "Old failure." not in content
     assert "data-job=" not in content
 
 
 def test_the_panel_shows_the_job_asked_for_even_when_it_failed(net1, viewer, client_as):
     job = add_job(net1, state=Job.State.FAILED, message="Network not found")
-    url = reverse("network-status", args=["testdrv", "net1"])
-    response = client_as(viewer).get(url, {"part": "panel", "job": job.pk}, **HTMX)
+    url = reverse("network-panel", args=["testdrv", "net1"])
+    response = client_as(viewer).get(url, {"job": job.pk}, **HTMX)
     assert response.status_code == 200
     assert "Network not found" in response.content.decode()
 
 
 def test_the_row_of_a_running_job_shows_it(net1, viewer, client_as):
     job = add_job(net1, state=Job.State.RUNNING)
-    url = reverse("network-status", args=["testdrv", "net1"])
-    response = client_as(viewer).get(url, {"part": "row", "job": job.pk}, **HTMX)
+    url = reverse("network-row", args=["testdrv", "net1"])
+    response = client_as(viewer).get(url, {"job": job.pk}, **HTMX)
     assert response.status_code == 200
     content = response.content.decode()
     assert "Start: running" in content
@@ -290,14 +290,14 @@ def test_the_row_of_a_running_job_shows_it(net1, viewer, client_as):
 
 def test_polling_without_htmx_answers_200(net1, viewer, client_as):
     job = add_job(net1, state=Job.State.SUCCEEDED)
-    url = reverse("network-status", args=["testdrv", "net1"])
+    url = reverse("network-row", args=["testdrv", "net1"])
     assert client_as(viewer).get(url, {"job": job.pk}).status_code == 200
 
 
 def test_polling_ignores_a_job_of_another_network(test_host, make_network, viewer, client_as):
     net1 = make_network(test_host, "net1")
     other = add_job(make_network(test_host, "net2"), state=Job.State.SUCCEEDED, message="Other")
-    url = reverse("network-status", args=["testdrv", "net1"])
+    url = reverse("network-row", args=["testdrv", "net1"])
     response = client_as(viewer).get(url, {"job": other.pk}, **HTMX)
     assert response.status_code == 200
     assert "Other" not in response.content.decode()
@@ -307,8 +307,9 @@ def test_polling_ignores_a_job_of_another_network(test_host, make_network, viewe
 @pytest.mark.parametrize(
     ("name", "params"),
     [
-        ("network-status", {"part": "row"}),
-        ("network-status", {"part": "panel"}),
+        ("network-row", {}),
+        ("network-host-row", {}),
+        ("network-panel", {}),
         ("network-leases", {}),
     ],
 )
@@ -326,14 +327,14 @@ def test_a_fragment_of_a_network_that_is_gone_is_empty(
 
 
 def test_a_gone_network_is_still_not_found_outside_htmx(test_host, viewer, client_as):
-    for name in ("network-status", "network-leases"):
+    for name in ("network-row", "network-host-row", "network-panel", "network-leases"):
         response = client_as(viewer).get(reverse(name, args=["testdrv", "gone"]))
         assert response.status_code == 404
 
 
 def test_a_plain_post_of_an_action_redirects_to_the_network_page(net1, operator, client_as):
     url = reverse("network-action", args=["testdrv", "net1", "start"])
-    response = client_as(operator).post(url, {"part": "row"})
+    response = client_as(operator).post(url)
     assert response.status_code == 302
     assert response["Location"] == reverse("network-detail", args=["testdrv", "net1"])
     assert Job.objects.get().operation == Op.START
@@ -447,21 +448,48 @@ def test_the_network_page_is_live_regions_for_this_network(with_leases, viewer, 
 
 
 @pytest.mark.parametrize(
-    ("target", "shows", "leaves_out"),
+    ("name", "target", "shows", "leaves_out"),
     [
-        ("net-live", 'id="net-panel"', "Recent jobs"),
-        ("net-more", "Recent jobs", 'id="net-panel"'),
+        ("network-summary", "net-live", 'id="net-panel"', "Recent jobs"),
+        ("network-more", "net-more", "Recent jobs", 'id="net-panel"'),
     ],
 )
 def test_a_live_refresh_of_the_network_page_gets_just_its_part(
-    with_leases, viewer, client_as, target, shows, leaves_out
+    with_leases, viewer, client_as, name, target, shows, leaves_out
 ):
-    headers = {"HX-Request": "true", "HX-Target": target}
-    content = client_as(viewer).get(with_leases.get_absolute_url(), headers=headers)
-    content = content.content.decode()
-    assert content.lstrip().startswith(f'<div id="{target}"')
+    url = reverse(name, args=["testdrv", "default"])
+    content = client_as(viewer).get(url, headers={"HX-Request": "true"}).content.decode()
+    assert content.lstrip().startswith(f'<div id="{target}" data-live="{url}"')
     assert shows in content and leaves_out not in content
     assert "<html" not in content and 'id="net-switch"' not in content
+
+
+def test_the_network_page_names_each_part_by_its_url(with_leases, viewer, client_as):
+    content = client_as(viewer).get(with_leases.get_absolute_url()).content.decode()
+    for name, target in [
+        ("network-summary", "net-live"),
+        ("network-switch", "net-switch"),
+        ("network-more", "net-more"),
+    ]:
+        url = reverse(name, args=["testdrv", "default"])
+        assert re.search(rf'id="{target}"[^>]* data-live="{re.escape(url)}"', content)
+    # No part is chosen by a hidden field any more.
+    assert 'name="part"' not in content and '"part":' not in content
+
+
+def test_an_htmx_request_for_the_network_page_still_gets_the_whole_page(
+    with_leases, viewer, client_as
+):
+    content = client_as(viewer).get(with_leases.get_absolute_url(), headers={"HX-Request": "true"})
+    assert b"<html" in content.content
+
+
+@pytest.mark.parametrize(
+    "name", ["network-summary", "network-more", "network-row", "network-host-row", "network-panel"]
+)
+def test_a_part_of_a_network_is_not_found_for_an_outsider(with_leases, outsider, client_as, name):
+    url = reverse(name, args=["testdrv", "default"])
+    assert client_as(outsider).get(url).status_code == 404
 
 
 def test_the_leases_fragment_lists_the_leases(with_leases, viewer, client_as):
@@ -530,10 +558,24 @@ def test_a_pending_row_on_the_host_page_has_no_host_column(
     job = add_job(make_network(test_host, "busy"))
     response = client_as(viewer).get(reverse("host-detail", args=["testdrv"]))
     assert f'data-job="{job.pk}"' in row_html(response, "busy")
-    assert '"host_column": "0"' in response.content.decode()
+    rows_url = reverse("host-network-rows", args=["testdrv"])
+    assert f'data-live-rows="{rows_url}"' in response.content.decode()
     poll = client_as(viewer).get(
-        reverse("network-status", args=["testdrv", "busy"]),
-        {"part": "row", "job": job.pk, "host_column": "0"},
-        **HTMX,
+        reverse("network-host-row", args=["testdrv", "busy"]), {"job": job.pk}, **HTMX
     )
     assert poll.content.decode().count("<td") == 9
+    assert (
+        client_as(viewer).get(rows_url, {"id": job.network_id}).content.decode().count("<td") == 9
+    )
+
+
+def test_the_buttons_of_a_row_ask_for_the_row_as_their_table_draws_it(
+    test_host, make_network, operator, client_as
+):
+    make_network(test_host, "net1", active=False)
+    start = reverse("network-action-part", args=["testdrv", "net1", "start", "host-row"])
+    host_page = client_as(operator).get(reverse("host-detail", args=["testdrv"]))
+    assert f'hx-post="{start}"' in row_html(host_page, "net1")
+    start = reverse("network-action-part", args=["testdrv", "net1", "start", "row"])
+    network_list = client_as(operator).get(reverse("network-list"))
+    assert f'hx-post="{start}"' in row_html(network_list, "net1")

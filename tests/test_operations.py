@@ -121,7 +121,7 @@ def action_url(network, action: str) -> str:
 
 def test_an_operator_restarts_a_running_network(test_host, make_network, operator, client_as):
     network = make_network(test_host, "lab", active=True)
-    response = client_as(operator).post(action_url(network, "restart"), {"part": "row"}, **HTMX)
+    response = client_as(operator).post(action_url(network, "restart"), **HTMX)
     assert response.status_code == 200
     job = Job.objects.get()
     assert (job.operation, job.network, job.target) == ("restart", network, "lab")

@@ -79,7 +79,13 @@ MATRIX: dict[str, list[tuple[int, int]]] = {
                    *[(403, 403)] * 3],
     "switch-delete": [(302, 302), (404, 404), (403, 403), (403, 403), (200, 302),
                       *[(403, 403)] * 3],
-    "network-status": READ_A,
+    "network-summary": READ_A,
+    "network-more": READ_A,
+    "network-panel": READ_A,
+    "network-row": READ_A,
+    "network-host-row": READ_A,
+    "host-network-rows": READ_A,
+    "job-followed": READ_A,
     "network-switch": READ_A,
     "network-leases": READ_A,
     "network-leases-csv": READ_A,
@@ -88,6 +94,8 @@ MATRIX: dict[str, list[tuple[int, int]]] = {
                   (405, 403), (405, 400), (405, 400)],
     "network-action": [(302, 302), (405, 404), (405, 403), (405, 302), (405, 302),
                        (405, 403), (405, 302), (405, 302)],
+    "network-action-part": [(302, 302), (405, 404), (405, 403), (405, 302), (405, 302),
+                            (405, 403), (405, 302), (405, 302)],
     "job-detail": READ_A,
     # Guests need a role on the whole host: net-operator gets 404.
     "guest-list": [(302, 302), (404, 405), *[(200, 405)] * 5, (404, 405)],
@@ -122,6 +130,9 @@ URL_ARGS = {
     "host-topology-connect": {"host": A},
     "switch-create": {"host": A},
     "network-action": {**LAB, "action": "start"},
+    "network-action-part": {**LAB, "action": "start", "fragment": "panel"},
+    "host-network-rows": {"name": A},
+    "job-followed": {"pk": "job"},
     "job-detail": {"pk": "job"},
     "guest-list": {"host": A},
     "guest-detail": GUEST,
@@ -137,8 +148,9 @@ URL_ARGS = {
     "grant-add": TARGET,
     "grant-delete": {**TARGET, "grant": "grant"},
 }
-for _name in ("network-detail", "switch-edit", "switch-xml", "switch-delete", "network-status",
-              "network-switch", "network-leases", "network-leases-csv", "lease-pin"):  # fmt: skip
+for _name in ("network-detail", "switch-edit", "switch-xml", "switch-delete", "network-switch",
+              "network-leases", "network-leases-csv", "lease-pin", "network-summary",
+              "network-more", "network-panel", "network-row", "network-host-row"):  # fmt: skip
     URL_ARGS[_name] = LAB
 
 # Variants: the same URLs aimed at what some grants do not reach.

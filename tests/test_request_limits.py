@@ -13,8 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 import uvicorn
+from django.conf import settings
 
 from networks.live import EVENTS_PATH
+from vnetweb import asgi
 from vnetweb.asgi import application
 
 LIMIT = 10_000
@@ -108,3 +110,10 @@ def test_uvicorn_answers_a_huge_declared_body_with_413_at_once():
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_the_pages_run_on_the_configured_threads_and_the_stream_on_none():
+    # Pages are CPU-bound: VNETWEB_WEB_THREADS threads a process (settings.py reads it).
+    assert asgi.wsgi_pages.executor._max_workers == settings.VNETWEB_WEB_THREADS
+    # The live stream is Django's async view: it is not queued behind the pages' threads.
+    assert asgi.streams is not asgi.pages

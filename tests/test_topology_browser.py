@@ -6,6 +6,7 @@ viewer's guests do not move.
 """
 
 import re
+from urllib.parse import parse_qs
 
 import pytest
 from django.urls import reverse
@@ -58,9 +59,8 @@ def drag(page, source: str, target: str) -> None:
 
 
 def form_field(body: str, name: str) -> str:
-    """A field of a multipart body (the page posts FormData)."""
-    match = re.search(rf'name="{name}"\r\n\r\n([^\r]*)\r\n', body)
-    return match.group(1) if match else None
+    """A field of a form-encoded body (the page posts through htmx.ajax)."""
+    return parse_qs(body).get(name, [None])[0]
 
 
 def transform(page) -> str:

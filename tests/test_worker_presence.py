@@ -97,8 +97,8 @@ def test_starting_a_network_of_a_host_no_worker_serves_shows_the_failure_in_its_
 ):
     host = Host.objects.create(name=NOBODY, uri="test:///default")
     make_network(host, "net1")
-    url = reverse("network-action", args=[NOBODY, "net1", "start"])
-    response = client_as(operator).post(url, {"part": "row", "host_column": "1"}, **HTMX)
+    url = reverse("network-action-part", args=[NOBODY, "net1", "start", "row"])
+    response = client_as(operator).post(url, **HTMX)
     content = response.content.decode()
     assert response.status_code == 200
     assert "hx-trigger" not in content

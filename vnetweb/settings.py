@@ -169,6 +169,9 @@ VNETWEB_TRUSTED_PROXIES = env_networks("VNETWEB_TRUSTED_PROXIES", ["127.0.0.1", 
 # The longest request body the web server reads (vnetweb/asgi.py): Django's own default for a
 # form's data; the raw XML of a network with 4000 static hosts posts about 0.5 MB.
 VNETWEB_MAX_REQUEST_BYTES = env_int("VNETWEB_MAX_REQUEST_BYTES", 2_621_440)
+# Threads per web process for the ordinary (synchronous) pages (vnetweb/asgi.py): pages are
+# CPU-bound, and more threads only contend for the GIL.
+VNETWEB_WEB_THREADS = env_int("VNETWEB_WEB_THREADS", 2)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 # A session lasts this long after the user's last request (vnetweb.idle keeps it going).

@@ -6,7 +6,6 @@ Their live parts follow the live channel's "guests" topic (and the host's jobs a
 """
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from networks import permissions
@@ -14,6 +13,7 @@ from networks.forms.nics import AttachForm
 from networks.models import Guest
 from networks.pages.guest_rows import lease_addresses, network_urls, nic_rows
 from networks.stale.nics import guest_version
+from networks.views.live import render_live
 
 
 @require_GET
@@ -25,9 +25,7 @@ def guest_list(request: HttpRequest, host: str) -> HttpResponse:
     leases, urls = lease_addresses(host_obj), network_urls(host_obj)
     rows = [(guest, nic_rows(guest, leases, urls)) for guest in guests]
     context = {"host": host_obj, "rows": rows}
-    if request.htmx and request.htmx.target == "guest-list":
-        return render(request, "guests/_list_live.html", context)
-    return render(request, "guests/list.html", context)
+    return render_live(request, "guests/list.html", "guests/_list_live.html", context)
 
 
 def guest_context(request: HttpRequest, guest: Guest, **forms) -> dict:
@@ -56,6 +54,4 @@ def guest_context(request: HttpRequest, guest: Guest, **forms) -> dict:
 def guest_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
     guest = permissions.get_guest(request.user, host, name)
     context = guest_context(request, guest)
-    if request.htmx and request.htmx.target == "guest-live":
-        return render(request, "guests/_detail_live.html", context)
-    return render(request, "guests/detail.html", context)
+    return render_live(request, "guests/detail.html", "guests/_detail_live.html", context)

@@ -14,7 +14,7 @@ from networks.models import Host
 from networks.operations import Op
 from networks.stale import hosts as host_versions
 from networks.views.live import render_live
-from networks.views.networks import HOST_COLUMNS, render_rows, rows
+from networks.views.networks import HOST_COLUMNS, render_rows, rows, some_rows
 from networks.workers import broadcast_sync
 
 
@@ -31,16 +31,14 @@ def host_list(request: HttpRequest) -> HttpResponse:
     for host in hosts:
         row = counts.get(host.pk, {})
         host.network_count, host.active_count = row.get("total", 0), row.get("active", 0)
-    return render_live(
-        request, "hosts/list.html", "hosts/_list_live.html", {"hosts": hosts}, "hosts-live"
-    )
+    return render_live(request, "hosts/list.html", "hosts/_list_live.html", {"hosts": hosts})
 
 
 @require_GET
 def host_detail(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
     networks = permissions.visible_networks(request.user).filter(host=host)
-    table = rows(networks.order_by("name"), request.user)
+    table = rows(networks.order_by("name"), request.user, show_host=False)
     probe_job = permissions.visible_jobs(request.user).filter(host=host, operation=Op.PROBE).first()
     context = {
         "host": host,
@@ -54,9 +52,16 @@ def host_detail(request: HttpRequest, name: str) -> HttpResponse:
         "can_administer": permissions.can_administer(request.user, host),
         "pending": any(row["busy"] for row in table) or (probe_job and probe_job.is_pending),
     }
-    return render_live(
-        request, "hosts/detail.html", "hosts/_detail_live.html", context, "host-live"
-    )
+    return render_live(request, "hosts/detail.html", "hosts/_detail_live.html", context)
+
+
+@require_GET
+def host_network_rows(request: HttpRequest, name: str) -> HttpResponse:
+    """Just some rows of the host page's table (?id=…&id=…), for a page whose rows' jobs moved
+    on."""
+    host = permissions.get_host(request.user, name)
+    networks = permissions.visible_networks(request.user).filter(host=host)
+    return some_rows(request, networks, show_host=False)
 
 
 def _host_changed(request: HttpRequest, host: Host) -> None:

@@ -13,9 +13,7 @@ from networks.views.live import render_live
 @require_GET
 def job_list(request: HttpRequest) -> HttpResponse:
     jobs = permissions.visible_jobs(request.user).select_related("host")[:100]
-    return render_live(
-        request, "jobs/list.html", "jobs/_list_live.html", {"jobs": jobs}, "jobs-live"
-    )
+    return render_live(request, "jobs/list.html", "jobs/_list_live.html", {"jobs": jobs})
 
 
 def job_redirect_target(job: Job) -> str | None:
@@ -28,14 +26,26 @@ def job_redirect_target(job: Job) -> str | None:
     return None
 
 
+def _job(request: HttpRequest, pk: int) -> tuple[Job, str | None]:
+    """The job, if the user sees it, and where it leads once it succeeded."""
+    job = get_object_or_404(permissions.visible_jobs(request.user).select_related("host"), pk=pk)
+    return job, job_redirect_target(job) if job.state == job.State.SUCCEEDED else None
+
+
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(permissions.visible_jobs(request.user).select_related("host"), pk=pk)
-    leads_to = job_redirect_target(job) if job.state == job.State.SUCCEEDED else None
+    job, leads_to = _job(request, pk)
     if request.htmx and leads_to:
         # A new switch exists now: take the person who made it to its page.
         return HttpResponseClientRedirect(leads_to)
     context = {"job": job, "leads_to": leads_to}
-    if request.htmx and request.htmx.target == "job-followed":
-        return render(request, "jobs/_followed.html", context)
-    return render_live(request, "jobs/detail.html", "jobs/_status.html", context, "job-status")
+    return render_live(request, "jobs/detail.html", "jobs/_status.html", context)
+
+
+@require_GET
+def job_followed(request: HttpRequest, pk: int) -> HttpResponse:
+    """The line a form shows about the job it queued (jobs/_followed.html), refreshed live."""
+    job, leads_to = _job(request, pk)
+    if request.htmx and leads_to:
+        return HttpResponseClientRedirect(leads_to)
+    return render(request, "jobs/_followed.html", {"job": job, "leads_to": leads_to})

@@ -41,11 +41,7 @@ def lease_search(request: HttpRequest) -> HttpResponse:
         "zone": timezone.get_current_timezone_name(),
     }
     return render_live(
-        request,
-        "networks/lease_search.html",
-        "networks/_lease_search_live.html",
-        context,
-        "lease-results",
+        request, "networks/lease_search.html", "networks/_lease_search_live.html", context
     )
 
 

@@ -19,9 +19,8 @@ from networks.pages.lease_table import KINDS, LeaseQuery, time_left
 from networks.versions import definition_version
 from networks.views import jinja
 from networks.views.gone import gone_is_empty
-from networks.views.live import render_live
+from networks.views.live import by_the_page, is_fragment, render_live
 
-LIVE_ID = "net-leases"
 PIN = Op.PIN_LEASE
 # A pin job shows above the table as long as a network's row shows its job.
 PIN_JOB_SHOWN = timedelta(minutes=10)
@@ -162,10 +161,10 @@ def _render(request: HttpRequest, network: Network, leases: list[dict], pin: boo
 
 
 def render_leases(request: HttpRequest, network: Network, context: dict) -> HttpResponse:
-    """The lease part: just the live region for htmx requests aimed at it, else the section."""
+    """The lease part: its live region for htmx requests, else the section alone."""
     context = {"network": network, **context}
     template, live_template = "networks/_leases.html", "networks/_leases_live.html"
-    return render_live(request, template, live_template, context, LIVE_ID)
+    return render_live(request, template, live_template, context)
 
 
 @require_GET
@@ -174,9 +173,8 @@ def network_leases(request: HttpRequest, host: str, name: str) -> HttpResponse:
     network = permissions.get_network(request.user, host, name)
     context = lease_context(request, network)
     response = render_leases(request, network, context)
-    htmx = request.htmx
-    if htmx and htmx.target == LIVE_ID and not htmx.history_restore_request:
+    if is_fragment(request) and not by_the_page(request):
         # The filter and the column headers ask for this part; the address bar shows the page
-        # with the same choice, which draws it the same way (a live refresh ignores this).
+        # with the same choice, which draws it the same way (not for a live refresh).
         response["HX-Push-Url"] = _with(LeasePaths(network).page, context["lease_query"].params())
     return response

@@ -201,13 +201,24 @@ async def events(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def render_live(
-    request: HttpRequest, template: str, live_template: str, context: dict, target: str
-) -> HttpResponse:
-    """A page whose element #`target` updates itself: htmx requests aimed at it (a live refresh,
-    a filter being typed) get just that part; everything else gets the whole page."""
+def is_fragment(request: HttpRequest) -> bool:
+    """Whether this request asks for a live part alone: any htmx request (a live refresh, a filter
+    being typed, a sort link), except htmx restoring a page from history, which needs it whole."""
     htmx = request.htmx
-    partial = htmx and htmx.target == target and not htmx.history_restore_request
-    response = render(request, live_template if partial else template, context)
-    response["Vary"] = "HX-Request, HX-Target"
+    return bool(htmx) and not htmx.history_restore_request
+
+
+def by_the_page(request: HttpRequest) -> bool:
+    """Whether the page asked by itself (static/vnetweb/live.js, on the live channel), not the
+    user: such a request moves no address bar and keeps no session going (vnetweb/idle.py)."""
+    return "HTTP_X_LIVE_REFRESH" in request.META
+
+
+def render_live(
+    request: HttpRequest, template: str, live_template: str, context: dict
+) -> HttpResponse:
+    """A page with one live part, whose URL is the page's own: an htmx request for it gets the
+    part (`live_template`, which the page's template includes), everything else the whole page."""
+    response = render(request, live_template if is_fragment(request) else template, context)
+    response["Vary"] = "HX-Request"
     return response

@@ -72,8 +72,10 @@ ROW_FIELDS = (
 )
 
 
-def rows(networks: QuerySet[Network], user) -> list[dict]:
+def rows(networks: QuerySet[Network], user, show_host: bool = True) -> list[dict]:
     """The table's rows as plain dicts: each row's links, buttons and job worked out here once.
+    `show_host`: the rows of the network list (else of a host's page, without the host column);
+    their buttons ask for the row back as that table draws it.
 
     Profiled at 100 rows, the page's time went to: Django's template engine (about 0.3 ms a row:
     every variable is a failed item look-up then a getattr, localized and escaped), a reverse()
@@ -89,6 +91,8 @@ def rows(networks: QuerySet[Network], user) -> list[dict]:
     # The buttons depend only on the user's role on the network and on three flags: they are
     # worked out once per combination (the template fills in each row's link).
     buttons_for: dict[tuple, list[operations.Operation]] = {}
+    # The fragment a row's buttons ask back (networks.urls): the row as this table draws it.
+    fragment = "row" if show_host else "host-row"
     for row in table:
         role = permissions.role_on_network(user, SimpleNamespace(**row))
         flags = (role, row["active"], row["persistent"], row["autostart"])
@@ -101,6 +105,7 @@ def rows(networks: QuerySet[Network], user) -> list[dict]:
         row["mode"] = mode_labels.get(row["mode"], row["mode"])
         row["job"] = _latest(jobs.get(row["pk"], ()))
         row["busy"] = bool(row["job"] and row["job"].is_pending)
+        row["fragment"] = fragment
     return table
 
 
@@ -148,18 +153,21 @@ def network_list(request: HttpRequest) -> HttpResponse:
         "query": _query(request, drop=("page",)),
         "sort_query": _query(request, drop=("page", "sort")),
     }
-    return render_live(
-        request, "networks/list.html", "networks/_list_live.html", context, "net-table"
-    )
+    return render_live(request, "networks/list.html", "networks/_list_live.html", context)
 
 
 @require_GET
 def network_rows(request: HttpRequest) -> HttpResponse:
-    """Just some rows of the table (?id=…&id=…), for a page whose rows' jobs moved on."""
+    """Just some rows of the network list (?id=…&id=…), for a page whose rows' jobs moved on."""
+    return some_rows(request, permissions.visible_networks(request.user), show_host=True)
+
+
+def some_rows(request: HttpRequest, networks: QuerySet[Network], show_host: bool) -> HttpResponse:
+    """Of `networks`, the rows ?id=…&id=… names, as the list (`show_host`) or a host page draws
+    them."""
     ids = [int(value) for value in request.GET.getlist("id") if value.isdigit()][: PAGE_SIZES[-1]]
-    networks = permissions.visible_networks(request.user).filter(pk__in=ids)
-    show_host = request.GET.get("host_column", "1") == "1"
-    return HttpResponse(render_rows(request, rows(networks, request.user), show_host))
+    table = rows(networks.filter(pk__in=ids), request.user, show_host)
+    return HttpResponse(render_rows(request, table, show_host))
 
 
 def _query(request: HttpRequest, drop: tuple[str, ...]) -> str:
@@ -180,16 +188,28 @@ def _job_for(network: Network, job_id: str | None) -> Job | None:
     return _latest(network.jobs.filter(_recent()).order_by("-created")[:20])
 
 
-def _status(request: HttpRequest, network: Network, part: str, job: Job | None) -> HttpResponse:
-    """One network's row or panel, with `job` (e.g. the one just queued) shown in it."""
-    if part == "row":
-        show_host = request.GET.get("host_column", request.POST.get("host_column", "1")) == "1"
-        [row] = rows(permissions.visible_networks(request.user).filter(pk=network.pk), request.user)
-        if job is not None:
-            row["job"], row["busy"] = job, job.is_pending
-        return HttpResponse(render_rows(request, [row], show_host))
+def _row(request: HttpRequest, network: Network, job: Job | None, show_host: bool) -> HttpResponse:
+    """One network's row of the list (`show_host`) or of its host's page, with `job` (e.g. the
+    one just queued) shown in it."""
+    visible = permissions.visible_networks(request.user).filter(pk=network.pk)
+    [row] = rows(visible, request.user, show_host)
+    if job is not None:
+        row["job"], row["busy"] = job, job.is_pending
+    return HttpResponse(render_rows(request, [row], show_host))
+
+
+def _panel(request: HttpRequest, network: Network, job: Job | None) -> HttpResponse:
+    """The network page's panel: its facts and buttons, with `job` shown in it."""
     context = {"network": network, "job": job, **_may(request.user, network)}
     return render(request, "networks/_panel.html", context)
+
+
+# What an action's htmx button swaps back, by the name its URL gives (networks.urls).
+FRAGMENTS = {
+    "row": lambda request, network, job: _row(request, network, job, show_host=True),
+    "host-row": lambda request, network, job: _row(request, network, job, show_host=False),
+    "panel": _panel,
+}
 
 
 def _may(user, network: Network) -> dict:
@@ -200,23 +220,9 @@ def _may(user, network: Network) -> dict:
     }
 
 
-# The network page's live parts served by network_detail itself (by htmx target); the switch and
-# the leases have URLs of their own (views/switch_status.py, views/leases.py).
-DETAIL_PARTS = {
-    "net-live": "networks/_detail_live.html",
-    "net-more": "networks/_detail_more.html",
-}
-
-
-@require_GET
-def network_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
-    try:
-        network = permissions.get_network(request.user, host, name)
-    except Http404:
-        if request.htmx and request.htmx.target == "net-live":
-            # The page is open and the network went away (undefined, or a transient one stopped).
-            return render(request, "networks/_gone.html", {"host": host, "name": name})
-        raise
+def _detail_context(request: HttpRequest, network: Network, history: bool) -> dict:
+    """What the network page's own parts show: its latest jobs and, with `history`, the audit
+    trail's last entries about it (through vnetweb or outside)."""
     recent_jobs = list(network.jobs.select_related("host")[:10])
     since = timezone.now() - RECENT_JOB
     context = {
@@ -226,31 +232,77 @@ def network_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
         "recent_jobs": recent_jobs,
         **_may(request.user, network),
     }
-    target = request.htmx.target if request.htmx else None
-    if target not in DETAIL_PARTS or target == "net-more":
-        # Its history: the audit trail's last entries about it (through vnetweb or outside).
+    if history:
         entries = permissions.visible_audit(request.user).filter(
             host_name=network.host.name, network_name=network.name
         )
         context["history"] = with_diffs(entries[:10])
-    if target not in DETAIL_PARTS:
-        # The whole page: its other parts too, each refreshed on its own from its own URL.
-        context.update(switch_context(network, request.user))
-        context.update(lease_context(request, network, recent_jobs))
-    part = DETAIL_PARTS.get(target, "networks/_detail_live.html")
-    return render_live(request, "networks/detail.html", part, context, target or "net-live")
+    return context
+
+
+@require_GET
+def network_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
+    """The whole page; each of its live parts also has a URL of its own (networks.urls), which
+    static/vnetweb/live.js asks when the live channel says the part changed."""
+    network = permissions.get_network(request.user, host, name)
+    context = _detail_context(request, network, history=True)
+    context.update(switch_context(network, request.user))
+    context.update(lease_context(request, network, context["recent_jobs"]))
+    return render(request, "networks/detail.html", context)
+
+
+@require_GET
+def network_summary(request: HttpRequest, host: str, name: str) -> HttpResponse:
+    """The page's top part (#net-live): its toolbar, the running-differs notice and the panel."""
+    try:
+        network = permissions.get_network(request.user, host, name)
+    except Http404:
+        if request.htmx:
+            # The page is open and the network went away (undefined, or a transient one stopped).
+            return render(request, "networks/_gone.html", {"host": host, "name": name})
+        raise
+    context = _detail_context(request, network, history=False)
+    return render(request, "networks/_detail_live.html", context)
+
+
+@require_GET
+def network_more(request: HttpRequest, host: str, name: str) -> HttpResponse:
+    """The page's guests, XML, recent jobs and history (#net-more)."""
+    network = permissions.get_network(request.user, host, name)
+    context = _detail_context(request, network, history=True)
+    return render(request, "networks/_detail_more.html", context)
+
+
+def _fragment(request: HttpRequest, host: str, name: str, fragment: str) -> HttpResponse:
+    """One network's fragment, with the job ?job= names (e.g. the one just queued) in it."""
+    network = permissions.get_network(request.user, host, name)
+    return FRAGMENTS[fragment](request, network, _job_for(network, request.GET.get("job")))
 
 
 @require_GET
 @gone_is_empty
-def network_status(request: HttpRequest, host: str, name: str) -> HttpResponse:
-    network = permissions.get_network(request.user, host, name)
-    part = request.GET.get("part", "row")
-    return _status(request, network, part, _job_for(network, request.GET.get("job")))
+def network_row(request: HttpRequest, host: str, name: str) -> HttpResponse:
+    return _fragment(request, host, name, "row")
+
+
+@require_GET
+@gone_is_empty
+def network_host_row(request: HttpRequest, host: str, name: str) -> HttpResponse:
+    return _fragment(request, host, name, "host-row")
+
+
+@require_GET
+@gone_is_empty
+def network_panel(request: HttpRequest, host: str, name: str) -> HttpResponse:
+    return _fragment(request, host, name, "panel")
 
 
 @require_POST
-def network_action(request: HttpRequest, host: str, name: str, action: str) -> HttpResponse:
+def network_action(
+    request: HttpRequest, host: str, name: str, action: str, fragment: str = "row"
+) -> HttpResponse:
+    """Queue the action; an htmx button gets back the fragment its URL names (networks.urls),
+    a plain form the network's page."""
     network = permissions.get_network(request.user, host, name)
     op = operations.by_slug(action)
     if op is None or not op.button:
@@ -259,5 +311,5 @@ def network_action(request: HttpRequest, host: str, name: str, action: str) -> H
     permissions.require(request.user, op, network)
     job = create_job(request.user, network.host, op.key, network=network)
     if request.htmx:
-        return _status(request, network, request.POST.get("part", "row"), job)
+        return FRAGMENTS[fragment](request, network, job)
     return redirect(network)

@@ -2,13 +2,14 @@
 //
 // One EventSource per open page. Each message says which host, networks and jobs changed; every
 // element with data-live="<url>" whose data-live-hosts ("*" for any), data-live-networks or
-// data-live-jobs names one of them is fetched again from its URL and swapped in place (htmx),
-// unless the change is about one topic only (the switch's counters) that it does not list in
-// data-live-topics,
-// so sort, filter, page and scroll position stay as the user left them. A part is never fetched
-// twice at the same time: changes that arrive meanwhile make one more fetch once it is back.
-// When only jobs moved on (a job queued, running, done) a table with data-live-rows fetches just
-// the rows concerned.
+// data-live-jobs names one of them is fetched again from its URL and swapped in place, unless
+// the change is about one topic only (the switch's counters) that it does not list in
+// data-live-topics, so sort, filter, page and scroll position stay as the user left them.
+// htmx itself fetches and swaps (htmx.ajax): it sends its own request headers, follows an
+// HX-Redirect and fires its events; this script only decides what to fetch and when. A part is
+// never fetched twice at the same time: changes that arrive meanwhile make one more fetch once
+// it is back. When only jobs moved on (a job queued, running, done) a table with data-live-rows
+// fetches just the rows concerned and htmx swaps each by its id (select-oob).
 (function () {
   "use strict";
   var url = document.body.dataset.liveEvents;
@@ -19,6 +20,9 @@
   var timer = null;
   var rowsWanted = {};
   var connectedBefore = false;
+  // X-Live-Refresh: the page asked by itself, the user did nothing (vnetweb/idle.py); it also
+  // marks our requests for the beforeSwap check below.
+  var LIVE = { "X-Live-Refresh": "1" };
 
   function show(state, words) {
     if (!badge) return;
@@ -57,58 +61,61 @@
     });
   }
 
-  // Just these networks' rows of the table in part `id` (their jobs changed, nothing else).
+  // Just these networks' rows of the table in part `id` (their jobs changed, nothing else): one
+  // request, and htmx swaps each row in by its id, the part itself untouched.
   function refreshRows(id, networks) {
     var el = document.getElementById(id);
     if (!el) return;
-    var query = networks.map(function (n) { return "&id=" + n; }).join("");
-    fetch(el.dataset.liveRows + query, { headers: { "HX-Request": "true", "X-Live-Refresh": "1" }, credentials: "same-origin" })
-      .then(function (response) { return response.ok ? response.text() : Promise.reject(response); })
-      .then(function (html) {
-        var holder = document.createElement("template");
-        holder.innerHTML = html;
-        Array.prototype.slice.call(holder.content.children).forEach(function (row) {
-          var old = document.getElementById(row.id);
-          if (old) { old.replaceWith(row); htmx.process(row); }
-        });
-      })
+    var rows = el.dataset.liveRows;
+    var query = networks.map(function (n) { return "id=" + n; }).join("&");
+    var ids = networks.map(function (n) { return "net-" + n; }).join(",");
+    htmx.ajax("GET", rows + (rows.indexOf("?") === -1 ? "?" : "&") + query,
+      { source: el, target: el, swap: "none", selectOOB: ids, headers: LIVE })
       .catch(function () { schedule(el); });
   }
+
+  // Rows that could not be had (say, refused): the whole part is asked for instead.
+  document.addEventListener("htmx:responseError", function (event) {
+    var config = event.detail.requestConfig;
+    var part = config && config.elt;
+    if (!part || !config.headers["X-Live-Refresh"] || !part.dataset.liveRows) return;
+    if (config.path.indexOf(part.dataset.liveRows) === 0) schedule(part);
+  });
 
   function rowsOnly(el, change) {
     if (!change.jobs_only || !el.dataset.liveRows || !change.networks.length) return null;
     return change.networks.filter(function (n) { return el.querySelector("#net-" + n); });
   }
 
-  // Fetch part `id` from its URL and swap it in; one fetch at a time per part.
+  // Part `id` asked again from its URL and swapped in by htmx; one request at a time per part.
   function refresh(id) {
     if (inflight[id]) { inflight[id].again = true; return; }
     var el = document.getElementById(id);
     if (!el) return;
-    var asked = el.dataset.live;
-    inflight[id] = { again: false };
-    // X-Live-Refresh: the page refreshed itself, the user did nothing (vnetweb/idle.py).
-    var headers = { "HX-Request": "true", "HX-Target": id, "HX-Current-URL": location.href, "X-Live-Refresh": "1" };
-    fetch(asked, { headers: headers, credentials: "same-origin" })
-      .then(function (response) {
-        // The part says the page itself should move on (a new switch exists: open its page).
-        var redirect = response.headers.get("HX-Redirect");
-        if (redirect) { location.href = redirect; return Promise.reject(response); }
-        return response.ok ? response.text() : Promise.reject(response);
-      })
-      .then(function (html) {
-        var now = document.getElementById(id);
-        // A refresh that set out before the user changed the filter must not undo it.
-        if (now && now.dataset.live === asked) htmx.swap(now, html, { swapStyle: "outerHTML" });
-        else if (now) inflight[id].again = true;
-      })
-      .catch(function () { /* the next change, or a reconnect, fetches it again */ })
-      .finally(function () {
-        var again = inflight[id].again;
-        delete inflight[id];
-        if (again) refresh(id);
-      });
+    inflight[id] = { again: false, asked: el.dataset.live };
+    function done() {
+      var again = inflight[id].again;
+      delete inflight[id];
+      if (again) refresh(id);
+    }
+    // Errors are not swapped (htmx's default): the next change, or a reconnect, asks again.
+    htmx.ajax("GET", el.dataset.live, { source: el, target: el, swap: "outerHTML", headers: LIVE })
+      .then(done, done);
   }
+
+  // A refresh that set out before the user changed the filter (the part's URL changed, or the
+  // part was swapped meanwhile) must not undo it: it is dropped, and asked again.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var config = event.detail.requestConfig;
+    if (!config || !config.headers["X-Live-Refresh"]) return;
+    var part = config.elt;
+    var mine = part && inflight[part.id];
+    if (!mine) return;
+    if (!document.body.contains(part) || part.dataset.live !== mine.asked) {
+      event.detail.shouldSwap = false;
+      mine.again = true;
+    }
+  });
 
   function parts() {
     return Array.prototype.slice.call(document.querySelectorAll("[data-live]"));

@@ -326,14 +326,6 @@
   });
 
   // --- asking the server ------------------------------------------------------------------------
-  function csrfToken() {
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
-    } catch (e) { /* not there: the form's */ }
-    var input = root.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
-  }
-
   function say(kind, words) {
     status.className = "topo-status " + kind;
     status.textContent = words;
@@ -341,36 +333,39 @@
 
   // The views answer an htmx request with a fragment that says what happened in words (202: the
   // job is queued, with its link; 4xx: why not); anything else gets words of our own.
-  function answer(response, text, done) {
-    var fragment = /text\/html/.test(response.headers.get("Content-Type") || "") &&
+  function answer(xhr, redirected, done) {
+    var text = xhr.responseText;
+    var fragment = /text\/html/.test(xhr.getResponseHeader("Content-Type") || "") &&
       !/<html|<!doctype/i.test(text) && text.trim();
-    if (response.redirected) {
+    if (redirected) {
       say("error", "The server sent this page elsewhere (are you still logged in?): nothing was changed.");
     } else if (fragment) {
       status.className = "topo-status " + (done ? "ok" : "error");
       status.innerHTML = text;  // our own server's fragment
-      if (window.htmx) htmx.process(status);
+      htmx.process(status);
     } else if (done) say("ok", "Queued.");
-    else if (response.status === 403) say("error", "Your role may not change this guest's NICs.");
-    else if (response.status === 404) say("error", "That guest or NIC is not there any more.");
-    else say("error", "The server refused (HTTP " + response.status + ").");
+    else if (xhr.status === 403) say("error", "Your role may not change this guest's NICs.");
+    else if (xhr.status === 404) say("error", "That guest or NIC is not there any more.");
+    else say("error", "The server refused (HTTP " + xhr.status + ").");
   }
 
+  // htmx makes the request (its own headers, the page's CSRF token from <body hx-headers>); the
+  // answer is read here rather than swapped, for it goes into the status line, in words.
   function post(url, fields, asked, then) {
-    var body = new FormData();
-    Object.keys(fields).forEach(function (name) { body.append(name, fields[name]); });
-    var headers = { "HX-Request": "true", "HX-Current-URL": location.href, "X-CSRFToken": csrfToken() };
+    var sent = new URL(url, location.href).pathname;
     say("busy", asked);
-    fetch(url, { method: "POST", body: body, headers: headers, credentials: "same-origin" })
-      .then(function (response) {
-        return response.text().then(function (text) {
-          // Sent on elsewhere (to the login page, say): nothing was asked.
-          var done = response.ok && !response.redirected;
-          answer(response, text, done);
-          if (done) then();
-        });
-      })
-      .catch(function () { say("error", "The request did not reach the server: nothing was changed."); });
+    htmx.ajax("POST", url, {
+      source: status,
+      values: fields,
+      handler: function (elt, info) {
+        var xhr = info.xhr;
+        // Sent on elsewhere (to the login page, say): nothing was asked.
+        var redirected = !!xhr.responseURL && new URL(xhr.responseURL).pathname !== sent;
+        var done = xhr.status >= 200 && xhr.status < 300 && !redirected;
+        answer(xhr, redirected, done);
+        if (done) then();
+      }
+    }).catch(function () { say("error", "The request did not reach the server: nothing was changed."); });
   }
 
   // A name in a URL path, quoted as Django's reverse() quotes it (":" "@" "$" "&" … stay).
