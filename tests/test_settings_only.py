@@ -20,9 +20,6 @@ EXCEPTIONS = {
     ("gunicorn.conf.py", "VNETWEB_WEB_WORKERS"): (
         "gunicorn's own configuration, read by its master before any Django code is loaded"
     ),
-    ("vnetweb/asgi.py", "VNETWEB_WEB_THREADS"): (
-        "the web server bridge's own thread pool; issue 18 replaces that bridge in another part"
-    ),
 }
 
 
