@@ -15,15 +15,33 @@ import redis
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from django.test.signals import template_rendered
 from django.utils import timezone
 
 from networks import live, subnets
 from networks.models import Guest, Host, Network
+from vnetweb import jinja2
 
 pytest_plugins = ["tests.exclusive", "tests.real", "tests.browser"]
 
 # A fixed moment for tests that show times relative to now; whole seconds, as dnsmasq's are.
 FROZEN_AT = datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _jinja2_tells_the_test_client():
+    """response.context for the site's Jinja2 pages: Django's test client
+    reads them from the template_rendered signal, which only Django's own engine sends (it is
+    instrumented for tests by django.test.utils.setup_test_environment)."""
+    render = jinja2.Template.render
+
+    def instrumented(self, context=None, request=None):
+        template_rendered.send(sender=self, template=self, context=context or {})
+        return render(self, context, request)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jinja2.Template, "render", instrumented)
+        yield
 
 
 @pytest.fixture

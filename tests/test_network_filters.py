@@ -61,7 +61,7 @@ def test_a_bad_subnet_is_named_and_the_rest_of_the_filter_still_applies(lab, vie
     response = client_as(viewer).get(reverse("network-list"), {"subnet": "10.1/x", "q": "lab"})
     assert response.status_code == 200
     content = response.content.decode()
-    assert "&#x27;10.1/x&#x27; is not an address or subnet" in content
+    assert "&#39;10.1/x&#39; is not an address or subnet" in content
     assert names(response) == ["lab-a", "lab-b", "lab-c"]
 
 

@@ -402,7 +402,7 @@ def test_the_network_page_shows_leases_xml_and_recent_jobs(with_leases, viewer, 
     assert "&lt;network&gt;&lt;name&gt;default&lt;/name&gt;" in content
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in content
     assert "<script>alert(1)</script>" not in content
-    assert "&amp; &quot;c&quot;" in content
+    assert "&amp; &#34;c&#34;" in content
     assert "Stopped default." in content
     assert "Boom: no bridge" in content
     assert "192.168.122.2 \N{EN DASH} 192.168.122.254" in content

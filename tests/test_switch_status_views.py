@@ -130,7 +130,7 @@ def test_a_healthy_switch_says_so_with_its_firewall_rules(running, viewer, clien
     assert (
         "table ip nat {\n\tchain LIBVIRT_PRT {\n\t\tip saddr 192.168.9.0/24 masquerade" in content
     )
-    assert "iifname &quot;virbr9&quot; accept" in content
+    assert "iifname &#34;virbr9&#34; accept" in content
 
 
 def test_an_operator_gets_the_fix_for_each_problem_that_has_one(running, operator, client_as):
@@ -260,3 +260,20 @@ def test_drawing_the_page_asks_neither_the_host_nor_libvirt(
     assert client.get(running.get_absolute_url()).status_code == 200
     url = reverse("network-switch", args=[running.host.name, running.name])
     assert client.get(url, headers={"HX-Request": "true"}).status_code == 200
+
+
+def test_a_route_with_no_known_next_hop_says_so_in_words(
+    test_host, make_network, viewer, client_as
+):
+    """The placeholder is text, escaped: written raw, the browser took it for an unknown tag and
+    showed "via" followed by nothing."""
+    net = make_network(
+        test_host,
+        "routed",
+        mode="route",
+        addresses=[{"family": "ipv4", "cidr": "10.99.0.1/24", "dhcp_ranges": [], "dhcp_hosts": 0}],
+    )
+    assert route_hint(net, test_host)[0]["via"] == ""
+    content = _page(client_as(viewer), net)
+    assert "ip route add 10.99.0.0/24 via &lt;this host&#39;s address&gt;</pre>" in content
+    assert "next hop this host&#39;s address." in content

@@ -104,7 +104,7 @@ def test_revoking_a_grant_on_a_page_older_than_another_admins_grant_is_refused(
     assert refused.status_code == CONFLICT
     html = refused.content.decode()
     assert re.search(
-        r'<p class="error" id="revoke-error">vera-viewer&#x27;s role or grants changed since '
+        r'<p class="error" id="revoke-error">vera-viewer&#39;s role or grants changed since '
         r"this page was drawn: alice-admin granted viewer on testdrv at \d\d:\d\d",
         html,
     )

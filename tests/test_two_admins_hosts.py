@@ -54,12 +54,12 @@ def test_a_save_on_a_page_older_than_another_admins_save_is_refused_with_what_ch
     typed = {"uri": "test:///default", "description": "bob's lab", "version": bob_seen}
     refused = bob_client.post(URL, typed)
     assert refused.status_code == CONFLICT
-    words = refused.content.decode().replace("&quot;", '"')
+    words = refused.content.decode().replace("&#34;", '"')
     assert re.search(
-        r"testdrv&#x27;s settings changed since this page was drawn: alice-admin changed the URI "
+        r"testdrv&#39;s settings changed since this page was drawn: alice-admin changed the URI "
         r'from "test:///default" to "qemu\+ssh://root@kvm7/system" at \d\d:\d\d\. Nothing was '
         r"saved; the form shows them as they are now\. You had typed the URI \"test:///default\" "
-        r'and the description "bob&#x27;s lab"\.',
+        r'and the description "bob&#39;s lab"\.',
         words,
     ), words
     assert _settings() == ("qemu+ssh://root@kvm7/system", "test driver")

@@ -70,7 +70,7 @@ def test_a_move_made_on_a_page_older_than_another_admins_move_is_refused_with_wh
     stale = _post(bob_client, "guest-nic-move", MAC1, network="net3", version=bob_seen)
     assert stale.status_code == CONFLICT
     words = stale.content.decode()
-    assert "vm1&#x27;s NICs changed since this page was drawn" in words
+    assert "vm1&#39;s NICs changed since this page was drawn" in words
     assert re.search(
         rf"alice-admin asked at \d\d:\d\d to move {MAC1} to net2 \(not done yet\)", words
     )
@@ -178,7 +178,7 @@ def test_a_stale_plain_form_comes_back_as_the_guest_page_with_the_words_and_a_fr
     page = bob_client.post(url, {"version": bob_seen})
     assert page.status_code == CONFLICT
     html = page.content.decode()
-    assert re.search(r'<div id="nic-status"[^>]*><p class="error">vm1&#x27;s NICs changed', html)
+    assert re.search(r'<div id="nic-status"[^>]*><p class="error">vm1&#39;s NICs changed', html)
     fresh = re.search(r'name="version" value="([^"]*)"', html).group(1)
     assert fresh != bob_seen
     assert bob_client.post(url, {"version": fresh}).status_code == 302

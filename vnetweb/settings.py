@@ -79,10 +79,14 @@ WSGI_APPLICATION = "vnetweb.wsgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
+        # The site's one engine, for every template of ours (templates/jinja2/; vnetweb/jinja2.py
+        # says why and what it adds). First, so that Django's views that render by name (login,
+        # password change, the 403/404/500 pages) find ours.
+        "BACKEND": "vnetweb.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "APP_DIRS": False,
         "OPTIONS": {
+            "environment": "vnetweb.jinja2.environment",
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
@@ -92,11 +96,18 @@ TEMPLATES = [
         },
     },
     {
-        # The site's engine (templates/jinja2/): on the same rows Django's takes five to eight
-        # times as long (bench/engines.py). Pages not yet moved to it use the Django one above.
-        "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "DIRS": [BASE_DIR / "templates" / "jinja2"],
-        "APP_DIRS": False,
+        # Only for Django's own apps (the admin site's templates); none of ours is a Django
+        # template (tests/test_one_template_engine.py).
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
     },
 ]
 

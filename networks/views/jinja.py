@@ -1,9 +1,9 @@
-"""Rendering with the site's faster template engine, Jinja2 (templates/jinja2/).
+"""A fragment's HTML from the site's one template engine, Jinja2 (vnetweb/jinja2.py).
 
-Measured by bench/engines.py on the same rows: Django's engine takes about five times as long
-(a page of 50 network rows 8.8 ms against 1.5 ms, 500 lease rows 21.5 ms against 5.3 ms), which
-the list's and the network page's figures in docs/performance.md cannot absorb. Pages not yet
-moved to it are Django templates; they take Jinja2 fragments through this module.
+Why Jinja2, measured by bench/engines.py on the same rows: Django's engine takes about five times
+as long (a page of 50 network rows 8.8 ms against 1.5 ms, 500 lease rows 21.5 ms against 5.3 ms),
+which the list's and the network page's figures in docs/performance.md cannot absorb. Views draw
+rows here that a page then shows in place (`{{ rows }}`).
 """
 
 from django.http import HttpRequest
