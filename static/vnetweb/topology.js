@@ -56,9 +56,15 @@
     clearTimeout(saveTimer);
     saveTimer = setTimeout(function () {
       stage.classList.remove("moving");
-      try { sessionStorage.setItem(KEY, JSON.stringify(view)); } catch (e) { /* private mode */ }
+      save();
     }, 150);
   }
+
+  function save() {
+    try { sessionStorage.setItem(KEY, JSON.stringify(view)); } catch (e) { /* private mode */ }
+  }
+  // A reload within the pause after a move would otherwise lose it.
+  window.addEventListener("pagehide", save);
 
   function restore() {
     try {
