@@ -91,6 +91,28 @@ def leases_url(network: Network) -> str:
 # --- the table ---------------------------------------------------------------------------------
 
 
+def test_what_a_dhcp_client_names_itself_is_printed_as_text_not_markup(lab, operator, client_as):
+    """The rows are escaped once when read, and printed with autoescape off (views/leases.py)."""
+    Lease.objects.create(
+        network=lab,
+        mac="52:54:00:aa:00:66",
+        ip="10.0.0.66",
+        hostname='<script>alert("h")</script>',
+        client_id="<b>x</b>&'",
+        expires=timezone.now() + timedelta(hours=1),
+        guest='"><img src=x>',
+    )
+    Network.objects.filter(pk=lab.pk).update(leases_version=lab.leases_version + 1)
+    for url in (lab.get_absolute_url(), leases_url(lab)):
+        content = _text(client_as(operator).get(url))
+        assert "<script>alert" not in content and "<b>x</b>" not in content
+        assert '"><img' not in content
+        row = row_html(client_as(operator).get(url), "10.0.0.66")
+        assert "<td>&lt;script&gt;alert(&#34;h&#34;)&lt;/script&gt;</td>" in row
+        assert "<code>&lt;b&gt;x&lt;/b&gt;&amp;&#39;</code>" in row
+        assert "<td>&#34;&gt;&lt;img src=x&gt;</td>" in row
+
+
 def test_the_lease_table_shows_every_column(lab, viewer, client_as):
     response = client_as(viewer).get(lab.get_absolute_url())
     content = _text(response)

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
+from markupsafe import escape
 
 from networks import operations, permissions
 from networks.models import Job, Lease, Network
@@ -120,7 +121,7 @@ def _rows(network: Network, query: LeaseQuery) -> list[dict]:
     if not query.is_default:
         return _read(network, query)
     zone = timezone.get_current_timezone_name()
-    key = f"lease-rows:{network.pk}:{network.uuid}:{network.leases_version}:{zone}"
+    key = f"lease-rows:escaped:{network.pk}:{network.uuid}:{network.leases_version}:{zone}"
     rows = cache.get(key)
     if rows is None:
         rows = _read(network, query)
@@ -128,7 +129,14 @@ def _rows(network: Network, query: LeaseQuery) -> list[dict]:
     return rows
 
 
+# The fields a row prints that come from outside (a DHCP client names its own host and client ID).
+PRINTED = ("ip", "mac", "hostname", "client_id", "guest")
+
+
 def _read(network: Network, query: LeaseQuery) -> list[dict]:
+    """The rows as the template prints them: every printed field escaped here, once, when the rows
+    are read (and cached), so that the hundreds of rows of a busy network are not escaped field by
+    field at every request (lease_rows.html prints them as they are: autoescape is off there)."""
     leases = query.apply(Lease.objects.filter(network=network))
     here = timezone.get_current_timezone()
     for lease in leases:
@@ -143,6 +151,8 @@ def _read(network: Network, query: LeaseQuery) -> list[dict]:
             and (":" not in lease["ip"] or lease["client_id"])
             and not Lease.was_cut(lease["mac"], lease["client_id"])
         )
+        for key in PRINTED:
+            lease[key] = str(escape(lease[key])) if lease[key] else ""
     return leases
 
 
@@ -155,8 +165,9 @@ def _render(request: HttpRequest, network: Network, leases: list[dict], pin: boo
             lease["left"] = time_left(lease["expires_at"] - now)
     context = {"leases": leases, "pin": pin}
     if pin:
-        context["pin_url"] = reverse("lease-pin", args=[network.host.name, network.name])
-        context["version"] = definition_version(network.saved_xml)
+        pin_url = reverse("lease-pin", args=[network.host.name, network.name])
+        context["pin_url"] = str(escape(pin_url))
+        context["version"] = str(escape(definition_version(network.saved_xml)))
     return jinja.render("networks/lease_rows.html", context, request)
 
 
