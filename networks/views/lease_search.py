@@ -3,6 +3,7 @@
 import time
 
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
@@ -10,7 +11,6 @@ from django.views.decorators.http import require_GET
 from networks import permissions
 from networks.models import Lease
 from networks.pages.lease_table import MAX_TEXT, ip_key, text_match, time_left
-from networks.views import jinja
 from networks.views.live import render_live
 from networks.views.paths import NetworkPaths
 
@@ -68,4 +68,4 @@ def _render(found: list[dict]) -> SafeString:
         if expires := row["expires"]:
             row["expires_text"] = expires.astimezone(here).strftime("%Y-%m-%d %H:%M:%S")
             row["left"] = time_left(expires.timestamp() - now)
-    return jinja.render("networks/lease_search_rows.html", {"rows": found})
+    return render_to_string("networks/lease_search_rows.html", {"rows": found})

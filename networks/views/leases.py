@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -18,7 +19,6 @@ from networks.models import Job, Lease, Network
 from networks.operations import Op
 from networks.pages.lease_table import KINDS, LeaseQuery, time_left
 from networks.versions import definition_version
-from networks.views import jinja
 from networks.views.gone import gone_is_empty
 from networks.views.live import by_the_page, is_fragment, render_live
 
@@ -168,7 +168,7 @@ def _render(request: HttpRequest, network: Network, leases: list[dict], pin: boo
         pin_url = reverse("lease-pin", args=[network.host.name, network.name])
         context["pin_url"] = str(escape(pin_url))
         context["version"] = str(escape(definition_version(network.saved_xml)))
-    return jinja.render("networks/lease_rows.html", context, request)
+    return render_to_string("networks/lease_rows.html", context, request)
 
 
 def render_leases(request: HttpRequest, network: Network, context: dict) -> HttpResponse:

@@ -18,7 +18,6 @@ from networks.forms.filters import PAGE_SIZES, NetworkFilter
 from networks.jobs import create_job
 from networks.models import Job, Network
 from networks.pages.buttons import Button
-from networks.views import jinja
 from networks.views.audit import with_diffs
 from networks.views.gone import gone_is_empty
 from networks.views.leases import lease_context
@@ -130,7 +129,7 @@ def render_rows(request: HttpRequest, table: list[dict], show_host: bool) -> Saf
         row["job_html"] = (
             render_to_string("jobs/_inline.html", {"job": job}, request) if job else ""
         )
-    return jinja.render("networks/rows.html", {"rows": table, "show_host": show_host})
+    return render_to_string("networks/rows.html", {"rows": table, "show_host": show_host})
 
 
 @require_GET

@@ -8,6 +8,7 @@ networks.pages.topology and rendered with Jinja2 (a few hundred nodes and lines)
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
@@ -18,7 +19,6 @@ from networks.operations import Op
 from networks.pages import topology
 from networks.pages.guest_rows import lease_addresses
 from networks.stale.nics import NIC_JOBS, last_job_of_each, nics_version
-from networks.views import jinja
 from networks.views.paths import segment
 
 SWITCH_FIELDS = ("name", "mode", "active", "ipv4", "ipv6", "bridge", "forward_dev")
@@ -76,7 +76,7 @@ def _part(request: HttpRequest, host: Host, drawn: topology.Layout) -> SafeStrin
     guests and NIC lines they can pick up and focus."""
     network_url = reverse("network-detail", args=[host.name, NAME])
     guest_url = reverse("guest-detail", args=[host.name, NAME])
-    return jinja.render(
+    return render_to_string(
         "hosts/topology_svg.html",
         {
             "host": host,
