@@ -8,12 +8,11 @@ form buttons' names, so only the other keys, which mean nothing else, are looked
 """
 
 import ast
-from pathlib import Path
 
 from networks.operations import Op
 from networks.roles import GRANTED
+from tests.sources import python_files, relative
 
-REPO = Path(__file__).resolve().parent.parent
 DECLARED_IN = {"networks/roles.py", "networks/operations.py"}
 SHARED_WORDS = {Op.START, Op.STOP, Op.RESTART}
 # (file, word): why it may stand there.
@@ -37,16 +36,15 @@ def literals(source: str, wanted: set[str]) -> list[tuple[int, str]]:
 
 def test_roles_and_operations_are_named_by_their_declaration():
     found, used = [], set()
-    for root in ("networks", "vnetweb"):
-        for path in sorted((REPO / root).rglob("*.py")):
-            relative = path.relative_to(REPO).as_posix()
-            if "migrations" in path.parts or relative in DECLARED_IN:
-                continue
-            for line, text in literals(path.read_text(), words()):
-                if (relative, text) in EXCEPTIONS:
-                    used.add((relative, text))
-                else:
-                    found.append(f"{relative}:{line} {text!r}")
+    for path in python_files():
+        name = relative(path)
+        if name in DECLARED_IN:
+            continue
+        for line, text in literals(path.read_text(), words()):
+            if (name, text) in EXCEPTIONS:
+                used.add((name, text))
+            else:
+                found.append(f"{name}:{line} {text!r}")
     assert not found, "use Role.X.group or Op.X:\n" + "\n".join(found)
     assert used == set(EXCEPTIONS), f"exceptions no longer needed: {set(EXCEPTIONS) - used}"
 

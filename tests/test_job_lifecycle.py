@@ -8,7 +8,6 @@ is a recorder (or refuses), and what would go to open pages is caught at network
 import ast
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from celery import current_app
@@ -20,8 +19,8 @@ from networks.jobs import create_job
 from networks.models import AuditEntry, Job
 from networks.operations import Op
 from networks.worker import tasks
+from tests.sources import REPO, python_files, relative
 
-REPO = Path(__file__).resolve().parent.parent
 WORKER = "hosts@kvm1"
 
 
@@ -357,12 +356,11 @@ def state_assignments(source: str) -> list[int]:
 
 def test_nothing_outside_networks_jobs_assigns_a_jobs_state():
     offenders = []
-    for root in ("networks", "vnetweb"):
-        for path in sorted((REPO / root).rglob("*.py")):
-            if "migrations" in path.parts or path == REPO / "networks" / "jobs.py":
-                continue
-            for line in state_assignments(path.read_text()):
-                offenders.append(f"{path.relative_to(REPO)}:{line}")
+    for path in python_files():
+        if relative(path) == "networks/jobs.py":
+            continue
+        for line in state_assignments(path.read_text()):
+            offenders.append(f"{relative(path)}:{line}")
     assert offenders == [], "a job's state moves through networks.jobs only: " + ", ".join(
         offenders
     )

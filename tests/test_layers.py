@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-ROOTS = ("networks", "vnetweb")
+from tests.sources import REPO, python_files
 
 BASE = (
     "vnetweb",
@@ -75,13 +74,10 @@ def layer(module: str) -> str:
 
 def modules() -> dict[str, Path]:
     found = {}
-    for root in ROOTS:
-        for path in (REPO / root).rglob("*.py"):
-            if "migrations" in path.parts:
-                continue
-            parts = path.relative_to(REPO).with_suffix("").parts
-            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-            found[name] = path
+    for path in python_files():
+        parts = path.relative_to(REPO).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
     return found
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-ROOTS = ("networks", "vnetweb")
+from tests.sources import REPO, python_files, relative
+
 TAG = re.compile(
     r"<(?:a|b|br|button|code|dd|div|dl|dt|em|form|h[1-6]|i|img|input|label|li|ol|option|p|pre"
     r"|section|select|small|span|strong|svg|table|tbody|td|textarea|th|thead|time|tr|ul)(?=[\s/>])",
@@ -66,23 +66,23 @@ def html_strings(source: str) -> list[tuple[int, str]]:
 
 
 def _modules() -> list[Path]:
-    return sorted(path for root in ROOTS for path in (REPO / root).rglob("*.py"))
+    return python_files(migrations=True)
 
 
 def test_no_module_builds_html_in_a_python_string():
     offenders = []
     for path in _modules():
-        relative = str(path.relative_to(REPO))
+        where = relative(path)
         for line, text in html_strings(path.read_text()):
-            if (relative, line) not in ALLOWED:
-                offenders.append(f"{relative}:{line}: {text[:80]!r}")
+            if (where, line) not in ALLOWED:
+                offenders.append(f"{where}:{line}: {text[:80]!r}")
     assert not offenders, "HTML in Python (write a template):\n" + "\n".join(offenders)
 
 
 def test_every_allowed_string_is_still_there_and_says_why():
-    for (relative, line), reason in ALLOWED.items():
-        assert reason.strip(), f"{relative}:{line} needs its reason"
-        assert line in [found for found, _ in html_strings((REPO / relative).read_text())]
+    for (where, line), reason in ALLOWED.items():
+        assert reason.strip(), f"{where}:{line} needs its reason"
+        assert line in [found for found, _ in html_strings((REPO / where).read_text())]
 
 
 @pytest.mark.parametrize(

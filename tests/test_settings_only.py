@@ -11,8 +11,8 @@ reason. scripts/, bench/ and tests/ are tools around the site, not part of it.
 import ast
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-SCANNED = ("networks", "vnetweb")
+from tests.sources import REPO, python_files, relative
+
 TOP_LEVEL = ("manage.py", "gunicorn.conf.py")
 READERS = {"vnetweb/settings.py", "vnetweb/env.py"}
 # (file, variable): why it is read there.
@@ -91,22 +91,20 @@ def _called_name(call: ast.Call) -> str:
 
 def files() -> list[Path]:
     found = [REPO / name for name in TOP_LEVEL]
-    for root in SCANNED:
-        found += sorted((REPO / root).rglob("*.py"))
-    return found
+    return found + python_files(migrations=True)
 
 
 def test_only_the_settings_read_the_environment():
     outside, used = [], set()
     for path in files():
-        relative = path.relative_to(REPO).as_posix()
-        if relative in READERS:
+        where = relative(path)
+        if where in READERS:
             continue
         for line, name in reads(path.read_text()):
-            if (relative, name) in EXCEPTIONS:
-                used.add((relative, name))
+            if (where, name) in EXCEPTIONS:
+                used.add((where, name))
             else:
-                outside.append(f"{relative}:{line} reads {name}")
+                outside.append(f"{where}:{line} reads {name}")
     assert not outside, "read it in vnetweb/settings.py instead:\n" + "\n".join(outside)
     assert used == set(EXCEPTIONS), f"exceptions no longer needed: {set(EXCEPTIONS) - used}"
 
