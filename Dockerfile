@@ -1,36 +1,52 @@
-# syntax=docker/dockerfile:1
 # One image for every vnetweb process: web (the default CMD), Celery workers and beat.
 # docker-compose.yml shows how they are started; docs/deployment.md explains the set-up.
+# Python is Debian 12's own (3.11), as under `make run`: no image but debian:bookworm-slim is
+# needed, which `make compose-check` can make without a registry (scripts/compose-images.sh).
 
-# ---- builder: compile libvirt-python (an sdist) against Debian 12's libvirt 9.0.0 -------------
-FROM python:3.11-slim-bookworm AS builder
+# ---- builder: a virtualenv with every requirement; libvirt-python compiles against libvirt 9.0.0 --
+FROM debian:bookworm-slim AS builder
 
 # libc6-dev is only a Recommends of gcc; with --no-install-recommends it must be named.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libvirt-dev pkg-config gcc libc6-dev \
+        python3 python3-venv python3-dev libvirt-dev pkg-config gcc libc6-dev ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
-# Wheels for every requirement (downloaded or built here), so the final stage needs no compiler.
+# Behind a proxy that re-signs TLS, pip must trust the proxy's CA: pass its certificates (PEM) with
+#   --build-arg EXTRA_CA_CERTS="$(cat /usr/local/share/ca-certificates/*.crt)"
+# They are trusted in this stage only; the final image never holds them.
+ARG EXTRA_CA_CERTS=""
+RUN if [ -n "$EXTRA_CA_CERTS" ]; then \
+        printf '%s\n' "$EXTRA_CA_CERTS" >/usr/local/share/ca-certificates/build-extra.crt \
+        && update-ca-certificates >/dev/null; \
+    fi
+
+# The pins live only in requirements.txt.
 COPY requirements.txt /tmp/requirements.txt
-RUN pip wheel --no-cache-dir --wheel-dir /wheels -r /tmp/requirements.txt
+RUN python3 -m venv /opt/venv \
+    && PIP_CERT=/etc/ssl/certs/ca-certificates.crt /opt/venv/bin/pip install --no-cache-dir \
+        --disable-pip-version-check -r /tmp/requirements.txt
 
 # ---- final image: runtime libraries only ---------------------------------------------------------
-FROM python:3.11-slim-bookworm
+FROM debian:bookworm-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_SETTINGS_MODULE=vnetweb.settings \
     VNETWEB_DATA_DIR=/data \
     VNETWEB_STATIC_ROOT=/app/staticfiles
 
+# python3: the interpreter the builder's virtualenv was made with (same path, same version).
 # libvirt0: the client library libvirt-python links to (remote and test drivers included).
 # openssh-client: libvirt runs `ssh` for qemu+ssh:// host URIs.
+# nftables: the worker reads the host's firewall with `nft -j` (docker-compose.yml's worker).
+# python3-gdbm: beat's schedule file (a shelve) in GNU dbm, which writes it at every sync; without
+# it Debian's Python falls back to Berkeley DB's ndbm, which keeps it in memory until beat exits,
+# and the container's health check (the file's age) would call a working beat dead.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libvirt0 openssh-client \
+        python3 python3-gdbm libvirt0 openssh-client nftables \
     && rm -rf /var/lib/apt/lists/*
 
 # Web and beat run as this unprivileged user (the image's default USER, below).
@@ -42,13 +58,9 @@ RUN groupadd --system --gid 10001 vnetweb \
     && useradd --system --uid 10001 --gid vnetweb --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin vnetweb
 
+COPY --from=builder /opt/venv /opt/venv
+
 WORKDIR /app
-
-# The pins live only in requirements.txt; the wheels come from the builder stage.
-COPY requirements.txt .
-RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-index --find-links=/wheels -r requirements.txt
-
 COPY . .
 
 # Static files are collected into the image (VNETWEB_STATIC_ROOT) and served by WhiteNoise.

@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test` (as root on Debian 12; both install what is missing).
-.PHONY: run status test setup setup-test services prepare lint format screenshots bench clean
+.PHONY: run status test compose-check setup setup-test services prepare lint format screenshots bench clean
 
 setup:
 	scripts/setup.sh
@@ -27,6 +27,11 @@ status:
 
 test: setup-test services
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+# docker-compose.yml built and run for real, driven through its containers, taken down again
+# (scripts/compose-check.sh; it installs and starts a Docker engine if none answers).
+compose-check:
+	scripts/compose-check.sh
 
 lint:
 	.venv/bin/ruff check .

@@ -1,10 +1,13 @@
-"""Container health checks: `python -m vnetweb.container_check web|worker NAME|beat SCHEDULE`.
+"""Container checks: `python -m vnetweb.container_check web|worker NAME|beat SCHEDULE|ports-free …`.
 
 Exit 0 when healthy, 1 with a reason on stderr otherwise. docker-compose.yml runs them.
 - web: GET /healthz/ on this container's gunicorn (the database is reachable).
 - worker NAME: the Celery node NAME@<this hostname> answers a ping over the broker.
 - beat SCHEDULE: beat rewrote its schedule file recently (it does after every task it sends,
   CELERY_BEAT_SYNC_EVERY=1, and it sends a refresh every VNETWEB_REFRESH_SECONDS).
+- ports-free ADDRESS:PORT=SETTING ...: before a compose stack starts, in the host's network: each
+  port is free (bound for an instant, then let go), or already held by this same stack (a second
+  `up`), which is known by PostgreSQL or Redis taking this stack's password on their ports.
 
 What a check needs of the configuration (the site's host names, the refresh interval) it takes
 from the site's settings, read as the checked process reads them: the same defaults and the same
@@ -73,8 +76,61 @@ def check_beat(schedule: str) -> str | None:
     return None if age <= limit else f"beat last wrote its schedule {age:.0f} s ago (> {limit} s)"
 
 
+def _port_taken(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as probe:
+        # As every server sets it: connections still in TIME_WAIT do not make a port "taken".
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((address, port))
+        except OSError:
+            return True
+    return False
+
+
+def _stack_running() -> bool:
+    """Whether this stack's PostgreSQL already answers on its loopback port with its password."""
+    import psycopg
+
+    port = os.environ.get("VNETWEB_POSTGRES_PORT", "15432")
+    try:
+        psycopg.connect(
+            host="127.0.0.1",
+            port=int(port),
+            user="vnetweb",
+            dbname="vnetweb",
+            password=os.environ.get("POSTGRES_PASSWORD", ""),
+            connect_timeout=3,
+        ).close()
+    except (psycopg.Error, ValueError):
+        return False
+    return True
+
+
+def check_ports_free(*wanted: str) -> str | None:
+    taken = []
+    for spec in wanted:
+        where, _, setting = spec.partition("=")
+        address, _, port = where.rpartition(":")
+        if _port_taken(address.strip("[]"), int(port)):
+            taken.append(
+                f"port {port} on {address} is in use on this machine (set {setting} in .env)"
+            )
+    if not taken or _stack_running():
+        return None
+    return (
+        "vnetweb did not start: "
+        + "; ".join(taken)
+        + ". Another vnetweb (`make run`) or another service holds it; nothing was started."
+    )
+
+
 def main(argv: list[str]) -> int:
-    checks = {"web": check_web, "worker": check_worker, "beat": check_beat}
+    checks = {
+        "web": check_web,
+        "worker": check_worker,
+        "beat": check_beat,
+        "ports-free": check_ports_free,
+    }
     if not argv or argv[0] not in checks:
         print(__doc__, file=sys.stderr)
         return 2

@@ -116,7 +116,12 @@ def run_job(job_id: int) -> None:
         jobs.fail(job, f"Internal error: {exc}", only_from=jobs.CLAIMED)
         raise
     # Re-read before finishing, so that the page, seeing the job end, also sees the new state.
-    error = reread(job)
+    # The operation is done whatever happens here: the job ends, never left running.
+    try:
+        error = reread(job)
+    except Exception as exc:
+        jobs.finish(job, f"{message} (Could not record the host's new state: {exc})")
+        raise
     if error is not None:
         message += f" (Could not re-read the host afterwards: {error.message})"
     jobs.finish(job, message)
