@@ -15,7 +15,7 @@ from networks.worker.tasks import refresh
 from tests.real import wait_for
 from tests.test_gateway_real import virsh_state
 
-pytestmark = [pytest.mark.libvirt, pytest.mark.worker]
+pytestmark = [pytest.mark.libvirt, pytest.mark.worker, pytest.mark.postgres]
 
 
 def test_three_jobs_on_one_switch_asked_at_once_run_in_the_order_asked(
