@@ -525,16 +525,25 @@ def _test_database_url() -> str:
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
-    auth = f"{quote(db['USER'])}:{quote(db['PASSWORD'])}@" if db["USER"] else ""
-    return f"postgresql://{auth}{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+    auth = f"{quote(db['USER'])}:{quote(db['PASSWORD'], safe='')}@" if db["USER"] else ""
+    host = quote(db["HOST"] or "localhost", safe="")  # a socket folder is a host too, quoted
+    return f"postgresql://{auth}{host}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
+
+
+def database_env() -> dict[str, str]:
+    """The environment that opens the test database in another process on tests.settings: the
+    site's settings read DATABASE_URL (with SQLite's options), and VNETWEB_TEST_DATABASE_URL, which
+    would win over it, is emptied."""
+    return {"DATABASE_URL": _test_database_url(), "VNETWEB_TEST_DATABASE_URL": ""}
 
 
 @pytest.fixture
 def celery_processes(transactional_db, settings) -> Iterator:
     """Factory: `celery -A vnetweb <args>` in another process, on the test database and Redis.
 
-    It opens the same SQLite test database file as the test, so tests must use
-    `transactional_db` (committed rows) to share data with it. Output goes to var/test-<log>.log.
+    It opens the same test database as the test (SQLite's file, PostgreSQL's test_…), so tests
+    must use `transactional_db` (committed rows) to share data with it. Output goes to
+    var/test-<log>.log.
     """
     procs: list[subprocess.Popen] = []
 
@@ -542,7 +551,7 @@ def celery_processes(transactional_db, settings) -> Iterator:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": _test_database_url(),
+            **database_env(),
             "VNETWEB_TEST_REDIS_URL": settings.CELERY_BROKER_URL,
             **env_extra,
         }

@@ -1,11 +1,22 @@
 """Test settings: the real settings, with a file-based test database that a Celery worker started
-by a test (another process) can open, a Redis database of the tests' own, and fast hashing."""
+by a test (another process) can open, a Redis database of the tests' own, and fast hashing.
+
+VNETWEB_TEST_DATABASE_URL (a PostgreSQL URL, as scripts/postgres-tests.sh gives) puts the tests on
+that server: Django makes its test database there, test_<name>, and drops it afterwards. The worker
+processes a test starts get that test database as DATABASE_URL instead (tests/real.py)."""
 
 import os
+
+import dj_database_url
 
 from vnetweb.env import env_bool
 from vnetweb.settings import *  # noqa: F403
 from vnetweb.settings import DATA_DIR, DATABASES
+
+if os.environ.get("VNETWEB_TEST_DATABASE_URL"):
+    DATABASES["default"] = dj_database_url.parse(
+        os.environ["VNETWEB_TEST_DATABASE_URL"], conn_max_age=DATABASES["default"]["CONN_MAX_AGE"]
+    )
 
 # Never the site's own Redis database: workers of a running `make run` must not see test jobs.
 REDIS_URL = CELERY_BROKER_URL = os.environ.get(

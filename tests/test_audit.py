@@ -22,6 +22,8 @@ from tests.test_tasks_testdriver import (
     default_net,  # noqa: F401  (a fixture)
 )
 
+pytestmark = pytest.mark.postgres
+
 XML_A = "<network><name>a</name><bridge name='vb-a'/></network>"
 XML_A2 = (
     "<network><name>a</name><bridge name='vb-a'/><ip address='10.1.2.1' prefix='24'/></network>"

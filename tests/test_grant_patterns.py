@@ -13,6 +13,8 @@ from networks import permissions
 from networks.models import Grant, Network
 from networks.permissions import Role, glob_regex, matches
 
+pytestmark = pytest.mark.postgres
+
 # Each star of the naive regex (.*) multiplies the ways to share a name of a's among them:
 # 2.5 s for 8 stars and 40 a's, C(50, 12) tries for these.
 BACKTRACKER = "*a" * 12 + "*b"

@@ -8,6 +8,8 @@ from networks.models import Grant, Network
 from networks.permissions import Role, glob_regex, matches
 from networks.views.live import Visible
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.mark.parametrize(
     ("pattern", "name", "expected"),

@@ -3,6 +3,7 @@ pages hear of it on the live channel."""
 
 import uuid
 
+import pytest
 from django.utils import timezone
 
 from networks import gateway
@@ -10,6 +11,8 @@ from networks.models import Guest
 from networks.worker.sync import record_guests, record_snapshot
 from networks.worker.tasks import refresh
 from tests.test_live import FACTS, info
+
+pytestmark = pytest.mark.postgres
 
 
 def domain(name: str, *nics: gateway.NicInfo, state: str = "running") -> gateway.DomainInfo:

@@ -21,6 +21,8 @@ from networks.operations import Op
 from networks.worker import tasks
 from tests.sources import REPO, python_files, relative
 
+pytestmark = pytest.mark.postgres
+
 WORKER = "hosts@kvm1"
 
 

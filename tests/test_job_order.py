@@ -16,6 +16,8 @@ from networks.models import Host, Job, Network
 from networks.operations import Op
 from networks.worker import tasks
 
+pytestmark = pytest.mark.postgres
+
 URI = "test:///default"
 
 

@@ -16,6 +16,8 @@ from django.utils import timezone
 from networks.models import Host, Job, Lease, Network
 from networks.pages.lease_table import time_left
 
+pytestmark = pytest.mark.postgres
+
 HTMX = {"HTTP_HX_REQUEST": "true"}
 LIVE = {**HTMX, "HTTP_HX_TARGET": "net-leases"}
 ROW = re.compile(r'<tr data-mac="([^"]*)" data-ip="([^"]*)"')

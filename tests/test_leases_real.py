@@ -17,7 +17,7 @@ from tests.browser import log_in, wait_until
 from tests.real import LOCAL_URI, wait_for
 from tests.test_browser import member
 
-pytestmark = pytest.mark.libvirt
+pytestmark = [pytest.mark.libvirt, pytest.mark.postgres]
 
 
 def test_a_guests_lease_appears_on_the_network_page_and_goes_on_release(

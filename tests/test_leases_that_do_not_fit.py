@@ -13,6 +13,8 @@ from networks.worker.sync import record_snapshot
 from networks.worker.tasks import refresh
 from tests.real import LOCAL_URI, wait_for
 
+pytestmark = pytest.mark.postgres
+
 FACTS = gateway.HostFacts(
     hostname="kvm9.example.org",
     libvirt_version="9.0.0",

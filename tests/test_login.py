@@ -12,6 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+pytestmark = pytest.mark.postgres
+
 LOGIN = reverse("login")
 LOCKED = "Too many failed logins for this account or address: try again in 15 minutes."
 

@@ -11,6 +11,8 @@ from django.urls import reverse
 from networks.models import Host, Job, Lease
 from tests.test_network_views import add_job, rows
 
+pytestmark = pytest.mark.postgres
+
 HTMX_TABLE = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "net-table"}
 
 

@@ -21,6 +21,8 @@ from networks import urls as network_urls
 from networks.models import AuditEntry, Grant, Host, Job, Lease, Network
 from networks.operations import Op
 
+pytestmark = pytest.mark.postgres
+
 ROLES = ("anon", "outsider", "viewer", "operator", "admin", "hviewer", "hoperator", "netop")
 MODELS = (Job, Network, Host, Grant, User, AuditEntry)
 

@@ -12,6 +12,8 @@ from django.utils import timezone
 from networks.live import EVENTS_PATH
 from vnetweb import idle
 
+pytestmark = pytest.mark.postgres
+
 PAGE = reverse("network-list")
 CHANGE = reverse("password_change")
 

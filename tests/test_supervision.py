@@ -32,7 +32,7 @@ from networks.jobs import create_job
 from networks.models import Host, Job, Network
 from networks.operations import Op
 from networks.worker.tasks import refresh
-from tests.real import REPO, _test_database_url, descendants, free_port, wait_for
+from tests.real import REPO, database_env, descendants, free_port, wait_for
 from tests.test_gateway_real import virsh_state
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.worker]
@@ -108,7 +108,7 @@ def stack(transactional_db, settings, tmp_path) -> Iterator[Stack]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": _test_database_url(),
+        **database_env(),
         "VNETWEB_TEST_REDIS_URL": settings.CELERY_BROKER_URL,
         "VNETWEB_BIND": f"127.0.0.1:{port}",
         "VNETWEB_DATA_DIR": data_dir.name,

@@ -23,6 +23,8 @@ from networks.spec import DhcpHost, DhcpRange, DnsHost, IpSpec, NetworkSpec, par
 from networks.versions import definition_version
 from networks.worker import tasks
 
+pytestmark = pytest.mark.postgres
+
 URI = "test:///default"
 NAME = "vnwt-two"
 

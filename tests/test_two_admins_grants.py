@@ -11,6 +11,8 @@ from django.urls import reverse
 
 from networks.models import AuditEntry, Grant
 
+pytestmark = pytest.mark.postgres
+
 CONFLICT = 409
 
 

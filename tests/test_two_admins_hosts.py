@@ -11,6 +11,8 @@ from django.urls import reverse
 
 from networks.models import AuditEntry, Host
 
+pytestmark = pytest.mark.postgres
+
 CONFLICT = 409
 URL = reverse("host-edit", args=["testdrv"])
 

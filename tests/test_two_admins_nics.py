@@ -13,6 +13,8 @@ from django.urls import reverse
 from networks import audit
 from networks.models import Guest, Job
 
+pytestmark = pytest.mark.postgres
+
 MAC1, MAC2 = "52:54:00:00:00:01", "52:54:00:00:00:02"
 CONFLICT = 409
 

@@ -1,11 +1,14 @@
 """User management in the site: global admins create users, set roles, passwords and grants."""
 
+import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
 from networks.models import AuditEntry, Grant
+
+pytestmark = pytest.mark.postgres
 
 STRONG = "Strong-pw-for-tests-42"
 

@@ -13,7 +13,7 @@ from networks.worker.tasks import refresh
 from tests.real import wait_for
 from tests.test_gateway_real import virsh_state
 
-pytestmark = [pytest.mark.libvirt, pytest.mark.worker]
+pytestmark = [pytest.mark.libvirt, pytest.mark.worker, pytest.mark.postgres]
 
 
 def test_a_worker_starts_and_stops_a_network_from_its_hosts_queue(

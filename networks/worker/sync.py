@@ -1,5 +1,12 @@
 """Write what a worker read from libvirt into the database: a whole host in one transaction
-(`record_snapshot`), or after a job just the network it changed (`record_network`)."""
+(`record_snapshot`), or after a job just the network it changed (`record_network`).
+
+One writer per host at a time: a worker's threads, its monitor and beat's refresh may read the
+same host at once, and each writer reads the rows it then adds, updates or drops. SQLite lets one
+write transaction run at a time anyway; PostgreSQL would let two both find no row for a new network
+and both add it (the second fails on the unique name) or both add its leases (twice), so every
+writer first locks the host's row (`_lock_host`), and the others wait for its commit.
+"""
 
 import uuid
 from dataclasses import asdict
@@ -111,6 +118,12 @@ def _inventory(inventory: gateway.HostInventory) -> dict:
     }
 
 
+def _lock_host(host: Host) -> None:
+    """Wait for the host's other writer, if any, to commit (SELECT … FOR UPDATE; SQLite, which has
+    no such lock, already runs one write transaction at a time)."""
+    list(Host.objects.select_for_update().filter(pk=host.pk).values_list("pk"))
+
+
 def record_unreachable(host: Host, error: gateway.GatewayError) -> None:
     updated = Host.objects.filter(pk=host.pk).update(
         reachable=False, last_error=error.message, last_checked=timezone.now()
@@ -126,6 +139,7 @@ def record_snapshot(host: Host, snap: gateway.HostSnapshot) -> None:
     Open pages hear of it (networks.live) only when something they show changed: a refresh of an
     idle host publishes nothing.
     """
+    _lock_host(host)
     now = timezone.now()
     facts = snap.facts
     Host.objects.filter(pk=host.pk).update(
@@ -173,6 +187,7 @@ def record_snapshot(host: Host, snap: gateway.HostSnapshot) -> None:
 @transaction.atomic
 def record_network(host: Host, name: str, info: gateway.NetworkInfo | None) -> Network | None:
     """Make one network's row (and its leases) match `info`; None (it is gone) deletes the row."""
+    _lock_host(host)
     if info is None:
         rows = list(Network.objects.filter(host=host, name=name))
         for net in rows:
@@ -338,6 +353,7 @@ def _guest_fields(domain: gateway.DomainInfo, switches) -> dict:
 def record_guests(host: Host, domains: tuple[gateway.DomainInfo, ...], now: datetime) -> None:
     """Make the host's guest rows match `domains` (every domain of the host); pages showing
     guests hear of it on the live channel's "guests" topic, only when something changed."""
+    _lock_host(host)
     switches = _switches(host)
     existing = {guest.name: guest for guest in Guest.objects.filter(host=host)}
     changed: list[int] = []
