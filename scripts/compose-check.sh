@@ -64,4 +64,4 @@ step "tests through the stack"
 .venv/bin/python -m pytest -p no:cacheprovider tests/compose
 step "tests on its PostgreSQL"
 postgres_password=$(sed -n 's/^POSTGRES_PASSWORD=//p' "$dir/.env")
-[ ! -x scripts/postgres-tests.sh ] || scripts/postgres-tests.sh "postgresql://vnetweb:$postgres_password@127.0.0.1:15433/vnetweb"
+scripts/postgres-tests.sh "postgresql://vnetweb:$postgres_password@127.0.0.1:15433/vnetweb"
