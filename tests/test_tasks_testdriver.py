@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import IntegrityError
 from django.utils import timezone
 
 from networks import gateway, jobs
@@ -154,6 +155,29 @@ def test_a_stop_job_stops_the_network_and_succeeds(default_net, test_host):
     assert job.finished is not None
     assert job.finished >= job.started
     assert Network.objects.get(pk=default_net.pk).active is False
+
+
+def test_a_job_whose_new_state_cannot_be_recorded_still_ends_and_the_error_is_raised(
+    default_net, test_host, monkeypatch
+):
+    # What PostgreSQL raised when two threads wrote the same host's new network at once.
+    clash = IntegrityError(
+        'duplicate key value violates unique constraint "network_unique_name_per_host"'
+    )
+
+    def record_network(*_args, **_kwargs):
+        raise clash
+
+    monkeypatch.setattr(tasks, "record_network", record_network)
+    job = make_job(test_host, Op.STOP)
+    with pytest.raises(IntegrityError) as raised:
+        tasks.run_job(job.pk)
+    assert raised.value is clash, "raised again, so that Celery logs it"
+    assert gateway.network_state(URI, "default").active is False
+    job = reload(job)
+    assert job.state == Job.State.SUCCEEDED, "the network stopped: the job is not left running"
+    assert job.message == f"Stopped default. (Could not record the host's new state: {clash})"
+    assert job.finished is not None
 
 
 def test_running_a_finished_job_again_does_nothing(default_net, test_host):
