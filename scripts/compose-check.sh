@@ -49,6 +49,10 @@ step "images"
 scripts/compose-images.sh
 
 step "stack up"
+# What a run that was killed before its clean-up left: its volumes hold other passwords.
+if [ -f "$dir/.env" ]; then
+  compose --profile central down -v --remove-orphans -t 20 >/dev/null 2>&1 || true
+fi
 rm -rf "$dir/ssh" "$dir/.env"
 # The README's .env, in the check's own folder, with ports of its own and plain http on loopback.
 scripts/compose-env.sh "$dir" >/dev/null
