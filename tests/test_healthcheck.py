@@ -76,3 +76,41 @@ def test_the_health_page_tells_anyone_only_that_the_database_failed(client, monk
     assert response.status_code == 503
     assert response.content == b"database unavailable\n"
     assert "db.internal" in caplog.text  # the details are in the log, for the operator
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_ports_free_names_a_taken_port_and_the_setting_that_moves_it(monkeypatch):
+    monkeypatch.setenv("VNETWEB_POSTGRES_PORT", str(_free_port()))  # no stack of ours there
+    free = _free_port()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        problem = healthcheck.check_ports_free(
+            f"127.0.0.1:{free}=VNETWEB_REDIS_PORT", f"127.0.0.1:{taken}=VNETWEB_PORT"
+        )
+    assert problem == (
+        f"vnetweb did not start: port {taken} on 127.0.0.1 is in use on this machine (set "
+        "VNETWEB_PORT in .env). Another vnetweb (`make run`) or another service holds it; "
+        "nothing was started."
+    )
+    assert healthcheck.main(["ports-free", f"127.0.0.1:{free}=VNETWEB_PORT"]) == 0
+
+
+def test_ports_free_does_not_count_connections_that_are_closing_as_taken():
+    # A server that closed first leaves its side in TIME_WAIT: a new server may bind the port.
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()
+        client.close()
+    assert healthcheck.check_ports_free(f"127.0.0.1:{port}=VNETWEB_PORT") is None
