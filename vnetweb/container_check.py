@@ -88,17 +88,20 @@ def _port_taken(address: str, port: int) -> bool:
 
 
 def _stack_running() -> bool:
-    """Whether this stack's PostgreSQL already answers on its loopback port with its password."""
+    """Whether this stack's PostgreSQL already answers where the settings' DATABASE_URL says (the
+    compose file points it at the loopback port), with this stack's password."""
     import psycopg
 
-    port = os.environ.get("VNETWEB_POSTGRES_PORT", "15432")
+    db = _settings().DATABASES["default"]
+    if "postgresql" not in db["ENGINE"]:
+        return False
     try:
         psycopg.connect(
-            host="127.0.0.1",
-            port=int(port),
-            user="vnetweb",
-            dbname="vnetweb",
-            password=os.environ.get("POSTGRES_PASSWORD", ""),
+            host=db["HOST"],
+            port=int(db["PORT"] or 5432),
+            user=db["USER"],
+            dbname=db["NAME"],
+            password=db["PASSWORD"],
             connect_timeout=3,
         ).close()
     except (psycopg.Error, ValueError):

@@ -73,6 +73,12 @@ def test_a_nat_switch_made_on_the_site_gives_a_guest_a_lease_shown_on_its_page(
         start.click()
     _panel_state(page, "active")
     assert _state(name) == "active"
+    # The host side, as the worker in the host's namespaces reads it: the bridge over netlink,
+    # the firewall with `nft -j` (NET_ADMIN), dnsmasq's process (host PID namespace).
+    page.locator(f"[data-ifconfig]:has-text('{bridge}: flags=<UP')").wait_for(timeout=30000)
+    page.locator("[data-firewall]:has-text('MASQUERADE')").wait_for(timeout=30000)
+    assert f'iifname "{bridge}" ip saddr {net}.0/24' in page.locator("[data-firewall]").inner_text()
+    page.locator("#health:has-text('Healthy:')").wait_for(timeout=30000)
 
     # A guest on the switch's bridge: its lease appears on the open page, from the worker that
     # reads dnsmasq's lease file through the container's mount.
