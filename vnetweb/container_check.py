@@ -7,7 +7,7 @@ Exit 0 when healthy, 1 with a reason on stderr otherwise. docker-compose.yml run
   CELERY_BEAT_SYNC_EVERY=1, and it sends a refresh every VNETWEB_REFRESH_SECONDS).
 - ports-free ADDRESS:PORT=SETTING ...: before a compose stack starts, in the host's network: each
   port is free (bound for an instant, then let go), or already held by this same stack (a second
-  `up`), which is known by PostgreSQL or Redis taking this stack's password on their ports.
+  `up`), which is known by its PostgreSQL taking this stack's password on its loopback port.
 
 What a check needs of the configuration (the site's host names, the refresh interval) it takes
 from the site's settings, read as the checked process reads them: the same defaults and the same
