@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what vnetweb needs on Debian 12, as root, and skips whatever is already there.
 #   scripts/setup.sh          packages for running the site, and the virtualenv
-#   scripts/setup.sh --test   also what the tests need: Chromium, udhcpc, dev packages, and the
-#                             test guest kit (scripts/guest-kit.sh)
+#   scripts/setup.sh --test   also what the tests need: Chromium, udhcpc, dev packages, the
+#                             test guest kit (scripts/guest-kit.sh) and axe-core (package.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,8 @@ packages=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-networ
   libxml2-utils redis-server python3-venv)
 if $with_test; then
   packages+=(chromium udhcpc busybox-static openssh-server)
+  # npm for axe-core; NodeSource's nodejs carries its own npm, Debian's comes apart.
+  command -v npm >/dev/null || packages+=(npm)
 fi
 
 missing=()
@@ -76,7 +78,14 @@ if ! $installed; then
   touch "$wanted"
 fi
 
-# The kernel and initramfs the tests' QEMU guests boot (a no-op once built).
+# The kernel and initramfs the tests' QEMU guests boot (a no-op once built), and axe-core for the
+# accessibility checks (tests/a11y.py), installed again only when package-lock.json changes.
 if $with_test; then
   scripts/guest-kit.sh
+  npm_stamp=node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)
+  if [ ! -e "$npm_stamp" ]; then
+    echo "==> Installing axe-core from package-lock.json"
+    npm ci --no-audit --no-fund --loglevel=error
+    touch "$npm_stamp"
+  fi
 fi

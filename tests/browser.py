@@ -33,8 +33,13 @@ def browser() -> Iterator:
         chromium.close()
 
 
-def log_in(browser, base_url: str, username: str, password: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+def log_in(browser, base_url: str, username: str, password: str, *, bypass_csp: bool = False):
+    """A new browser context logged in as `username`, on the networks list.
+
+    bypass_csp lifts the site's Content Security Policy in this context only, for a test that must
+    put a script of its own into the page (axe-core, tests/a11y.py); the site still sends it.
+    """
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=bypass_csp)
     page = context.new_page()
     page.goto(f"{base_url}/accounts/login/")
     page.fill("input[name=username]", username)
