@@ -21,15 +21,30 @@ class UserAddForm(UserCreationForm):
         fields = ("username",)
 
 
-class RoleForm(forms.Form):
+class OwnIds:
+    """The user page draws three forms at once: each names its fields' ids with its own prefix
+    (`ids`), so that no two fields share an id and each label points at its own field."""
+
+    ids = "id_%s"
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", self.ids)
+        super().__init__(*args, **kwargs)
+
+
+class RoleForm(OwnIds, forms.Form):
+    ids = "role-form_%s"
     role = forms.ChoiceField(choices=ROLE_CHOICES, required=False, label="Global role")
 
 
-class PasswordForm(SetPasswordForm):
+class PasswordForm(OwnIds, SetPasswordForm):
     """An admin sets a new password (Django's validators); it ends the user's sessions."""
 
+    ids = "password-form_%s"
 
-class GrantForm(forms.ModelForm):
+
+class GrantForm(OwnIds, forms.ModelForm):
+    ids = "grant-form_%s"
     host = forms.ModelChoiceField(queryset=Host.objects.all(), empty_label=None)
 
     class Meta:
