@@ -1,8 +1,8 @@
 """A host's topology in a real browser against the real NIC views (no worker: their jobs stay
 queued, and a test plays the worker's part by writing what it would): dragging a guest onto a
-switch and the keyboard's way of doing it ask for the NIC and draw it dashed until the live
-drawing has it; a refusal is shown in words; zoom, pan and focus survive a live refresh; a
-viewer's guests do not move.
+switch and the keyboard's way of doing it (no mouse at all) ask for the NIC and draw it dashed
+until the live drawing has it; a refusal is shown in words; zoom, pan and focus survive a live
+refresh; a viewer's guests do not move.
 """
 
 import re
@@ -63,6 +63,39 @@ def form_field(body: str, name: str) -> str:
     return parse_qs(body).get(name, [None])[0]
 
 
+MOUSE = ("mousedown", "mouseup", "mousemove", "pointerdown", "pointerup", "pointermove", "wheel")
+
+
+def watch_the_mouse(page) -> None:
+    """Note every mouse event the page gets from now on in window.vnwtMouse; a key's click on a
+    button is a click too, but without a pointer type."""
+    page.evaluate(
+        """types => {
+        window.vnwtMouse = [];
+        types.forEach(t => document.addEventListener(t, () => window.vnwtMouse.push(t), true));
+        document.addEventListener("click", e => {
+            if (e.pointerType) window.vnwtMouse.push("click by " + e.pointerType);
+        }, true);
+    }""",
+        list(MOUSE),
+    )
+
+
+def tab_to_the_drawing(page, most: int = 40) -> None:
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('svg.topo')"):
+            return
+    raise AssertionError("Tab never reached the drawing")
+
+
+def focused(page) -> str | None:
+    """The name of the drawing's node that has the focus: its <title>, as Chromium names it."""
+    return page.evaluate(
+        "(document.activeElement.querySelector(':scope > title') || {}).textContent || null"
+    )
+
+
 def transform(page) -> str:
     return page.locator(".topo-stage").evaluate("el => el.style.transform")
 
@@ -107,31 +140,75 @@ def test_dragging_a_guest_onto_a_switch_asks_for_the_nic_and_draws_it_dashed_unt
     page.context.close()
 
 
-def test_the_keyboard_connects_a_guest_and_disconnects_a_nic(live_server, browser, lab, operator):
+def test_the_keyboard_alone_connects_a_guest_and_disconnects_a_nic(
+    live_server, browser, lab, operator
+):
     page = open_topology(browser, live_server, operator, lab)
+    watch_the_mouse(page)
+    tab_to_the_drawing(page)
+    # One tab stop for the whole drawing: its first switch, named with its state and addresses.
+    assert (
+        focused(page)
+        == "Switch lan: NAT, active, 10.0.0.1/24, bridge br-lan, NAT via eth0, 1 guest"
+    )
+    assert page.locator('svg.topo [tabindex="0"]').count() == 1
+    page.keyboard.press("Tab")
+    assert page.evaluate("!document.activeElement.closest('svg.topo')")
+    page.keyboard.press("Shift+Tab")
+    assert focused(page).startswith("Switch lan:")
+    # Reading order: lan, the guest under it, quiet, then the guest on no switch.
+    page.keyboard.press("ArrowDown")
+    assert focused(page) == ("Guest web: running; NIC 52:54:00:00:00:01 on lan")
+    page.keyboard.press("ArrowRight")
+    assert focused(page).startswith("Switch quiet: Isolated, active")
+    page.keyboard.press("ArrowLeft")
+    assert focused(page).startswith("Switch lan:")
+    page.keyboard.press("End")
+    assert focused(page) == "Guest spare vm: shut off, not connected to any switch; no NIC"
+    assert page.locator('svg.topo [tabindex="0"]').count() == 1
 
-    page.locator('g.guest[data-guest="spare vm"]').focus()
+    # Enter: its actions, its page first; then each switch to connect it to.
     page.keyboard.press("Enter")
     menu = page.locator(".topo-menu[role=dialog]")
-    assert menu.locator("button").first.evaluate("b => b === document.activeElement")
-    page.keyboard.press("ArrowDown")  # lan, then quiet
+    assert menu.locator("a, button").all_inner_texts() == [
+        "Open the page of spare vm",
+        "Connect to lan",
+        "Connect to quiet",
+        "Cancel",
+    ]
+    assert page.evaluate("document.activeElement.textContent") == "Open the page of spare vm"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
     with page.expect_request(lambda r: "/nics/attach/" in r.url) as sent:
         page.keyboard.press("Enter")
+    assert sent.value.url == live_server.url + reverse(
+        "guest-nic-attach", args=[lab.name, "spare vm"]
+    )
     assert form_field(sent.value.post_data, "network") == "quiet"
-    assert "spare%20vm" in sent.value.url
+    assert form_field(sent.value.post_data, "version")  # checked against the drawing's
     assert menu.count() == 0
     page.locator(DASHED.format("spare vm", "quiet")).first.wait_for()
     assert page.evaluate("document.activeElement.dataset.guest") == "spare vm"
 
-    page.locator('g.nic[data-guest="web"][data-mac="52:54:00:00:00:01"]').focus()
+    # Escape closes the actions and asks for nothing; Delete on a guest offers its NICs'
+    # Disconnect, the same as a click on its line.
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    assert menu.count() == 0 and focused(page).startswith("Guest web:")
     page.keyboard.press("Delete")
-    assert "Disconnect from lan" in menu.inner_text()
+    assert page.evaluate("document.activeElement.textContent") == (
+        "Disconnect from lan (52:54:00:00:00:01)"
+    )
     with page.expect_request(lambda r: "/detach/" in r.url) as sent:
         page.keyboard.press("Enter")
     assert sent.value.url == live_server.url + reverse(
         "guest-nic-detach", args=[lab.name, "web", "52:54:00:00:00:01"]
     )
     page.locator('g.nic.leaving[data-guest="web"]').wait_for()
+    assert Job.objects.filter(operation__in=["nic_attach", "nic_detach"]).count() == 2
+    assert page.evaluate("window.vnwtMouse") == []
     page.context.close()
 
 
@@ -220,12 +297,19 @@ def test_a_viewers_guests_cannot_be_dragged_anywhere(live_server, browser, lab, 
     posts = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     guest = page.locator('g.guest[data-guest="spare vm"]')
-    assert guest.get_attribute("tabindex") is None
+    assert page.locator("#topology[data-edit]").count() == 0
     assert page.locator("form.topo-connect, [data-action=new-switch]").count() == 0
     before = transform(page)
     drag(page, 'g.guest[data-guest="spare vm"]', 'g.switch[data-switch="lan"]')
+    guest.focus()
     page.keyboard.press("Enter")
+    page.keyboard.press("Delete")
     assert posts == []
-    assert page.locator(".topo-overlay line, .topo-menu").count() == 0
+    assert page.locator(".topo-overlay line").count() == 0
+    # Its actions hold its page only: nothing to connect or disconnect.
+    assert page.locator(".topo-menu a, .topo-menu button").all_inner_texts() == [
+        "Open the page of spare vm",
+        "Cancel",
+    ]
     assert transform(page) != before  # the drag panned the drawing instead
     page.context.close()

@@ -122,6 +122,7 @@ class SwitchNode:
     way_label: str  # "NAT via eth0", "no way out", "host bridge br0"
     to_uplink: bool  # a line up to the uplink's bus
     isolated: bool
+    hanging: int = 0  # guests hung under it
 
     @property
     def drop(self) -> str:
@@ -304,7 +305,9 @@ def _place_switches(
             label, to_uplink = way_out(switch, out.uplink, masters)
             mode = modes.of(switch.mode)
             mode_label, isolated = mode.drawn_label, mode.uplink == "none"
-            out.switches.append(SwitchNode(switch, box, mode_label, label, to_uplink, isolated))
+            hanging = len(under[switch.name])
+            node = SwitchNode(switch, box, mode_label, label, to_uplink, isolated, hanging)
+            out.switches.append(node)
             bus_end = box.cx if to_uplink else bus_end
             _hang(out, box, under[switch.name], switch.name)
         if bus_end:

@@ -1,5 +1,6 @@
 """A host's topology: its uplink, switches and guests drawn as one SVG that follows the host live;
-operators connect a guest to a switch by dragging it there (static/vnetweb/topology.js).
+operators connect a guest to a switch by dragging it there or from the keyboard
+(static/vnetweb/topology.js). `?view=table` shows the same layout as tables, without script.
 
 The drawing is read from the database in a fixed number of queries whatever the size of the host
 (networks, guests, every lease of the host, the NIC jobs in progress), laid out by
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from networks import permissions
 from networks.models import Host, Job
 from networks.operations import Op
-from networks.pages import topology
+from networks.pages import topology, topology_words
 from networks.pages.guest_rows import lease_addresses
 from networks.stale.nics import NIC_JOBS, last_job_of_each, nics_version
 from networks.views.paths import segment
@@ -71,17 +72,24 @@ def drawing(host: Host, user) -> topology.Layout:
     return topology.layout(uplink, switches, guests, pending, host.interfaces)
 
 
+def _as_table(request: HttpRequest) -> bool:
+    return request.GET.get("view") == "table"
+
+
 def _part(request: HttpRequest, host: Host, drawn: topology.Layout) -> SafeString:
-    """The live part: the SVG in the element static/vnetweb/live.js refreshes. Operators get
-    guests and NIC lines they can pick up and focus."""
+    """The live part, in the element static/vnetweb/live.js refreshes: the SVG, or its table.
+    Operators get guests they can pick up."""
     network_url = reverse("network-detail", args=[host.name, NAME])
     guest_url = reverse("guest-detail", args=[host.name, NAME])
+    table = _as_table(request)
+    part_url = reverse("host-topology-part", args=[host.name]) + ("?view=table" if table else "")
     return render_to_string(
-        "hosts/topology_svg.html",
+        "hosts/topology_table.html" if table else "hosts/topology_svg.html",
         {
             "host": host,
             "drawn": drawn,
-            "part_url": reverse("host-topology-part", args=[host.name]),
+            "words": topology_words,
+            "part_url": part_url,
             "edit": permissions.can_operate(request.user, host),
             "network_url": {
                 s.switch.name: network_url.replace(NAME, segment(s.switch.name))
@@ -100,6 +108,7 @@ def host_topology(request: HttpRequest, host: str) -> HttpResponse:
     drawn = drawing(host, request.user)
     context = {
         "host": host,
+        "table": _as_table(request),
         "part": _part(request, host, drawn),
         "switch_names": [node.switch.name for node in drawn.switches],
         "guest_names": sorted(node.guest.name for node in drawn.guests),

@@ -1,6 +1,10 @@
 // A host's topology (templates/hosts/topology.html): pan by dragging the background, zoom with the
-// wheel or the buttons, and, for operators, connect a guest by dragging it onto a switch (or from
-// the keyboard: Enter on a guest, Enter or Delete on a NIC's line), or with the form below.
+// wheel or the buttons, and, for operators, connect a guest by dragging it onto a switch, or with
+// the form below.
+//
+// The keyboard: the drawing's switches and guests are one roving focus (one tab stop; the arrow
+// keys, Home and End move it, Enter or Space opens the node's actions: its page and, for
+// operators, connect and disconnect, the same requests as the mouse's). Shift and an arrow pans.
 //
 // The drawing is a live part that static/vnetweb/live.js swaps whenever the host changes. So the
 // view (pan and zoom) is a transform of the stage around it, which no swap touches, kept in
@@ -25,12 +29,10 @@
   var pending = [];  // NICs asked for: {guest, network, count, since} or leaving: {guest, mac, since}
   var menu = null;
   var focusKey = null;  // a selector for the focused node of the drawing, to focus it after a swap
+  var roving = null;  // a selector for the node that holds the drawing's one tab stop
   var saveTimer = null;
 
   root.classList.add("js");
-  viewport.tabIndex = 0;
-  viewport.setAttribute("aria-label",
-    "Drawing: drag or use the arrow keys to pan, the wheel or + and − to zoom");
 
   function drawing() { return stage.querySelector("svg.topo"); }
   // Nodes of the drawing by a selector within it (the drawing is swapped: never keep them).
@@ -128,8 +130,9 @@
   viewport.addEventListener("pointerdown", function (event) {
     if (event.button !== 0) return;
     closeMenu(false);
-    var guest = canEdit && event.target.closest("g.guest");
-    if (!guest && canEdit && event.target.closest("g.nic[tabindex]")) return;  // its click opens a menu
+    var guest = canEdit && nodeOf(event.target);
+    if (guest && !guest.matches("g.guest")) guest = null;
+    if (!guest && canEdit && event.target.closest("g.nic[data-mac]")) return;  // its click opens a menu
     gesture = {
       kind: guest ? "guest" : "pan", guest: guest, id: event.pointerId, moved: false,
       x0: event.clientX, y0: event.clientY, vx: view.x, vy: view.y, target: null, line: null,
@@ -218,52 +221,136 @@
     if (target) attach(g.name, target.dataset.switch);
   }
 
-  // --- keyboard ----------------------------------------------------------------------------------
-  viewport.addEventListener("keydown", function (event) {
-    var t = event.target;
-    if (t === viewport) return viewKeys(event);
-    if (!canEdit) return;
-    if (t.matches("g.guest") && (event.key === "Enter" || event.key === " ")) {
-      event.preventDefault();
-      guestMenu(t);
-    } else if (t.matches("g.nic") && ["Enter", " ", "Delete", "Backspace"].indexOf(event.key) !== -1) {
-      event.preventDefault();
-      nicMenu(t);
-    }
-  });
-
-  function viewKeys(event) {
-    var moves = { ArrowLeft: [60, 0], ArrowRight: [-60, 0], ArrowUp: [0, 60], ArrowDown: [0, -60] };
-    if (moves[event.key]) {
-      view.x += moves[event.key][0];
-      view.y += moves[event.key][1];
-      apply();
-    } else if (event.key === "+" || event.key === "=") zoomCentre(STEP);
-    else if (event.key === "-") zoomCentre(1 / STEP);
-    else if (event.key === "0") fit();
-    else return;
-    event.preventDefault();
+  // --- keyboard: one roving focus over the switches and guests ----------------------------------
+  // A switch or a guest of the drawing from what the pointer hit: its link, drawn over its name
+  // beside it (not inside: no interactive element in another), stands for it.
+  function nodeOf(target) {
+    var node = target.closest("g.guest, g.switch");
+    var page = !node && target.closest("a.page");
+    if (page) node = find(page.dataset.guest !== undefined ?
+      guestKey(page.dataset.guest) : switchKey(page.dataset.switch));
+    return node || null;
   }
 
+  // Reading order: each switch, then the guests hung under it; then the guests on no switch.
+  function items() {
+    var under = Object.create(null), tray = [], list = [];
+    findAll("g.guest").forEach(function (g) {
+      if (g.dataset.home === undefined) tray.push(g);
+      else (under[g.dataset.home] = under[g.dataset.home] || []).push(g);
+    });
+    findAll("g.switch").forEach(function (sw) {
+      list.push(sw);
+      list.push.apply(list, under[sw.dataset.switch] || []);
+    });
+    return list.concat(tray);
+  }
+
+  // The node that holds the one tab stop (tabindex 0); every other has -1 (from the server).
+  function rove(node) {
+    findAll('[tabindex="0"]').forEach(function (n) { n.setAttribute("tabindex", "-1"); });
+    node.setAttribute("tabindex", "0");
+    roving = keyOf(node);
+  }
+
+  // After the first load and each swap: the tab stop where it was, else on the first node.
+  function settle() {
+    var node = (roving && find(roving)) || items()[0];
+    if (node) rove(node);
+  }
+
+  // Moving the focus out of sight pans the view to show it.
+  function reveal(node) {
+    var r = node.getBoundingClientRect(), v = viewport.getBoundingClientRect(), pad = 24;
+    var dx = 0, dy = 0;
+    if (r.left < v.left + pad) dx = v.left + pad - r.left;
+    else if (r.right > v.right - pad) dx = Math.max(v.right - pad - r.right, v.left + pad - r.left);
+    if (r.top < v.top + pad) dy = v.top + pad - r.top;
+    else if (r.bottom > v.bottom - pad) dy = Math.max(v.bottom - pad - r.bottom, v.top + pad - r.top);
+    if (!dx && !dy) return;
+    view.x += dx;
+    view.y += dy;
+    apply();
+  }
+
+  function isSwitch(node) { return node.matches("g.switch"); }
+
+  // Where a key takes the focus from `node`: undefined for a key that does not move it.
+  function target(node, key) {
+    var list = items(), at = list.indexOf(node);
+    var after = list.slice(at + 1), before = list.slice(0, Math.max(at, 0)).reverse();
+    var moves = {
+      ArrowDown: after[0], ArrowUp: before[0], Home: list[0], End: list[list.length - 1],
+      ArrowRight: after.filter(isSwitch)[0], ArrowLeft: before.filter(isSwitch)[0],
+    };
+    return key in moves ? moves[key] || node : undefined;
+  }
+
+  function go(node) {
+    rove(node);
+    node.focus({ preventScroll: true });
+    reveal(node);
+  }
+
+  var PAN = { ArrowLeft: [60, 0], ArrowRight: [-60, 0], ArrowUp: [0, 60], ArrowDown: [0, -60] };
+  var ZOOM = { "+": STEP, "=": STEP, "-": 1 / STEP };
+
+  viewport.addEventListener("keydown", function (event) {
+    var node = event.target.closest && event.target.closest("g.guest, g.switch");
+    if (!node || event.altKey || event.ctrlKey || event.metaKey) return;
+    var to = event.shiftKey ? undefined : target(node, event.key);
+    if (event.shiftKey && PAN[event.key]) {
+      view.x += PAN[event.key][0];
+      view.y += PAN[event.key][1];
+      apply();
+    } else if (ZOOM[event.key]) zoomCentre(ZOOM[event.key]);
+    else if (event.key === "0") fit();
+    else if (to) go(to);
+    else if (event.key === "Enter" || event.key === " ") actions(node, false);
+    else if (canEdit && node.matches("g.guest") && /^(Delete|Backspace)$/.test(event.key)) {
+      actions(node, true);
+    } else return;
+    event.preventDefault();
+  });
+
   viewport.addEventListener("click", function (event) {
-    var line = canEdit && event.target.closest("g.nic[tabindex]");
+    var line = canEdit && event.target.closest("g.nic[data-mac]");
     if (line) nicMenu(line);
   });
 
-  // --- the menu: what a guest can be connected to or disconnected from -------------------------
-  function guestMenu(node) {
+  // --- the menu: a node's page, what a guest can be connected to or disconnected from ----------
+  // Its page first, so that Enter twice opens a page and never changes anything; `disconnect`
+  // (the Delete key) puts the focus on its first NIC's Disconnect instead.
+  function actions(node, disconnect) {
+    if (node.matches("g.switch")) {
+      var name = node.dataset.switch;
+      openMenu(node, switchKey(name), "Switch " + name, [pageItem(node)]);
+    } else guestMenu(node, disconnect);
+  }
+
+  function pageItem(node) {
+    var name = node.dataset.guest || node.dataset.switch;
+    var link = find("a.page[data-" + (node.dataset.guest ? "guest" : "switch") + "=" +
+      quoted(name) + "]");
+    return { label: "Open the page of " + name, href: link ? link.getAttribute("href") : "" };
+  }
+
+  function guestMenu(node, disconnect) {
     var guest = node.dataset.guest;
-    var lines = findAll("g.nic[tabindex][data-guest=" + quoted(guest) + "]");
-    var items = Array.prototype.map.call(lines, disconnectItem);
-    findAll("g.switch").forEach(function (sw) {
-      var name = sw.dataset.switch;
-      var on = find(nicKey(guest, "network", name) + ":not(.pending)");
-      items.push({
-        label: "Connect to " + name + (on ? " (another NIC)" : ""), switch: name,
-        run: function () { attach(guest, name); },
+    var items = [pageItem(node)];
+    if (canEdit) {
+      findAll("g.switch").forEach(function (sw) {
+        var name = sw.dataset.switch;
+        var on = find(nicKey(guest, "network", name) + ":not(.pending)");
+        items.push({
+          label: "Connect to " + name + (on ? " (another NIC)" : ""), switch: name,
+          run: function () { attach(guest, name); },
+        });
       });
-    });
-    openMenu(node, guestKey(guest), guest, items);
+      var lines = findAll("g.nic[data-mac][data-guest=" + quoted(guest) + "]");
+      items = items.concat(Array.prototype.map.call(lines, disconnectItem));
+    }
+    openMenu(node, guestKey(guest), "Guest " + guest, items, disconnect ? ".danger" : null);
   }
 
   function nicMenu(line) {
@@ -279,7 +366,7 @@
     };
   }
 
-  function openMenu(opener, key, title, items) {
+  function openMenu(opener, key, title, items, focus) {
     closeMenu(false);
     menu = document.createElement("div");
     menu.className = "topo-menu";
@@ -290,12 +377,13 @@
     heading.textContent = title;
     menu.appendChild(heading);
     items.concat([{ label: "Cancel", run: function () {} }]).forEach(function (item) {
-      var button = document.createElement("button");
-      button.type = "button";
+      var button = document.createElement(item.href ? "a" : "button");
+      if (item.href) button.href = item.href;
+      else button.type = "button";
       button.className = "btn" + (item.css ? " " + item.css : "");
       button.textContent = item.label;
       if (item.switch) button.dataset.switch = item.switch;
-      button.addEventListener("click", function () { closeMenu(true); item.run(); });
+      if (item.run) button.addEventListener("click", function () { closeMenu(true); item.run(); });
       menu.appendChild(button);
     });
     menu.opener = key;
@@ -304,7 +392,7 @@
     menu.style.top = Math.max(0, at.top - frame.top) + "px";
     menu.addEventListener("keydown", menuKeys);
     root.appendChild(menu);
-    menu.querySelector("button").focus();
+    ((focus && menu.querySelector(focus)) || menu.querySelector("a, button")).focus();
   }
 
   function closeMenu(refocus) {
@@ -317,11 +405,13 @@
   }
 
   function menuKeys(event) {
-    var buttons = Array.prototype.slice.call(menu.querySelectorAll("button"));
+    var buttons = Array.prototype.slice.call(menu.querySelectorAll("a, button"));
     var at = buttons.indexOf(document.activeElement);
     var step = { ArrowDown: 1, ArrowUp: -1 }[event.key] ||
       (event.key === "Tab" ? (event.shiftKey ? -1 : 1) : 0);
     if (event.key === "Escape") closeMenu(true);
+    else if (event.key === "Home") buttons[0].focus();
+    else if (event.key === "End") buttons[buttons.length - 1].focus();
     else if (step) buttons[(at + step + buttons.length) % buttons.length].focus();
     else return;
     event.preventDefault();
@@ -460,7 +550,7 @@
 
   function keyOf(node) {
     if (node.matches("g.guest")) return guestKey(node.dataset.guest);
-    if (node.matches("g.nic[data-mac]")) return nicKey(node.dataset.guest, "mac", node.dataset.mac);
+    if (node.matches("g.switch")) return switchKey(node.dataset.switch);
     return null;
   }
 
@@ -468,6 +558,7 @@
   // so with a blur): forgotten as soon as the focus or a click goes anywhere else.
   document.addEventListener("focusin", function (event) {
     focusKey = stage.contains(event.target) ? keyOf(event.target) : null;
+    if (focusKey) rove(event.target);
   });
   document.addEventListener("pointerdown", function (event) {
     if (!stage.contains(event.target)) focusKey = null;
@@ -489,6 +580,7 @@
 
   function swapped() {
     sizeOverlay();
+    settle();
     drawPending();
     syncForm();
     var active = document.activeElement;
@@ -510,6 +602,7 @@
   }
 
   sizeOverlay();
+  settle();
   if (restore()) apply();
   else fit();
 })();
