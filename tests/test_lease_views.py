@@ -266,6 +266,8 @@ def test_a_sorted_column_header_links_to_the_reverse_order_keeping_the_filter(
     page, part = lab.get_absolute_url(), leases_url(lab)
     to_desc = "?q=0&amp;sort=-hostname"
     assert f'<a href="{page}{to_desc}" hx-get="{part}{to_desc}" class="asc">Hostname</a>' in content
+    assert f'<th aria-sort="ascending"><a href="{page}{to_desc}"' in content
+    assert content.count("aria-sort=") == 1
     assert (
         f'<a href="{page}?q=0&amp;sort=mac" hx-get="{part}?q=0&amp;sort=mac" class="">MAC</a>'
         in content

@@ -141,8 +141,12 @@ def test_the_sorted_column_header_links_to_the_reverse_order(varied, viewer, cli
     assert 'href="?sort=-mode" hx-get="?sort=-mode"' in content
     assert re.search(r'href="\?sort=-mode"[^>]* class="asc"', content)
     assert re.search(r'href="\?sort=name"[^>]* class=""', content)
+    # The order is told to screen readers too (the arrow is decoration, hidden from them).
+    assert re.search(r'<th aria-sort="ascending"><a href="\?sort=-mode"', content)
+    assert content.count("aria-sort=") == 1
     content = client_as(viewer).get(reverse("network-list"), {"sort": "-mode"}).content.decode()
     assert re.search(r'href="\?sort=mode"[^>]* class="desc"', content)
+    assert re.search(r'<th aria-sort="descending"><a href="\?sort=mode"', content)
 
 
 @pytest.mark.parametrize("sort", ["bogus", "-bogus", "xml", "host__name", ""])
