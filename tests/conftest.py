@@ -22,7 +22,13 @@ from networks import live, subnets
 from networks.models import Guest, Host, Network
 from vnetweb import jinja2
 
-pytest_plugins = ["tests.exclusive", "tests.real", "tests.browser", "tests.postgres"]
+pytest_plugins = [
+    "tests.exclusive",
+    "tests.real",
+    "tests.browser",
+    "tests.postgres",
+    "tests.main_pages",
+]
 
 # A fixed moment for tests that show times relative to now; whole seconds, as dnsmasq's are.
 FROZEN_AT = datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)

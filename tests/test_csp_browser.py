@@ -4,8 +4,8 @@ neither as a `securitypolicyviolation` event nor on the console."""
 import pytest
 from django.urls import reverse
 
-from networks.models import Job
 from tests.browser import log_in
+from tests.main_pages import main_pages
 
 pytestmark = [pytest.mark.browser]
 
@@ -19,44 +19,8 @@ document.addEventListener("securitypolicyviolation", function (e) {
 """
 
 
-@pytest.fixture
-def site(test_host, make_network, make_guest):
-    net = make_network(test_host, "lan", active=True)
-    guest = make_guest(test_host, "web", nics=[("lan", "52:54:00:00:00:01")])
-    Job.objects.create(
-        username="alice-admin",
-        host=test_host,
-        network=net,
-        target="lan",
-        operation="start",
-        state=Job.State.SUCCEEDED,
-    )
-    return test_host, net, guest
-
-
-def pages(host, net, guest) -> list[str]:
-    return [
-        reverse("network-list"),
-        net.get_absolute_url(),
-        reverse("switch-edit", args=[host.name, net.name]),
-        reverse("switch-create", args=[host.name]),
-        reverse("host-list"),
-        host.get_absolute_url(),
-        reverse("host-topology", args=[host.name]),
-        reverse("guest-list", args=[host.name]),
-        reverse("guest-detail", args=[host.name, guest.name]),
-        reverse("job-list"),
-        reverse("lease-search"),
-        reverse("audit-list"),
-        reverse("password_change"),
-        reverse("host-add"),
-        reverse("user-list"),
-        reverse("user-add"),
-    ]
-
-
 def test_the_main_pages_break_no_rule_of_the_content_security_policy(
-    live_server, browser, admin, site
+    live_server, browser, admin, main_site
 ):
     page = log_in(browser, live_server.url, admin.username, "pw-" + admin.username)
     console: list[str] = []
@@ -67,7 +31,7 @@ def test_the_main_pages_break_no_rule_of_the_content_security_policy(
         else None,
     )
     page.context.add_init_script(LISTEN)
-    for path in pages(*site):
+    for path, _actions in main_pages(*main_site):
         response = page.goto(live_server.url + path)
         assert response.status == 200, path
         assert "script-src 'self'" in response.headers["content-security-policy"]
@@ -95,8 +59,8 @@ def test_the_login_page_breaks_no_rule_either(live_server, browser, admin):
     context.close()
 
 
-def test_the_django_admin_breaks_no_rule_either(live_server, browser, admin, site):
-    host = site[0]
+def test_the_django_admin_breaks_no_rule_either(live_server, browser, admin, main_site):
+    host = main_site[0]
     admin.is_staff = admin.is_superuser = True
     admin.save()
     page = log_in(browser, live_server.url, admin.username, "pw-" + admin.username)

@@ -5,11 +5,9 @@ wraps), and the main actions can be scrolled to and lie wholly inside the window
 import pytest
 from django.urls import reverse
 
-from networks.models import Job, Lease
-from networks.spec import to_xml
 from tests.browser import log_in
+from tests.main_pages import main_pages
 from tests.test_browser import member
-from tests.test_switch_views import nat_spec
 
 pytestmark = pytest.mark.browser
 
@@ -18,57 +16,6 @@ pytestmark = pytest.mark.browser
 SCREENS = [(360, 740), (640, 400)]
 
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
-
-
-@pytest.fixture
-def site(test_host, make_network, make_guest):
-    """A running switch with a long name, a lease and a guest, and a finished job: every
-    column of the wide tables has something in it."""
-    spec = nat_spec()
-    net = make_network(
-        test_host,
-        "lab",
-        active=True,
-        bridge=spec.bridge,
-        xml=to_xml(spec),
-        ipv6="fd00:1234:5678:9abc::1/64",
-        addresses=[{"family": "ipv4", "cidr": "10.9.50.1/24", "dhcp_ranges": [], "dhcp_hosts": 1}],
-    )
-    Lease.objects.create(
-        network=net, mac="52:54:00:aa:00:01", ip="10.9.50.11", prefix=24, hostname="web01"
-    )
-    guest = make_guest(test_host, "web", nics=[("lab", "52:54:00:00:00:01")])
-    Job.objects.create(
-        username="vnwt-admin",
-        host=test_host,
-        network=net,
-        target="lab",
-        operation="start",
-        state=Job.State.SUCCEEDED,
-    )
-    return test_host, net, guest
-
-
-def pages(host, net, guest) -> list[tuple[str, list[str]]]:
-    """Each page, and its main actions (selectors; each must be reachable)."""
-    return [
-        (reverse("network-list"), ["a[data-action=new-switch]", "tr[data-network=lab] .btn"]),
-        (net.get_absolute_url(), ["#net-panel .btn", "a[href$='/edit/']"]),
-        (reverse("switch-edit", args=[host.name, net.name]), ["button[name=review]"]),
-        (reverse("switch-create", args=[host.name]), ["button[name=review]"]),
-        (reverse("switch-new"), ["main a.btn"]),
-        (reverse("host-list"), ["a[href$='/add/']"]),
-        (host.get_absolute_url(), ["a[data-action=new-switch]"]),
-        (reverse("host-topology", args=[host.name]), ["[data-zoom=in]", ".topo-connect .btn"]),
-        (reverse("guest-list", args=[host.name]), []),
-        (reverse("guest-detail", args=[host.name, guest.name]), ["#attach-nic .btn", ".nics .btn"]),
-        (reverse("job-list"), []),
-        (reverse("lease-search"), []),
-        (reverse("audit-list"), []),
-        (reverse("user-list"), ["a[href$='/add/']"]),
-        (reverse("host-add"), ["button.start"]),
-        (reverse("password_change"), ["button.start"]),
-    ]
 
 
 def reachable(page, selector: str) -> str:
@@ -89,13 +36,13 @@ def reachable(page, selector: str) -> str:
 
 @pytest.mark.parametrize(("width", "height"), SCREENS)
 def test_no_page_is_wider_than_a_narrow_window_and_every_action_is_reachable(
-    live_server, browser, site, width, height
+    live_server, browser, main_site, width, height
 ):
     member("vnwt-admin", "admin")
     page = log_in(browser, live_server.url, "vnwt-admin", "pw-vnwt-admin-123")
     page.set_viewport_size({"width": width, "height": height})
     wide, unreachable = {}, []
-    for path, actions in [*pages(*site), (reverse("network-list"), ["button.link"])]:
+    for path, actions in [*main_pages(*main_site), (reverse("network-list"), ["button.link"])]:
         page.goto(f"{live_server.url}{path}")
         page.wait_for_load_state("load")
         if (over := page.evaluate(OVERFLOW)) > 0:

@@ -214,6 +214,10 @@ def test_a_nics_addresses_are_its_switchs_leases_for_its_mac_then_the_agents():
 
 @pytest.fixture
 def lab(test_host, make_network) -> dict:
+    return make_lab(test_host, make_network)
+
+
+def make_lab(test_host, make_network) -> dict:
     """An uplink, a NAT switch, an isolated one, a guest on both (with a lease), one on none."""
     test_host.interfaces = [{"name": "eth0", "kind": "device", "addresses": ["192.168.1.10/24"]}]
     test_host.routes = [{"dst": "0.0.0.0/0", "gateway": "192.168.1.1", "dev": "eth0"}]

@@ -7,10 +7,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from networks.models import Guest, Job, Lease
+from networks.models import Guest, Job
 from networks.pages import topology, topology_words
 from networks.pages.topology import GuestIn, NicIn, Pending, SwitchIn, Uplink
-from tests.test_topology import make_guest, nic
+from tests.test_topology import make_lab
 
 ETH0 = Uplink("eth0", "192.168.1.1", ("192.168.1.10/24",))
 LAN = SwitchIn("lan", "nat", True, ipv4="10.0.0.1/24", bridge="virbr1")
@@ -78,15 +78,7 @@ def test_the_drawing_is_named_with_its_uplink_and_how_much_it_holds():
 
 @pytest.fixture
 def lab(test_host, make_network) -> dict:
-    test_host.interfaces = [{"name": "eth0", "kind": "device", "addresses": ["192.168.1.10/24"]}]
-    test_host.routes = [{"dst": "0.0.0.0/0", "gateway": "192.168.1.1", "dev": "eth0"}]
-    test_host.save()
-    nat = make_network(test_host, "lan", mode="nat", active=True, ipv4="10.0.0.1/24")
-    make_network(test_host, "quiet", mode="isolated", active=False, ipv4="10.9.0.1/24")
-    Lease.objects.create(network=nat, mac="52:54:00:00:00:01", ip="10.0.0.5", prefix=24)
-    make_guest(test_host, "web", nic("lan", "52:54:00:00:00:01"), nic("quiet", "52:54:00:00:00:02"))
-    make_guest(test_host, "spare vm", state="shut off")
-    return {"host": test_host, "nat": nat}
+    return make_lab(test_host, make_network)
 
 
 def page(client, host, view: str = "") -> str:
