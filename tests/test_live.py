@@ -461,3 +461,38 @@ def test_the_live_script_leaves_the_requests_to_htmx():
         text = script.read_text()
         assert '"HX-' not in text, script.name  # no header of htmx's is written, nor read
         assert "fetch(" not in text, script.name
+
+
+def test_open_streams_share_one_redis_subscription_per_process(
+    transactional_db, viewer, test_host, settings
+):
+    """Twenty open pages in one web process: Redis sees one subscriber on the channel, and each
+    stream hears the change."""
+    settings.VNETWEB_LIVE_STREAMS_PER_USER = 25
+    redis.Redis.from_url(settings.REDIS_URL).delete(live._streams_key(viewer.pk))
+    client = AsyncClient()
+    client.force_login(viewer)
+    redis_conn = redis.Redis.from_url(settings.REDIS_URL)
+
+    def subscribers() -> int:
+        return dict(redis_conn.pubsub_numsub(live.channel()))[live.channel().encode()]
+
+    before = subscribers()
+
+    async def run() -> tuple[int, list[str]]:
+        responses = [await client.get(reverse("live-events")) for _ in range(20)]
+        streams = [response.streaming_content.__aiter__() for response in responses]
+        received = [(await stream.__anext__()).decode() for stream in streams]  # hello
+        held = await asyncio.to_thread(subscribers)
+        await asyncio.to_thread(live.send, test_host.pk, [7])
+        for index, stream in enumerate(streams):
+            while "event: change" not in received[index]:
+                chunk = await asyncio.wait_for(stream.__anext__(), 5)
+                received[index] += chunk.decode() if isinstance(chunk, bytes) else chunk
+            await stream.aclose()
+        return held, received
+
+    with ThreadPoolExecutor(1) as pool:
+        held, received = pool.submit(asyncio.run, run()).result()
+    assert held - before == 1
+    assert all('"networks": [7]' in text for text in received)

@@ -247,10 +247,13 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # The worker's start and stop hooks (its tasks are found by autodiscovery in vnetweb/celery.py).
 CELERY_IMPORTS = ("networks.worker.hooks",)
 
-# How often workers re-read every host's networks and leases into the database.
-# Every 2 s: a change made outside vnetweb (virsh) reaches open pages within about 2 s; libvirt's
-# events (a later change) will make this a safety net that can be slower.
-VNETWEB_REFRESH_SECONDS = env_int("VNETWEB_REFRESH_SECONDS", 2)
+# Beat's sweep: every host read whole (networks, leases, guests, host facts) once in this many
+# seconds, spread over the period. A safety net: changes reach the database through libvirt's
+# events, lease files and lease polls (networks.worker.monitor) within a second or two.
+VNETWEB_REFRESH_SECONDS = env_int("VNETWEB_REFRESH_SECONDS", 60)
+# How often a worker asks a host it reaches over the network (qemu+ssh://) for the lease lists of
+# its running networks with DHCP (their lease files are on that host, out of its sight).
+VNETWEB_REMOTE_LEASE_SECONDS = env_int("VNETWEB_REMOTE_LEASE_SECONDS", 2)
 # Transient libvirt failures (host unreachable, daemon restarting) are retried this often.
 VNETWEB_JOB_MAX_RETRIES = env_int("VNETWEB_JOB_MAX_RETRIES", 3)
 # Workers announce in Redis which hosts they serve (networks.worker.presence): a job for a host
@@ -270,6 +273,9 @@ VNETWEB_MONITOR = env_bool("VNETWEB_MONITOR", True)
 # How often the monitor reads the host side of the switches (links, firewall, dnsmasq), and
 # samples the counters of the networks whose page someone has open.
 VNETWEB_SWITCH_SECONDS = env_int("VNETWEB_SWITCH_SECONDS", 2)
+# How long a connect to a remote host may take before the host is called unreachable (libvirt has
+# no timeout of its own: a host whose packets are dropped would hold a worker for minutes).
+VNETWEB_CONNECT_SECONDS = env_int("VNETWEB_CONNECT_SECONDS", 10)
 # libvirt keepalive: a host that misses this many probes, this many seconds apart, is dropped.
 VNETWEB_KEEPALIVE_INTERVAL = env_int("VNETWEB_KEEPALIVE_INTERVAL", 5)
 VNETWEB_KEEPALIVE_COUNT = env_int("VNETWEB_KEEPALIVE_COUNT", 3)
@@ -277,12 +283,15 @@ VNETWEB_KEEPALIVE_COUNT = env_int("VNETWEB_KEEPALIVE_COUNT", 3)
 VNETWEB_AUDIT_DAYS = env_int("VNETWEB_AUDIT_DAYS", 365)
 # The most entries one /audit.csv holds (a last line says when there were more).
 VNETWEB_AUDIT_CSV_ROWS = env_int("VNETWEB_AUDIT_CSV_ROWS", 10_000)
-# Live-update streams one user may hold open at once (each holds a Redis connection).
+# Live-update streams one user may hold open at once (each holds a connection to the web server).
 VNETWEB_LIVE_STREAMS_PER_USER = env_int("VNETWEB_LIVE_STREAMS_PER_USER", 8)
 # The only folders a host URI may take files from (networks.host_uri): ssh's keyfile= and
 # known_hosts= name a file directly in the first, TLS's pkipath= the second or a folder in it.
 VNETWEB_SSH_DIR = str(BASE_DIR / env_str("VNETWEB_SSH_DIR", "/etc/vnetweb/ssh"))
 VNETWEB_PKI_DIR = str(BASE_DIR / env_str("VNETWEB_PKI_DIR", "/etc/vnetweb/pki"))
+# A folder of libvirt test-driver host files (simulated hosts) that a test:/// URI may name, besides
+# vnetweb's own demo host; empty: none. bench/fleet.py generates its 200 hosts into one.
+VNETWEB_TEST_HOSTS_DIR = env_str("VNETWEB_TEST_HOSTS_DIR", "")
 
 # First-run set-up (manage.py vnetweb_setup): the first admin, made only while there is no
 # superuser (no password: one is generated and kept in DATA_DIR), the URI of the host "local", and
@@ -305,7 +314,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 3600.0,
         "options": {"expires": 3600.0},
     },
-    # Fans out one refresh per host, each on that host's queue (see networks.worker.tasks).
+    # Fans out one refresh per host, each on that host's queue and spread over the period
+    # (see networks.worker.tasks).
     "refresh-hosts": {
         "task": "networks.tasks.schedule_refreshes",
         "schedule": float(VNETWEB_REFRESH_SECONDS),

@@ -1,18 +1,21 @@
 """The live-update stream: one server-sent-events connection per open page.
 
 Served by an async view under ASGI (`make run`: gunicorn with uvicorn workers), an open page costs
-no request thread: it waits on its Redis pub/sub subscription. Each message names the host, the
-networks and the jobs that changed (networks.live); the page's script (static/vnetweb/live.js)
-re-fetches the parts of the page that show them. Under a WSGI server (Django's test server) the
-same stream is served from a thread, with a blocking subscription.
+no request thread and no Redis connection: it waits on a queue that the process's one pub/sub
+subscription fills (Hub). Each message names the host, the networks and the jobs that changed
+(networks.live); the page's script (static/vnetweb/live.js) re-fetches the parts of the page that
+show them. Under a WSGI server (Django's test server) the same stream is served from a thread,
+with a blocking subscription of its own.
 
-Each holds a Redis connection: a user may keep VNETWEB_LIVE_STREAMS_PER_USER open (one more gets
-429, its page says it is not live). Every Visible.REFRESH a stream looks again at its session and
+A user may keep VNETWEB_LIVE_STREAMS_PER_USER open (one more gets 429, its page says it is not
+live). Every Visible.REFRESH a stream looks again at its session and
 ends once its user logged out or was deactivated; `?watch=` names only networks the user sees.
 """
 
+import asyncio
 import json
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from importlib import import_module
 from types import SimpleNamespace
@@ -141,22 +144,113 @@ class Stream:
         live.close_stream(self.visible.user.pk, self.place)
 
 
-async def _stream(state: Stream) -> AsyncIterator[str]:
-    client = redis_client.async_subscriber()
-    pubsub = client.pubsub(ignore_subscribe_messages=True)
+class Hub:
+    """One Redis subscription per web process (per event loop), fanned out to its open streams:
+    200 open pages cost the process one Redis connection, not 200.
+
+    Each stream joins with a queue of its own. The subscription starts with the first stream and
+    stays; when Redis goes away every stream hears DOWN and ends (its page says it is not live
+    and reconnects), and the next stream to join subscribes again. A stream that falls
+    QUEUE_LIMIT messages behind (a client that stopped reading) is told to end too: its page
+    re-reads its live parts when it reconnects, so nothing is lost but that stream's backlog."""
+
+    QUEUE_LIMIT = 1000
+    DOWN = object()
+
+    def __init__(self) -> None:
+        self.queues: set[asyncio.Queue] = set()
+        self.task: asyncio.Task | None = None
+        self.ready: asyncio.Event | None = None
+
+    async def join(self) -> asyncio.Queue | None:
+        """A queue of the channel's messages from now on; None when Redis cannot be reached."""
+        if self.task is None or self.task.done():
+            self.ready = asyncio.Event()
+            self.task = asyncio.get_running_loop().create_task(self._listen(self.ready))
+        ready, task = self.ready, self.task
+        waiter = asyncio.ensure_future(ready.wait())
+        await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if not ready.is_set():
+            return None  # the subscription failed
+        queue: asyncio.Queue = asyncio.Queue(self.QUEUE_LIMIT)
+        self.queues.add(queue)
+        return queue
+
+    def leave(self, queue: asyncio.Queue) -> None:
+        self.queues.discard(queue)
+
+    def _send(self, item) -> None:
+        for queue in list(self.queues):
+            try:
+                queue.put_nowait(item)
+            except asyncio.QueueFull:
+                self.queues.discard(queue)
+                queue.get_nowait()
+                queue.put_nowait(self.DOWN)
+
+    async def _listen(self, ready: asyncio.Event) -> None:
+        client = redis_client.async_subscriber()
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(live.channel())
+            ready.set()
+            while True:
+                message = await pubsub.get_message(timeout=live.KEEPALIVE_SECONDS)
+                if message is not None:
+                    self._send(message)
+        except redis_client.REDIS_DOWN:
+            pass
+        finally:
+            queues, self.queues = self.queues, set()
+            for queue in queues:
+                if queue.full():
+                    queue.get_nowait()
+                queue.put_nowait(self.DOWN)
+            await pubsub.aclose()
+            await client.aclose()
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
+
+
+def hub() -> Hub:
+    """This event loop's hub (a web process runs one loop; tests may run several)."""
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(loop)
+    if found is None:
+        found = _hubs[loop] = Hub()
+    return found
+
+
+async def _next(queue: asyncio.Queue):
+    """The next message, Hub.DOWN, or None after a keep-alive's time without one."""
     try:
-        await pubsub.subscribe(live.channel())
+        return await asyncio.wait_for(queue.get(), live.KEEPALIVE_SECONDS)
+    except TimeoutError:
+        return None
+
+
+async def _stream(state: Stream) -> AsyncIterator[str]:
+    channel = hub()
+    queue = None
+    try:
+        queue = await channel.join()
+        if queue is None:
+            yield UNAVAILABLE
+            return
         yield HELLO
         while not state.due() or await sync_to_async(state.tick)():
-            message = await pubsub.get_message(timeout=live.KEEPALIVE_SECONDS)
+            message = await _next(queue)
+            if message is Hub.DOWN:
+                yield UNAVAILABLE
+                return
             if frame := _frame(message, state.visible):
                 yield frame
-    except redis_client.REDIS_DOWN:
-        yield UNAVAILABLE
     finally:
         # Also when the browser goes away: Django cancels the stream and this runs.
-        await pubsub.aclose()
-        await client.aclose()
+        if queue is not None:
+            channel.leave(queue)
         await sync_to_async(state.close)()
 
 
