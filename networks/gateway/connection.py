@@ -96,14 +96,69 @@ def _open(uri: str) -> "libvirt.virConnect":
     refused = refusal(uri)
     if refused:
         raise UriRefused(refused)
-    try:
-        conn = libvirt.open(uri)
-    except libvirt.libvirtError as exc:
-        raise translate(exc) from exc
+    conn = _open_within(uri, settings.VNETWEB_CONNECT_SECONDS)
     # Local drivers (test:///) have no keepalive; their connection cannot drop anyway.
     with suppress(libvirt.libvirtError):
         conn.setKeepAlive(settings.VNETWEB_KEEPALIVE_INTERVAL, settings.VNETWEB_KEEPALIVE_COUNT)
     return conn
+
+
+# Connects to remote hosts still waiting for an answer, by URI (a host whose packets are dropped
+# leaves its TCP connect hanging for minutes).
+_connecting: set[str] = set()
+
+
+def _open_within(uri: str, seconds: float) -> "libvirt.virConnect":
+    """libvirt.open, given up after `seconds`: libvirt has no connect timeout, and a hung connect
+    would hold the caller (a job, a refresh, the monitor) for as long as TCP keeps trying. The
+    attempt goes on in its thread and a late connection is closed; until it ends, another attempt
+    at the same URI is refused at once instead of starting a second thread."""
+    if "://" not in uri or uri.split("://", 1)[1].startswith("/"):
+        # No host part (qemu:///system, test:///…): a local socket or in-process, never hangs.
+        try:
+            return libvirt.open(uri)
+        except libvirt.libvirtError as exc:
+            raise translate(exc) from exc
+    with _lock:
+        waiting = uri in _connecting
+        _connecting.add(uri)
+    if waiting:
+        raise HostUnreachable(
+            "No answer from the host: an earlier attempt to connect is still waiting "
+            f"(more than VNETWEB_CONNECT_SECONDS, {settings.VNETWEB_CONNECT_SECONDS} s; packets "
+            "dropped, or the host down)."
+        )
+    done = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def attempt() -> None:
+        try:
+            outcome["conn"] = libvirt.open(uri)
+        except libvirt.libvirtError as exc:
+            outcome["error"] = exc
+        finally:
+            with _lock:
+                _connecting.discard(uri)
+                given_up = done.is_set()
+                done.set()
+            if given_up and "conn" in outcome:
+                with suppress(libvirt.libvirtError):
+                    outcome.pop("conn").close()
+
+    threading.Thread(target=attempt, name="libvirt-connect", daemon=True).start()
+    if not done.wait(seconds):
+        with _lock:
+            gave_up = not done.is_set()
+            done.set()  # the thread closes a connection that comes after this
+        if gave_up:
+            raise HostUnreachable(
+                f"No answer from the host within {seconds:g} s (VNETWEB_CONNECT_SECONDS): "
+                "packets dropped, or the host down."
+            )
+    if "error" in outcome:
+        exc = outcome["error"]
+        raise translate(exc) from exc  # type: ignore[arg-type]
+    return outcome["conn"]  # type: ignore[return-value]
 
 
 def _uri_lock(uri: str) -> threading.Lock:
