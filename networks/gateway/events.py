@@ -102,6 +102,19 @@ def read_network(sub: Subscription, name: str) -> NetworkInfo | None:
         raise error from exc
 
 
+def leases(sub: Subscription, name: str) -> tuple | None:
+    """A network's DHCP leases as libvirt lists them now, on the subscription's connection: for a
+    host whose lease files the worker cannot watch (it runs elsewhere), asked every few seconds
+    and compared with the last answer. None when the network is gone or has no lease support."""
+    try:
+        return networks.leases_of(sub.conn.networkLookupByName(name))
+    except libvirt.libvirtError as exc:
+        error = connection.translate(exc)
+        if isinstance(error, NetworkNotFound) or exc.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+            return None
+        raise error from exc
+
+
 def alive(sub: Subscription) -> bool:
     """Whether the subscription still delivers: its connection is up."""
     try:

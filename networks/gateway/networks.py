@@ -38,7 +38,7 @@ def _facts(conn: "libvirt.virConnect", *, fresh: bool = False) -> HostFacts:
     return facts
 
 
-def _leases(net: "libvirt.virNetwork") -> tuple[LeaseInfo, ...]:
+def leases_of(net: "libvirt.virNetwork") -> tuple[LeaseInfo, ...]:
     leases = []
     for lease in net.DHCPLeases():
         expiry = lease.get("expirytime")
@@ -106,14 +106,15 @@ def _network(
     xml = net.XMLDesc(0)
     # A running network keeps its old settings until restarted; its saved definition may differ.
     config_xml = saved_xml(net) if active and persistent else ""
-    leases = None
+    leases, leases_unknown = None, False
     if active and _has_dhcp(xml):
         try:
-            leases = _leases(net)
+            leases = leases_of(net)
         except libvirt.libvirtError as exc:
             # The test driver has no lease support; a real host without dnsmasq has no leases.
             if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
                 raise
+            leases_unknown = True
     return NetworkInfo(
         name=net.name(),
         uuid=net.UUIDString(),
@@ -122,6 +123,7 @@ def _network(
         autostart=autostart,
         xml=xml,
         leases=leases,
+        leases_unknown=leases_unknown,
         config_xml=config_xml,
         guests=_guests_of(net, xml, guests or {}),
     )

@@ -11,7 +11,13 @@ For every host this worker serves (networks.worker.queues):
   their NICs, and the networks' lists of guests), at most once per GUESTS_EVERY and host.
 - New or released DHCP leases, on a host whose worker runs on it: libvirt's leases helper
   rewrites /var/lib/libvirt/dnsmasq/BRIDGE.status at every change; its size and mtime are looked
-  at every TICK and the network read again when they moved. (Remote hosts: beat's refresh.)
+  at every TICK and the network read again when they moved. On a host reached over the network,
+  libvirt's lease list of each running network with DHCP is asked for every
+  VNETWEB_REMOTE_LEASE_SECONDS and the network read again when it changed. (The test driver has
+  no leases.)
+- A host that cannot be reached is tried again every RESUBSCRIBE_EVERY seconds, from a thread of
+  its own: a connect that hangs (packets dropped) holds up no other host. The first subscription
+  that succeeds reads the host again, so it comes back on the pages by itself.
 - Every VNETWEB_SWITCH_SECONDS, in a second thread, the host side of its switches
   (networks.worker.survey).
 
@@ -23,6 +29,7 @@ import logging
 import queue
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -42,6 +49,7 @@ HOSTS_EVERY = 1.0  # how often the list of hosts and their networks is read agai
 RESUBSCRIBE_EVERY = 2.0  # how often a lost event subscription is tried again
 # Domain events come in bursts (a guest starting sends several): one read of the host per burst.
 GUESTS_EVERY = 0.3
+SUBSCRIBERS = 4  # threads that connect to hosts for their event subscriptions
 
 
 @dataclass
@@ -56,6 +64,10 @@ class _HostWatch:
     leases_known: bool = False  # the lease files were stamped once (the host's first read)
     guests_changed: float | None = None  # when a domain event arrived that is not yet read
     guests_read: float = 0.0  # when the last read of the host for domain events was asked for
+    subscribing: Future | None = None  # an attempt to subscribe, running in the pool
+    # remote hosts: network name -> the lease list libvirt gave last time, on this subscription
+    remote_leases: dict[str, tuple | None] = field(default_factory=dict)
+    remote_leases_of: events.Subscription | None = None
 
 
 class Monitor(threading.Thread):
@@ -72,6 +84,10 @@ class Monitor(threading.Thread):
         self.surveyor = threading.Thread(
             target=self.survey_loop, name="vnetweb-survey", daemon=True
         )
+        # Subscribing means connecting, which for an unreachable host takes up to
+        # VNETWEB_CONNECT_SECONDS: done here, never in the monitor's own thread.
+        self.connector = ThreadPoolExecutor(SUBSCRIBERS, thread_name_prefix="vnetweb-subscribe")
+        self.next_remote_leases = 0.0
 
     def run(self) -> None:
         log.info("monitor started")
@@ -96,6 +112,10 @@ class Monitor(threading.Thread):
                 except Exception:
                     log.exception("reading the switches of %s failed; going on", watch.host.name)
                     close_old_connections()
+            if time.monotonic() >= self.next_remote_leases:
+                self.next_remote_leases = time.monotonic() + settings.VNETWEB_REMOTE_LEASE_SECONDS
+                for watch in list(self.hosts.values()):
+                    self.poll_remote_leases(watch)
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -115,17 +135,26 @@ class Monitor(threading.Thread):
     def read_hosts(self) -> None:
         served = {host.pk: host for host in Host.objects.all() if queues.serves(host.name)}
         for host_id in set(self.hosts) - set(served):
-            watch = self.hosts.pop(host_id)
-            if watch.subscription is not None:
-                events.unsubscribe(watch.subscription)
+            self.drop(self.hosts.pop(host_id))
         for host_id, host in served.items():
             watch = self.hosts.get(host_id)
             if watch is None or watch.host.uri != host.uri:
-                if watch is not None and watch.subscription is not None:
-                    events.unsubscribe(watch.subscription)
+                if watch is not None:
+                    self.drop(watch)
                 watch = self.hosts[host_id] = _HostWatch(host, gateway.is_local(host.uri))
             watch.host = host
         self.read_lease_bridges()
+
+    @staticmethod
+    def drop(watch: _HostWatch) -> None:
+        """Stop listening to a host no longer served (or whose URI changed), also once an
+        attempt to subscribe that is still running ends."""
+        if watch.subscription is not None:
+            events.unsubscribe(watch.subscription)
+        if watch.subscribing is not None:
+            watch.subscribing.add_done_callback(
+                lambda attempt: attempt.exception() is None and events.unsubscribe(attempt.result())
+            )
 
     def read_lease_bridges(self) -> None:
         local = [host_id for host_id, watch in self.hosts.items() if watch.local]
@@ -153,6 +182,11 @@ class Monitor(threading.Thread):
     # --- libvirt's events ----------------------------------------------------------------------
 
     def keep_subscribed(self, watch: _HostWatch, now: float) -> None:
+        if watch.subscribing is not None:
+            if not watch.subscribing.done():
+                return
+            self.subscribed(watch, watch.subscribing)
+            return
         if watch.subscription is not None and events.alive(watch.subscription):
             return
         if now < watch.next_subscribe:
@@ -162,16 +196,25 @@ class Monitor(threading.Thread):
             events.unsubscribe(watch.subscription)  # closes the dead connection
             watch.subscription = None
         host_id = watch.host.pk
+        watch.subscribing = self.connector.submit(
+            events.subscribe,
+            watch.host.uri,
+            lambda name, _event: self.changes.put((host_id, name)),
+            lambda _name, _event: self.domain_changes.put(host_id),
+        )
+
+    def subscribed(self, watch: _HostWatch, attempt: Future) -> None:
+        """An attempt to subscribe ended: listen, or say the host is unreachable."""
+        watch.subscribing = None
         try:
-            watch.subscription = events.subscribe(
-                watch.host.uri,
-                lambda name, _event: self.changes.put((host_id, name)),
-                lambda _name, _event: self.domain_changes.put(host_id),
-            )
+            subscription = attempt.result()
         except gateway.GatewayError as exc:
-            watch.subscription = None
             record_unreachable(watch.host, exc)
             return
+        if self.hosts.get(watch.host.pk) is not watch:  # the host went, or its URI changed
+            events.unsubscribe(subscription)
+            return
+        watch.subscription = subscription
         log.info("listening to %s's network and domain events", watch.host.name)
         # Whatever happened before (the worker starting, the link down) went unheard: the whole
         # host is read now, not at beat's next round. By the worker's pool, not here: a first
@@ -227,6 +270,33 @@ class Monitor(threading.Thread):
             log.warning("could not ask for a read of %s: %s", watch.host.name, exc)
 
     # --- leases --------------------------------------------------------------------------------
+
+    def poll_remote_leases(self, watch: _HostWatch) -> None:
+        """A host reached over the network: its running DHCP networks' lease lists, compared with
+        the last ones; a network whose list moved is read again (in the survey's thread)."""
+        sub = watch.subscription
+        if watch.local or sub is None or watch.host.uri.startswith("test:"):
+            return
+        if watch.remote_leases_of is not sub:  # a new connection: every network is read once
+            watch.remote_leases, watch.remote_leases_of = {}, sub
+        names = set(
+            Network.objects.filter(host=watch.host, active=True)
+            .exclude(dhcp_ranges="")
+            .values_list("name", flat=True)
+        )
+        for name in watch.remote_leases.keys() - names:
+            del watch.remote_leases[name]
+        for name in sorted(names):
+            try:
+                found = events.leases(sub, name)
+            except gateway.GatewayError as exc:
+                log.info("could not ask %s for the leases of %s: %s", watch.host.name, name, exc)
+                return  # the subscription's keep-alive tells whether the host went away
+            # Seen for the first time (a network just started, a new subscription): read once,
+            # whatever the list says, since it may have changed before this look.
+            if watch.remote_leases.get(name, ()) != found or name not in watch.remote_leases:
+                self.reread(watch, name)
+            watch.remote_leases[name] = found
 
     def check_leases(self, watch: _HostWatch) -> None:
         for bridge, name in watch.lease_bridges.items():
