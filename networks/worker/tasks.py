@@ -142,10 +142,21 @@ def refresh_host(host_id: int) -> None:
 
 @shared_task(name="networks.tasks.schedule_refreshes")
 def schedule_refreshes() -> None:
-    """Beat's fan-out: one refresh per host, on that host's queue, dropped if not run in time."""
-    expires = max(settings.VNETWEB_REFRESH_SECONDS * 2, 10)
-    for host in Host.objects.only("name"):
-        refresh_host.apply_async(args=[host.pk], queue=host.queue, expires=expires)
+    """Beat's sweep: one refresh per host, on that host's queue, dropped if not run in time.
+
+    Spread over the period (host i of n waits i/n of it), so that a fleet's workers, database and
+    Redis see a steady trickle rather than every host at once. A safety net: changes arrive
+    through the monitor (networks.worker.monitor) within seconds."""
+    period = settings.VNETWEB_REFRESH_SECONDS
+    hosts = list(Host.objects.only("name").order_by("pk"))
+    for index, host in enumerate(hosts):
+        countdown = period * index / len(hosts)
+        refresh_host.apply_async(
+            args=[host.pk],
+            queue=host.queue,
+            countdown=countdown,
+            expires=countdown + max(period, 10),
+        )
 
 
 @shared_task(name="networks.tasks.broadcast_queue_sync")
