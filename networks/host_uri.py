@@ -129,11 +129,28 @@ def demo_uris() -> set[str]:
     return found
 
 
+def _in_test_hosts_dir(path: str) -> bool:
+    """A regular file directly in VNETWEB_TEST_HOSTS_DIR (simulated hosts, e.g. bench/fleet.py's),
+    named plainly: no link, FIFO or device, no folder of its own."""
+    folder = settings.VNETWEB_TEST_HOSTS_DIR
+    if not folder or not path.endswith(".xml") or not _in_dir(path, folder):
+        return False
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _test_refusal(uri: str, path: str) -> str | None:
     if uri == TEST_DEFAULT or uri in demo_uris():
         return None
+    if uri == f"test://{path}" and _in_test_hosts_dir(path):
+        return None
+    folders = "vnetweb's demo folder"
+    if settings.VNETWEB_TEST_HOSTS_DIR:
+        folders += f" or {settings.VNETWEB_TEST_HOSTS_DIR} (VNETWEB_TEST_HOSTS_DIR)"
     return (
-        f"A test:/// URI may only be {TEST_DEFAULT} or name a file in vnetweb's demo folder, "
+        f"A test:/// URI may only be {TEST_DEFAULT} or name a file in {folders}, "
         f"e.g. test://{DEMO_DIR / 'demo-host.xml'} (written out exactly, without %-escapes), "
         f"not {path!r}."
     )

@@ -83,6 +83,9 @@ class NetworkInfo:
     xml: str
     # None when the network has no libvirt-run DHCP server or is not running.
     leases: tuple[LeaseInfo, ...] | None = None
+    # The driver cannot list leases at all (libvirt's test driver): what the database holds of
+    # them is left as it is (nothing there hands out leases; bench/fleet.py puts rows in).
+    leases_unknown: bool = False
     # The saved (inactive) definition of a running persistent network, which may differ from the
     # running one until a restart; "" otherwise (then `xml` is the saved definition).
     config_xml: str = ""

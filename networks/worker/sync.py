@@ -233,7 +233,7 @@ def _record_one(
     leases_differ = False
     if info.leases is not None:
         leases_differ = _record_leases(net, current, info.leases, _lease_facts(info, net, spec))
-    elif current:
+    elif current and not info.leases_unknown:
         Lease.objects.filter(network=net).delete()
         leases_differ = True
     if leases_differ:
