@@ -143,14 +143,16 @@ def _traffic(previous: dict, link: hostside.Link, ports: list[hostside.Link], no
 def survey(host: Host) -> list[int]:
     """Read this machine's side of the host's switches into the database; returns the ids of
     the networks whose row changed (a page showing them has been told)."""
+    if not gateway.is_local(host.uri):
+        # Every VNETWEB_SWITCH_SECONDS for each host of a fleet: just the column compared.
+        remote = {"local": False, "reason": remote_reason(host.uri)}
+        rows = Network.objects.filter(host=host).only("pk", "switch")
+        return _write(host, {net: remote for net in rows if net.switch != remote}, {})
     networks = list(
         Network.objects.filter(host=host).only(
             "pk", "name", "active", "persistent", "xml", "switch", "traffic"
         )
     )
-    if not gateway.is_local(host.uri):
-        remote = {"local": False, "reason": remote_reason(host.uri)}
-        return _write(host, {net: remote for net in networks if net.switch != remote}, {})
     try:
         machine = hostside.read()
     except OSError as exc:
