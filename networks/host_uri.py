@@ -131,8 +131,9 @@ def demo_uris() -> set[str]:
 
 def _in_test_hosts_dir(path: str) -> bool:
     """A regular file directly in VNETWEB_TEST_HOSTS_DIR (simulated hosts, e.g. bench/fleet.py's),
-    named plainly: no link, FIFO or device, no folder of its own."""
-    folder = settings.VNETWEB_TEST_HOSTS_DIR
+    named plainly: no link, FIFO or device, no folder of its own. The setting may end in '/'
+    (as folders are often written); "/" alone names no folder."""
+    folder = settings.VNETWEB_TEST_HOSTS_DIR.rstrip("/")
     if not folder or not path.endswith(".xml") or not _in_dir(path, folder):
         return False
     try:

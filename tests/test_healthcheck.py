@@ -36,17 +36,38 @@ def test_beat_is_unhealthy_when_its_schedule_is_old_or_missing(tmp_path):
     assert "s ago" in healthcheck.check_beat(str(schedule))
 
 
-def test_the_checks_take_the_site_name_and_the_refresh_interval_from_the_settings(
-    settings, tmp_path
-):
+def _written_ago(path, seconds: float) -> None:
+    path.write_bytes(b"x")
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_the_check_takes_the_site_name_from_the_settings(settings):
     settings.ALLOWED_HOSTS = [".vnetweb.example.org", "other.example.org"]
     assert healthcheck._site_host() == "vnetweb.example.org"
+
+
+def test_beat_silent_for_over_a_minute_is_unhealthy_whatever_the_refresh_period(settings, tmp_path):
+    """Beat sends fail-unserved-jobs every 5 s and rewrites its schedule after each: a minute
+    without a write is a dead beat, even when hosts are refreshed only every few minutes."""
+    settings.VNETWEB_REFRESH_SECONDS = 1000
     schedule = tmp_path / "celerybeat-schedule"
-    schedule.write_bytes(b"x")
-    an_hour_ago = time.time() - 3600
-    os.utime(schedule, (an_hour_ago, an_hour_ago))
-    settings.VNETWEB_REFRESH_SECONDS = 1000  # six refreshes: longer than the hour
+    _written_ago(schedule, 50)
     assert healthcheck.check_beat(str(schedule)) is None
+    _written_ago(schedule, 70)
+    assert "(> 60 s)" in healthcheck.check_beat(str(schedule))
+
+
+def test_the_beat_limit_follows_the_shortest_period_of_beats_schedule(settings, tmp_path):
+    settings.CELERY_BEAT_SCHEDULE = {
+        "slow": {"task": "x", "schedule": 600.0},
+        "slower": {"task": "y", "schedule": 3600.0},
+    }
+    schedule = tmp_path / "celerybeat-schedule"
+    _written_ago(schedule, 3000)
+    assert healthcheck.check_beat(str(schedule)) is None
+    _written_ago(schedule, 3700)
+    assert "(> 3600 s)" in healthcheck.check_beat(str(schedule))
 
 
 @pytest.mark.worker

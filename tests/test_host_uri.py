@@ -394,3 +394,75 @@ def test_the_check_names_the_parameter_libvirt_would_have_run(db, tmp_path):
     [argv] = ssh_arguments(tmp_path, [uri])
     assert as_libvirt_ran_it(argv)["netcat"] == "/vnwt/nc"
     assert "does not take the URI parameter netcat" in uri_errors(uri)[0]
+
+
+# --- VNETWEB_TEST_HOSTS_DIR: the fleet's simulated hosts ---------------------------------------
+
+
+@pytest.fixture
+def hosts_dir(db, settings, tmp_path) -> Path:
+    """A folder of test-driver host files, named in VNETWEB_TEST_HOSTS_DIR, holding h.xml."""
+    folder = tmp_path / "hosts"
+    folder.mkdir()
+    (folder / "h.xml").write_text((DEMO_DIR / "demo-host.xml").read_text())
+    settings.VNETWEB_TEST_HOSTS_DIR = str(folder)
+    return folder
+
+
+def test_a_plain_file_in_the_test_hosts_folder_is_accepted_and_opened(hosts_dir):
+    uri = f"test://{hosts_dir / 'h.xml'}"
+    assert host_uri.refusal(uri) is None
+    assert uri_errors(uri) == []
+    assert gateway.snapshot(uri).networks  # libvirt's test driver reads it
+
+
+def test_a_trailing_slash_in_the_setting_names_the_same_folder(hosts_dir, settings):
+    settings.VNETWEB_TEST_HOSTS_DIR = f"{hosts_dir}/"
+    assert host_uri.refusal(f"test://{hosts_dir / 'h.xml'}") is None
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        "{dir}/link.xml",  # a symlink to the good file
+        "{dir}/sub/h.xml",  # a file in a folder of its own
+        "{dir}/sub/../h.xml",
+        "{dir}/./h.xml",
+        "{dir}//h.xml",
+        "{dir}/h%2Exml",
+        "{dir}/%68.xml",
+        "{dir}/h.xml?x=1",
+        "{dir}/h.xml;x=1",
+        "{dir}/h.xml#x",
+        "{dir}/fifo.xml",
+        "{dir}/missing.xml",
+        "{dir}/.hidden.xml",
+        "{dir}/notes.txt",
+        "{other}/h.xml",  # a file of the same name in another folder
+        "localhost{dir}/h.xml",
+    ],
+)
+def test_anything_else_near_the_test_hosts_folder_is_refused_naming_it(hosts_dir, tmp_path, shape):
+    (hosts_dir / "link.xml").symlink_to(hosts_dir / "h.xml")
+    (hosts_dir / "sub").mkdir()
+    (hosts_dir / "sub" / "h.xml").write_text((hosts_dir / "h.xml").read_text())
+    os.mkfifo(hosts_dir / "fifo.xml")
+    (hosts_dir / ".hidden.xml").write_text((hosts_dir / "h.xml").read_text())
+    (hosts_dir / "notes.txt").write_text((hosts_dir / "h.xml").read_text())
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "h.xml").write_text((hosts_dir / "h.xml").read_text())
+    uri = "test://" + shape.format(dir=hosts_dir, other=other)
+    refused = host_uri.refusal(uri)
+    assert refused and f"{hosts_dir} (VNETWEB_TEST_HOSTS_DIR)" in refused, (uri, refused)
+    assert uri_errors(uri) == [refused]
+    with pytest.raises(gateway.UriRefused):
+        gateway.snapshot(uri)  # would hang on the FIFO if libvirt opened it
+
+
+def test_without_the_setting_no_file_outside_the_demo_folder_is_taken(hosts_dir, settings):
+    settings.VNETWEB_TEST_HOSTS_DIR = ""
+    refused = host_uri.refusal(f"test://{hosts_dir / 'h.xml'}")
+    assert refused and "demo folder" in refused
+    assert "VNETWEB_TEST_HOSTS_DIR" not in refused
+    assert host_uri.refusal("test:///h.xml")  # an empty folder is no folder, not "/"

@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from networks import gateway
 from networks.jobs import create_job
-from networks.models import Host, Job, Network
+from networks.models import Host, Job, Lease, Network
 from networks.operations import Op
 from networks.worker.tasks import refresh_host
-from tests.real import LOCAL_URI, REPO, wait_for
+from tests.real import LOCAL_URI, REPO, lease_for, wait_for
 from tests.test_gateway_real import virsh_state
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.worker]
@@ -158,3 +158,54 @@ def test_a_host_whose_sshd_stops_shows_unreachable_and_comes_back_by_itself(
     assert unreachable_after < REFRESH_SECONDS + 2, unreachable_after
     assert recovered_after < REFRESH_SECONDS + 10, recovered_after
     assert event_delay < 2.0, event_delay
+
+
+REMOTE_LEASE_SECONDS = 2  # how often the remote worker asks for lease lists in the lease test
+
+
+def test_a_lease_on_a_host_reached_over_ssh_reaches_the_database_without_beat(
+    remote_host, sshd, libvirt_network, namespace_guest, celery_worker_process
+):
+    """The worker cannot see the host's lease files: it asks libvirt for the lease lists every
+    VNETWEB_REMOTE_LEASE_SECONDS. No beat runs and no network or domain event comes with a
+    lease, so nothing else could bring it."""
+    net = libvirt_network(start=True)
+    celery_worker_process(
+        remote_host.name,
+        pool="threads",
+        VNETWEB_REMOTE_LEASE_SECONDS=str(REMOTE_LEASE_SECONDS),
+        **sshd.env,
+    )
+    wait_for(
+        lambda: (row := _row(remote_host, net.name)) and row.active,
+        timeout=40,
+        message="the remote worker never read its host (see var/test-worker-1.log)",
+    )
+    time.sleep(REMOTE_LEASE_SECONDS + 1)  # the monitor has looked at the (empty) list once
+
+    guest = namespace_guest(net.bridge, hostname="vnwt-far")
+    wait_for(lambda: lease_for(net.name, guest.mac), timeout=15, interval=0.05, message="no lease")
+    leased = time.monotonic()
+    row = wait_for(
+        lambda: Lease.objects.filter(network__host=remote_host, mac=guest.mac).first(),
+        timeout=REMOTE_LEASE_SECONDS + 3,
+        interval=0.05,
+        message="the lease never reached the remote host's rows",
+    )
+    arrived = time.monotonic() - leased
+    assert row.hostname == "vnwt-far"
+
+    guest.stop()  # DHCPRELEASE
+    wait_for(lambda: not lease_for(net.name, guest.mac), timeout=5, interval=0.05)
+    released = time.monotonic()
+    wait_for(
+        lambda: not Lease.objects.filter(network__host=remote_host, mac=guest.mac).exists(),
+        timeout=REMOTE_LEASE_SECONDS + 3,
+        interval=0.05,
+        message="the released lease stayed",
+    )
+    gone = time.monotonic() - released
+    print(
+        f"lease over qemu+ssh -> database: {arrived:.2f} s; release -> gone: {gone:.2f} s "
+        f"(polled every {REMOTE_LEASE_SECONDS} s)"
+    )

@@ -140,6 +140,60 @@ def test_refresh_host_task_reads_the_host(default_net, test_host):
     tasks.refresh_host(999_999)  # a deleted host is ignored
 
 
+def _a_lease_row(network: Network) -> Lease:
+    """A lease row as bench/fleet.py puts them in: the test driver hands out none itself."""
+    return Lease.objects.create(network=network, mac="52:54:00:aa:bb:01", ip="192.168.122.50")
+
+
+def test_refresh_leaves_the_lease_rows_of_a_driver_that_cannot_list_leases(default_net, test_host):
+    row = _a_lease_row(default_net)
+    assert tasks.refresh(test_host) is None
+    assert list(Lease.objects.filter(network=default_net)) == [row]
+    [info] = [net for net in gateway.snapshot(URI).networks if net.name == "default"]
+    assert (info.leases, info.leases_unknown) == (None, True)
+
+
+def test_refresh_drops_the_lease_rows_of_a_network_that_stopped_on_that_driver(
+    default_net, test_host
+):
+    _a_lease_row(default_net)
+    gateway.stop_network(URI, "default")
+    assert tasks.refresh(test_host) is None
+    assert not Lease.objects.filter(network=default_net).exists()
+    [info] = [net for net in gateway.snapshot(URI).networks if net.name == "default"]
+    assert (info.leases, info.leases_unknown) == (None, False)
+
+
+# --- beat's sweep ------------------------------------------------------------------------------
+
+
+def test_beats_sweep_spreads_the_hosts_refreshes_over_the_period(db, settings, monkeypatch):
+    settings.VNETWEB_REFRESH_SECONDS = 60
+    hosts = [Host.objects.create(name=f"kvm{n}", uri=URI) for n in range(4)]
+    sent: list[dict] = []
+
+    def apply_async(self, args=None, kwargs=None, **options):
+        sent.append({"args": args, **options})
+
+    monkeypatch.setattr(type(tasks.refresh_host._get_current_object()), "apply_async", apply_async)
+    tasks.schedule_refreshes()
+    assert [(call["args"], call["queue"]) for call in sent] == [
+        ([host.pk], host.queue) for host in hosts
+    ]
+    assert [call["countdown"] for call in sent] == [0, 15, 30, 45]
+    # Each may wait for its turn, then a period more for a busy worker, and is dropped after.
+    assert [call["expires"] for call in sent] == [60, 75, 90, 105]
+
+
+def test_beats_sweep_over_no_hosts_sends_nothing(db, monkeypatch):
+    monkeypatch.setattr(
+        type(tasks.refresh_host._get_current_object()),
+        "apply_async",
+        lambda *args, **options: pytest.fail("a refresh was sent"),
+    )
+    tasks.schedule_refreshes()
+
+
 # --- run_job -----------------------------------------------------------------------------------
 
 
@@ -522,6 +576,25 @@ def test_record_snapshot_drops_leases_when_the_network_stops(kvm9):
     assert leases_of(kvm9, "a") == []
     assert network.leases_seen is None
     assert network.active is False
+
+
+def test_record_snapshot_drops_the_lease_rows_of_a_network_without_dhcp(kvm9):
+    one = lease("52:54:00:00:00:01", "10.9.1.101", "one")
+    record_snapshot(kvm9, gateway.HostSnapshot(FACTS, (net_info("a", 1, leases=(one,)),)))
+    no_dhcp = net_info(
+        "a", 1, xml="<network><name>a</name><bridge name='virbr1'/>"
+        "<ip address='10.9.1.1' prefix='24'/></network>"
+    )  # fmt: skip
+    record_snapshot(kvm9, gateway.HostSnapshot(FACTS, (no_dhcp,)))
+    assert leases_of(kvm9, "a") == []
+
+
+def test_record_snapshot_keeps_the_lease_rows_where_leases_cannot_be_listed(kvm9):
+    one = lease("52:54:00:00:00:01", "10.9.1.101", "one")
+    record_snapshot(kvm9, gateway.HostSnapshot(FACTS, (net_info("a", 1, leases=(one,)),)))
+    unknown = net_info("a", 1, leases=None, leases_unknown=True)
+    record_snapshot(kvm9, gateway.HostSnapshot(FACTS, (unknown,)))
+    assert leases_of(kvm9, "a") == [("52:54:00:00:00:01", "10.9.1.101", "one")]
 
 
 def test_record_snapshot_survives_xml_it_cannot_read(kvm9):

@@ -3,13 +3,13 @@
 Exit 0 when healthy, 1 with a reason on stderr otherwise. docker-compose.yml runs them.
 - web: GET /healthz/ on this container's gunicorn (the database is reachable).
 - worker NAME: the Celery node NAME@<this hostname> answers a ping over the broker.
-- beat SCHEDULE: beat rewrote its schedule file recently (it does after every task it sends,
-  CELERY_BEAT_SYNC_EVERY=1, and it sends a refresh every VNETWEB_REFRESH_SECONDS).
+- beat SCHEDULE: beat rewrote its schedule file within a minute (it does after every task it
+  sends, CELERY_BEAT_SYNC_EVERY=1, and its shortest period is a few seconds).
 - ports-free ADDRESS:PORT=SETTING ...: before a compose stack starts, in the host's network: each
   port is free (bound for an instant, then let go), or already held by this same stack (a second
   `up`), which is known by its PostgreSQL taking this stack's password on its loopback port.
 
-What a check needs of the configuration (the site's host names, the refresh interval) it takes
+What a check needs of the configuration (the site's host names, beat's schedule) it takes
 from the site's settings, read as the checked process reads them: the same defaults and the same
 strict parsing, and no second reading of the environment. Only the worker check sets Django up
 (Celery's app needs it); the others load the settings module alone, about 0.1 s more per check
@@ -66,14 +66,22 @@ def check_worker(name: str) -> str | None:
     return None if replies else f"worker {node} did not answer a ping within 5 s"
 
 
+def beat_silence_limit() -> float:
+    """How long beat may leave its schedule file alone: six of its shortest periods (beat writes
+    the file after every task it sends, even one Redis refused), at least a minute. Not the
+    refresh's period: at 60 s that would let a dead beat pass for six minutes."""
+    periods = [float(entry["schedule"]) for entry in _settings().CELERY_BEAT_SCHEDULE.values()]
+    return max(60.0, 6 * min(periods))
+
+
 def check_beat(schedule: str) -> str | None:
-    limit = max(60, 6 * _settings().VNETWEB_REFRESH_SECONDS)
+    limit = beat_silence_limit()
     candidates = [Path(schedule), *Path(schedule).parent.glob(Path(schedule).name + ".*")]
     mtimes = [path.stat().st_mtime for path in candidates if path.exists()]
     if not mtimes:
         return f"no beat schedule at {schedule}"
     age = time.time() - max(mtimes)
-    return None if age <= limit else f"beat last wrote its schedule {age:.0f} s ago (> {limit} s)"
+    return None if age <= limit else f"beat last wrote its schedule {age:.0f} s ago (> {limit:g} s)"
 
 
 def _port_taken(address: str, port: int) -> bool:

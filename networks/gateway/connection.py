@@ -165,9 +165,11 @@ def _uri_lock(uri: str) -> threading.Lock:
     global _owner_pid
     with _lock:
         if _owner_pid != os.getpid():
-            # A forked child must not share its parent's sockets.
+            # A forked child must not share its parent's sockets, nor wait for the parent's
+            # connect attempts: their threads did not come along.
             _connections.clear()
             _uri_locks.clear()
+            _connecting.clear()
             _owner_pid = os.getpid()
         _ensure_event_loop()
         return _uri_locks.setdefault(uri, threading.Lock())
