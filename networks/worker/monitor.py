@@ -13,7 +13,8 @@ For every host this worker serves (networks.worker.queues):
   rewrites /var/lib/libvirt/dnsmasq/BRIDGE.status at every change; its size and mtime are looked
   at every TICK and the network read again when they moved. On a host reached over the network,
   libvirt's lease list of each running network with DHCP is asked for every
-  VNETWEB_REMOTE_LEASE_SECONDS and the network read again when it changed. (The test driver has
+  VNETWEB_REMOTE_LEASE_SECONDS (from a small pool, one poll per host at a time) and the network
+  read again when it changed. (The test driver has
   no leases.)
 - A host that cannot be reached is tried again every RESUBSCRIBE_EVERY seconds, from a thread of
   its own: a connect that hangs (packets dropped) holds up no other host. The first subscription
@@ -65,6 +66,7 @@ class _HostWatch:
     guests_changed: float | None = None  # when a domain event arrived that is not yet read
     guests_read: float = 0.0  # when the last read of the host for domain events was asked for
     subscribing: Future | None = None  # an attempt to subscribe, running in the pool
+    polling: Future | None = None  # a poll of a remote host's leases, running in the pool
     # remote hosts: network name -> the lease list libvirt gave last time, on this subscription
     remote_leases: dict[str, tuple | None] = field(default_factory=dict)
     remote_leases_of: events.Subscription | None = None
@@ -87,6 +89,9 @@ class Monitor(threading.Thread):
         # Subscribing means connecting, which for an unreachable host takes up to
         # VNETWEB_CONNECT_SECONDS: done here, never in the monitor's own thread.
         self.connector = ThreadPoolExecutor(SUBSCRIBERS, thread_name_prefix="vnetweb-subscribe")
+        # Remote hosts' lease polls, one at a time per host: a host that stops answering holds
+        # up only its own polls (until keepalive drops its connection).
+        self.pollers = ThreadPoolExecutor(SUBSCRIBERS, thread_name_prefix="vnetweb-leases")
         self.next_remote_leases = 0.0
 
     def run(self) -> None:
@@ -98,9 +103,10 @@ class Monitor(threading.Thread):
             except Exception:
                 log.exception("monitor round failed; going on")
                 close_old_connections()
+        self.pollers.shutdown(wait=False, cancel_futures=True)
+        self.connector.shutdown(wait=False, cancel_futures=True)
         for watch in self.hosts.values():
-            if watch.subscription is not None:
-                events.unsubscribe(watch.subscription)
+            self.drop(watch)
 
     def survey_loop(self) -> None:
         while not self.stopping.is_set():
@@ -112,16 +118,15 @@ class Monitor(threading.Thread):
                 except Exception:
                     log.exception("reading the switches of %s failed; going on", watch.host.name)
                     close_old_connections()
-            if time.monotonic() >= self.next_remote_leases:
-                self.next_remote_leases = time.monotonic() + settings.VNETWEB_REMOTE_LEASE_SECONDS
-                for watch in list(self.hosts.values()):
-                    self.poll_remote_leases(watch)
 
     def tick(self) -> None:
         now = time.monotonic()
         if now >= self.next_hosts:
             self.next_hosts = now + HOSTS_EVERY
             self.read_hosts()
+        if now >= self.next_remote_leases:
+            self.next_remote_leases = now + settings.VNETWEB_REMOTE_LEASE_SECONDS
+            self.ask_for_lease_polls()
         for watch in list(self.hosts.values()):
             self.keep_subscribed(watch, now)
         self.handle_events()
@@ -273,9 +278,24 @@ class Monitor(threading.Thread):
 
     # --- leases --------------------------------------------------------------------------------
 
+    def ask_for_lease_polls(self) -> None:
+        for watch in self.hosts.values():
+            remote = not watch.local and not watch.host.uri.startswith("test:")
+            if not remote or watch.subscription is None:
+                continue
+            if watch.polling is None or watch.polling.done():
+                watch.polling = self.pollers.submit(self.poll_in_pool, watch)
+
+    def poll_in_pool(self, watch: _HostWatch) -> None:
+        close_old_connections()  # the pool's threads keep theirs across polls, as requests do
+        try:
+            self.poll_remote_leases(watch)
+        except Exception:
+            log.exception("polling the leases of %s failed; going on", watch.host.name)
+
     def poll_remote_leases(self, watch: _HostWatch) -> None:
         """A host reached over the network: its running DHCP networks' lease lists, compared with
-        the last ones; a network whose list moved is read again (in the survey's thread)."""
+        the last ones; a network whose list moved is read again."""
         sub = watch.subscription
         if watch.local or sub is None or watch.host.uri.startswith("test:"):
             return
