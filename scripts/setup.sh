@@ -13,7 +13,8 @@ packages=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-networ
   libvirt-dev pkg-config gcc python3-dev dnsmasq-base iptables nftables iproute2 qemu-system-x86
   libxml2-utils redis-server python3-venv)
 if $with_test; then
-  packages+=(chromium udhcpc busybox-static openssh-server)
+  # postgresql: tests/test_fleet_links_real.py runs a throw-away cluster of its own (bench/_services.py).
+  packages+=(chromium udhcpc busybox-static openssh-server postgresql)
   # npm for axe-core; NodeSource's nodejs carries its own npm, Debian's comes apart.
   command -v npm >/dev/null || packages+=(npm)
 fi

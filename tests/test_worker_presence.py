@@ -146,6 +146,28 @@ def test_an_announcement_counts_until_it_runs_out_and_the_next_one_clears_it(pre
         broker.hdel(workers.KEY, stale, fresh, odd)
 
 
+def test_the_host_pages_say_when_no_live_worker_serves_the_host(
+    presence, broker, viewer, client_as
+):
+    """A host whose worker stopped or lost Redis keeps the row its last check wrote ("reachable"):
+    its page and the list say that no worker serves it, and stop saying so once one does."""
+    host = Host.objects.create(name=NOBODY, uri="test:///default", reachable=True)
+    client = client_as(viewer)
+    page = client.get(reverse("host-detail", args=[host.name])).content.decode()
+    assert f"No live worker serves {NOBODY}" in page
+    assert "jobs asked for now fail" in page
+    assert "no worker</span>" in client.get(reverse("host-list")).content.decode()
+    fresh = "vnwt-serving@test"
+    entry = {"queues": [host.queue], "hosts": [], "exclude": [], "until": time.time() + 60}
+    try:
+        announcing.announce(fresh, entry)
+        page = client.get(reverse("host-detail", args=[host.name])).content.decode()
+        assert "No live worker serves" not in page
+        assert "no worker</span>" not in client.get(reverse("host-list")).content.decode()
+    finally:
+        broker.hdel(workers.KEY, fresh)
+
+
 # --- real workers ------------------------------------------------------------------------------
 
 

@@ -1,5 +1,6 @@
 """Hosts: the list, a host's page, and the admin-only add/edit/remove."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Count, Q
@@ -7,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from networks import audit, live, permissions
+from networks import audit, live, permissions, workers
 from networks.forms import HostEditForm, HostForm
 from networks.jobs import create_job
 from networks.models import Host
@@ -16,6 +17,23 @@ from networks.stale import hosts as host_versions
 from networks.views.live import render_live
 from networks.views.networks import HOST_COLUMNS, render_rows, rows, some_rows
 from networks.workers import broadcast_sync
+
+
+def mark_unserved(hosts: list[Host]) -> None:
+    """Set `host.unserved` on each host that no live worker serves (networks.workers): its worker
+    stopped, or cannot reach Redis (a link cut). Its row then still says what the last check
+    found, and no worker will say otherwise, so the page says that it is as of that check and
+    that jobs asked for now fail. One Redis round trip for all; nothing is marked when presence
+    is off, tasks run eagerly, or Redis cannot be asked."""
+    for host in hosts:
+        host.unserved = False
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.VNETWEB_WORKER_PRESENCE or not hosts:
+        return
+    alive = workers.live()
+    if alive is None:
+        return
+    for host in hosts:
+        host.unserved = not any(workers.takes(entry, host.queue) for entry in alive.values())
 
 
 @require_GET
@@ -31,12 +49,14 @@ def host_list(request: HttpRequest) -> HttpResponse:
     for host in hosts:
         row = counts.get(host.pk, {})
         host.network_count, host.active_count = row.get("total", 0), row.get("active", 0)
+    mark_unserved(hosts)
     return render_live(request, "hosts/list.html", "hosts/_list_live.html", {"hosts": hosts})
 
 
 @require_GET
 def host_detail(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
+    mark_unserved([host])
     networks = permissions.visible_networks(request.user).filter(host=host)
     table = rows(networks.order_by("name"), request.user, show_host=False)
     probe_job = permissions.visible_jobs(request.user).filter(host=host, operation=Op.PROBE).first()

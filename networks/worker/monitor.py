@@ -19,6 +19,9 @@ For every host this worker serves (networks.worker.queues):
 - A host that cannot be reached is tried again every RESUBSCRIBE_EVERY seconds, from a thread of
   its own: a connect that hangs (packets dropped) holds up no other host. The first subscription
   that succeeds reads the host again, so it comes back on the pages by itself.
+- A round that fails (the database or Redis away: the worker's link cut for longer than TCP
+  retries a query, or a new connection refused) may have taken events it could not record:
+  once the database answers again, every host is read again.
 - Every VNETWEB_SWITCH_SECONDS, in a second thread, the host side of its switches
   (networks.worker.survey).
 
@@ -93,20 +96,36 @@ class Monitor(threading.Thread):
         # up only its own polls (until keepalive drops its connection).
         self.pollers = ThreadPoolExecutor(SUBSCRIBERS, thread_name_prefix="vnetweb-leases")
         self.next_remote_leases = 0.0
+        self.missed = False  # a round failed since every host was last read (see round)
 
     def run(self) -> None:
         log.info("monitor started")
         self.surveyor.start()
         while not self.stopping.wait(TICK):
-            try:
-                self.tick()
-            except Exception:
-                log.exception("monitor round failed; going on")
-                close_old_connections()
+            self.round()
         self.pollers.shutdown(wait=False, cancel_futures=True)
         self.connector.shutdown(wait=False, cancel_futures=True)
         for watch in self.hosts.values():
             self.drop(watch)
+
+    def round(self) -> None:
+        """One tick; a failed one (the database or Redis away, e.g. the worker's link cut) leaves
+        `missed` set: the events it took may be unrecorded, so every host is read again once the
+        database answers (tick). Logged once per run of failures, not ten times a second."""
+        try:
+            self.tick()
+        except Exception:
+            if not self.missed:
+                log.exception("monitor round failed; going on, and reading every host again later")
+            self.missed = True
+            close_old_connections()
+
+    def catch_up(self) -> None:
+        """After failed rounds: a read of every host, asked of the worker's pool (see `round`)."""
+        asked = [self.ask_for_read(watch) for watch in list(self.hosts.values())]
+        if all(asked):
+            self.missed = False
+            log.info("monitor rounds work again: every host is read again")
 
     def survey_loop(self) -> None:
         while not self.stopping.is_set():
@@ -124,6 +143,8 @@ class Monitor(threading.Thread):
         if now >= self.next_hosts:
             self.next_hosts = now + HOSTS_EVERY
             self.read_hosts()
+            if self.missed:  # the database answered again
+                self.catch_up()
         if now >= self.next_remote_leases:
             self.next_remote_leases = now + settings.VNETWEB_REMOTE_LEASE_SECONDS
             self.ask_for_lease_polls()
@@ -268,13 +289,15 @@ class Monitor(threading.Thread):
             watch.guests_changed, watch.guests_read = None, now
             self.ask_for_read(watch)
 
-    def ask_for_read(self, watch: _HostWatch) -> None:
+    def ask_for_read(self, watch: _HostWatch) -> bool:
         """A read of the whole host by the worker's pool (its guests and networks): a domain's
-        calls can take seconds (QEMU), and events wait for nothing here."""
+        calls can take seconds (QEMU), and events wait for nothing here. Whether it was asked."""
         try:
             refresh_host.apply_async(args=[watch.host.pk], queue=watch.host.queue, expires=30)
         except Exception as exc:  # Redis away: beat's refresh catches up later
             log.warning("could not ask for a read of %s: %s", watch.host.name, exc)
+            return False
+        return True
 
     # --- leases --------------------------------------------------------------------------------
 
