@@ -48,12 +48,21 @@ from networks.worker.tasks import refresh_host
 
 log = logging.getLogger(__name__)
 
+
 TICK = 0.1  # how often lease files and events are looked at
 HOSTS_EVERY = 1.0  # how often the list of hosts and their networks is read again
 RESUBSCRIBE_EVERY = 2.0  # how often a lost event subscription is tried again
 # Domain events come in bursts (a guest starting sends several): one read of the host per burst.
 GUESTS_EVERY = 0.3
-SUBSCRIBERS = 4  # threads that connect to hosts for their event subscriptions
+SUBSCRIBERS = 8  # threads that connect to hosts for their event subscriptions
+# A host whose new subscription has had no answer for this long is shown unreachable at once,
+# not only when the connect gives up (VNETWEB_CONNECT_SECONDS): after libvirt's keepalive dropped
+# the old connection (~20 s without an answer) that is the difference between ~25 s and ~32 s.
+NO_ANSWER_SECONDS = 5.0
+NO_ANSWER = (
+    f"No answer from the host for {NO_ANSWER_SECONDS:g} s: packets dropped, or the host down "
+    "(still trying to connect)."
+)
 
 
 @dataclass
@@ -69,10 +78,23 @@ class _HostWatch:
     guests_changed: float | None = None  # when a domain event arrived that is not yet read
     guests_read: float = 0.0  # when the last read of the host for domain events was asked for
     subscribing: Future | None = None  # an attempt to subscribe, running in the pool
+    subscribing_since: float = 0.0  # when the attempt began in the pool (0: still waiting)
+    no_answer_told: bool = False  # the attempt's silence was recorded (see NO_ANSWER_SECONDS)
     polling: Future | None = None  # a poll of a remote host's leases, running in the pool
     # remote hosts: network name -> the lease list libvirt gave last time, on this subscription
     remote_leases: dict[str, tuple | None] = field(default_factory=dict)
     remote_leases_of: events.Subscription | None = None
+
+
+def subscribe(watch: _HostWatch, *args) -> events.Subscription:
+    """An attempt to subscribe, in the pool: noted when it begins, so that its silence is timed
+    from then (an attempt waiting for a free thread behind hosts that hang is not silent)."""
+    watch.subscribing_since = time.monotonic()
+    return events.subscribe(*args)
+
+
+def since_started(watch: _HostWatch, now: float) -> float:
+    return now - watch.subscribing_since if watch.subscribing_since else 0.0
 
 
 class Monitor(threading.Thread):
@@ -211,9 +233,11 @@ class Monitor(threading.Thread):
 
     def keep_subscribed(self, watch: _HostWatch, now: float) -> None:
         if watch.subscribing is not None:
-            if not watch.subscribing.done():
-                return
-            self.subscribed(watch, watch.subscribing)
+            if watch.subscribing.done():
+                self.subscribed(watch, watch.subscribing)
+            elif since_started(watch, now) > NO_ANSWER_SECONDS and not watch.no_answer_told:
+                watch.no_answer_told = True
+                record_unreachable(watch.host, gateway.HostUnreachable(NO_ANSWER))
             return
         if watch.subscription is not None and events.alive(watch.subscription):
             return
@@ -224,8 +248,10 @@ class Monitor(threading.Thread):
             events.unsubscribe(watch.subscription)  # closes the dead connection
             watch.subscription = None
         host_id = watch.host.pk
+        watch.subscribing_since, watch.no_answer_told = 0.0, False
         watch.subscribing = self.connector.submit(
-            events.subscribe,
+            subscribe,
+            watch,
             watch.host.uri,
             lambda name, _event: self.changes.put((host_id, name)),
             lambda _name, _event: self.domain_changes.put(host_id),
