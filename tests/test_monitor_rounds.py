@@ -36,16 +36,16 @@ def test_after_failed_rounds_every_host_is_read_again_once(quiet_monitor, monkey
     with monkeypatch.context() as patch, caplog.at_level(logging.ERROR, logger=monitor.__name__):
         patch.setattr(quiet_monitor, "read_hosts", cut)
         for _ in range(5):
-            quiet_monitor.next_hosts = 0
+            quiet_monitor.next_host_list = 0
             quiet_monitor.round()
     assert quiet_monitor.missed and quiet_monitor.asked == []
     assert len(caplog.records) == 1, "each failed round was logged"
 
-    quiet_monitor.next_hosts = 0
+    quiet_monitor.next_host_list = 0
     quiet_monitor.round()
     assert sorted(quiet_monitor.asked) == ["vnwt-m1", "vnwt-m2"]
     assert not quiet_monitor.missed
-    quiet_monitor.next_hosts = 0
+    quiet_monitor.next_host_list = 0
     quiet_monitor.round()
     assert len(quiet_monitor.asked) == 2, "the hosts were read again at every round"
 

@@ -1,8 +1,15 @@
 """What the worker stores of a switch's host side (networks.worker.survey), without a real host."""
 
 from networks.gateway.hostside import Link
-from networks.models import Network
-from networks.worker.survey import GAP_SECONDS, HISTORY, _traffic, remote_reason, survey
+from networks.models import Host, Network
+from networks.worker.survey import (
+    GAP_SECONDS,
+    HISTORY,
+    _traffic,
+    remote_reason,
+    survey,
+    survey_remote,
+)
 
 
 def link(rx: int, tx: int) -> Link:
@@ -31,6 +38,18 @@ def test_a_survey_of_a_host_seen_only_through_libvirt_is_written_once(
     assert survey(test_host) == []  # nothing changed: nothing written, nothing published
     [change] = listener.settle()
     assert change["networks"] == [net.pk] and change["topic"] == "switch"
+
+
+def test_hosts_seen_only_through_libvirt_are_surveyed_together_in_one_query(
+    test_host, make_network, django_assert_num_queries
+):
+    far = Host.objects.create(name="far", uri="qemu+ssh://root@kvm2/system")
+    lab, wan = make_network(test_host, "lab", active=True), make_network(far, "wan")
+    assert sorted(survey_remote([test_host, far])) == sorted([lab.pk, wan.pk])
+    assert Network.objects.get(pk=wan.pk).switch["reason"] == remote_reason(far.uri)
+    assert Network.objects.get(pk=lab.pk).switch["reason"] == remote_reason(test_host.uri)
+    with django_assert_num_queries(1):  # a fleet's idle worker: one look, nothing written
+        assert survey_remote([test_host, far]) == []
 
 
 def test_counters_keep_a_short_history_and_the_previous_sample_for_rates():

@@ -7,6 +7,7 @@ command; no reply is awaited).
 """
 
 import logging
+import threading
 
 from celery.worker.control import control_command
 from django.conf import settings
@@ -14,6 +15,10 @@ from django.conf import settings
 from networks.workers import matches
 
 log = logging.getLogger(__name__)
+
+# Set when the web says hosts were added, renamed or removed: the monitor reads its hosts again at
+# once (networks.worker.monitor) instead of at its next slow look.
+hosts_changed = threading.Event()
 
 
 def patterns() -> tuple[list[str], list[str]]:
@@ -44,5 +49,6 @@ def sync(consumer) -> dict[str, list[str]]:
 
 @control_command()
 def vnetweb_sync_queues(state, **_kwargs) -> dict:
+    hosts_changed.set()
     state.consumer.call_soon(sync, state.consumer)
     return {"ok": "sync scheduled"}
