@@ -92,8 +92,7 @@ def svg_charts(panels: list[tuple[str, dict[str, dict[int, float]], float | None
         width=str(W * len(panels)),
         height=str(H),
         viewBox=f"0 0 {W * len(panels)} {H}",
-        font_family="sans-serif",
-        font_size="12",
+        attrib={"font-family": "sans-serif", "font-size": "12"},
     )
     _el(svg, "rect", width=W * len(panels), height=H, fill="white")
     for n, (title, series, target) in enumerate(panels):
