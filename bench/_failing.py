@@ -25,6 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import _netns
+from _procs import stop
 from _services import free_port
 
 DROP_NAMESPACE = "vnwtfdrop"
@@ -91,7 +92,7 @@ class RefusedHosts:
 
     def close(self) -> None:
         if self.proc is not None:
-            _netns.stop(self.proc)
+            stop(self.proc)
             self.proc = None
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import _netns
-from _services import postgres_cluster, redis_server
+from _procs import stop
+from _services import Postgres, postgres_cluster, redis_server
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -105,7 +106,7 @@ class Site:
     tmp: Path
     hub: _netns.Hub
     redis_port: int
-    database: object  # _services.Postgres
+    database: Postgres
     env: dict[str, str]  # the site's own processes: services on 127.0.0.1
     workers: list[LinkedWorker] = field(default_factory=list)
 
@@ -178,7 +179,7 @@ def stack(
     with ExitStack() as stack_:
         hub = stack_.enter_context(_netns.bridge(hub_name, hub_network))
         binds = ["127.0.0.1", hub.address]
-        redis_port = stack_.enter_context(redis_server(tmp, binds))
+        redis_port = stack_.enter_context(redis_server(tmp, binds)).port
         database = stack_.enter_context(postgres_cluster(tmp, binds, str(hub.network)))
         env = site_env(tmp, f"redis://127.0.0.1:{redis_port}/0", database.url())
         site = Site(tmp, hub, redis_port, database, env)
@@ -190,4 +191,4 @@ def stack(
 
 def _stop_workers(site: Site) -> None:
     for worker in site.workers:
-        _netns.stop(worker.process, grace=10)
+        stop(worker.process, grace=10)

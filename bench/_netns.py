@@ -16,8 +16,6 @@ own nftables.
 """
 
 import ipaddress
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from _procs import stop
 
 REPO = Path(__file__).resolve().parent.parent
 PAIRS = ipaddress.ip_network("10.213.252.0/24")  # /30s for fake hosts (pair)
@@ -133,20 +133,6 @@ def forwarder_argv(address: str, ports: list[int]) -> list[str]:
     """The command line of bench/_forward.py listening on ADDRESS at each port."""
     forward = REPO / "bench" / "_forward.py"
     return [sys.executable, str(forward), address, ",".join(map(str, ports))]
-
-
-def stop(proc: subprocess.Popen, grace: float = 10) -> None:
-    """SIGTERM to the process's group, SIGKILL after `grace` seconds."""
-    if proc.poll() is not None:
-        return
-    with suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
 
 
 def wait_listening(ns: Namespace | None, address: str, port: int, timeout: float = 10) -> None:

@@ -1,9 +1,12 @@
 """A Redis and a PostgreSQL of the bench's own, on free ports, bound to loopback and to whatever
 other local addresses are given (a hub bridge's, for workers in namespaces: bench/_netns.py).
+The one place the benches and tests/test_fleet_links_real.py start them from.
 
-    with redis_server(tmp, ["127.0.0.1", hub.address]) as redis_port, \\
+    with redis_server(tmp, ["127.0.0.1", hub.address]) as redis, \\
          postgres_cluster(tmp, ["127.0.0.1", hub.address], "10.213.253.0/24") as pg:
-        pg.url(hub.address)   # postgresql://vnwt:…@10.213.253.1:PORT/vnwt
+        redis.url(hub.address)  # redis://10.213.253.1:PORT/0
+        pg.url(hub.address)     # postgresql://vnwt:…@10.213.253.1:PORT/vnwt
+        redis.pid, pg.pid       # the server processes, for CPU accounting (bench/_procs.py)
 
 Neither touches the machine's own services (Redis on 6379, Debian's PostgreSQL cluster) or any
 file outside `tmp`; both stop on the way out, also on failure. PostgreSQL refuses to run as
@@ -21,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from _netns import stop
+from _procs import stop
 
 # Debian's newest PostgreSQL (package postgresql: 15 on Debian 12).
 PG_BIN = max(
@@ -34,12 +37,15 @@ ROLE = DATABASE = "vnwt"
 
 
 def free_port() -> int:
+    """A loopback port nobody listens on now (the kernel's pick)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+def wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    """Until something accepts connections on 127.0.0.1:PORT; fails with the end of `log` when
+    `proc` exits first or `timeout` passes."""
     deadline = time.monotonic() + timeout
     while True:
         with socket.socket() as sock:
@@ -51,21 +57,31 @@ def _wait_port(port: int, proc: subprocess.Popen, log: Path, timeout: float = 30
         time.sleep(0.1)
 
 
+@dataclass
+class Redis:
+    port: int
+    pid: int
+
+    def url(self, address: str = "127.0.0.1") -> str:
+        return f"redis://{address}:{self.port}/0"
+
+
 @contextmanager
-def redis_server(tmp: Path, binds: list[str]) -> Iterator[int]:
-    """redis-server on a free port, no persistence; yields the port."""
+def redis_server(tmp: Path, binds: list[str]) -> Iterator[Redis]:
+    """redis-server on a free port, no persistence (its CPU and client list are the bench's
+    alone); room for the fleet's clients (200 streams, 50 browsers, workers)."""
     port = free_port()
     log = tmp / "redis.log"
     argv = [
         *("redis-server", "--port", str(port), "--bind", " ".join(binds)),
         *("--save", "", "--appendonly", "no", "--dir", str(tmp), "--logfile", str(log)),
-        *("--protected-mode", "no", "--daemonize", "no"),
+        *("--protected-mode", "no", "--daemonize", "no", "--maxclients", "4000"),
     ]
     proc = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL)
     try:
         log.touch()
-        _wait_port(port, proc, log)
-        yield port
+        wait_port(port, proc, log)
+        yield Redis(port, proc.pid)
     finally:
         stop(proc)
 
@@ -74,6 +90,7 @@ def redis_server(tmp: Path, binds: list[str]) -> Iterator[int]:
 class Postgres:
     port: int
     password: str
+    pid: int  # the postmaster: its backends are its children
 
     def url(self, address: str = "127.0.0.1") -> str:
         return f"postgresql://{ROLE}:{self.password}@{address}:{self.port}/{DATABASE}"
@@ -84,23 +101,27 @@ def _as_postgres(argv: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres_cluster(tmp: Path, binds: list[str], allow: str = "") -> Iterator[Postgres]:
+def postgres_cluster(
+    tmp: Path, binds: list[str], allow: str = "", durable: bool = False
+) -> Iterator[Postgres]:
     """A fresh cluster (initdb, ~2 s) in a folder of its own under /tmp (`tmp` may be closed to
     the postgres user), removed afterwards; its database and role `vnwt` with a generated
-    password; connections over TCP from loopback and from the network `allow` (CIDR) need it."""
+    password; connections over TCP from loopback and from the network `allow` (CIDR) need it.
+    Commits are not flushed to disk unless `durable` (bench/fleet.py: write latency as in
+    production)."""
     if not (PG_BIN / "postgres").exists():
         raise RuntimeError(f"no PostgreSQL in {PG_BIN}: scripts/setup.sh --test installs it")
     data = Path(tempfile.mkdtemp(prefix="vnwt-pg-"))
     try:
         shutil.chown(data, PG_USER, PG_USER)
-        with _cluster(data, binds, allow) as pg:
+        with _cluster(data, binds, allow, durable) as pg:
             yield pg
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
 
 @contextmanager
-def _cluster(data: Path, binds: list[str], allow: str) -> Iterator[Postgres]:
+def _cluster(data: Path, binds: list[str], allow: str, durable: bool) -> Iterator[Postgres]:
     password = secrets.token_urlsafe(16)
     pwfile = data / "pw"
     pwfile.write_text(password + "\n")
@@ -127,17 +148,18 @@ def _cluster(data: Path, binds: list[str], allow: str) -> Iterator[Postgres]:
     argv = [
         *(str(PG_BIN / "postgres"), "-D", str(data / "db"), "-p", str(port)),
         *("-c", f"listen_addresses={','.join(binds)}", "-c", f"unix_socket_directories={data}"),
-        *("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"),
-        *("-c", "max_connections=300"),
+        *("-c", "max_connections=400"),
     ]
+    if not durable:
+        argv += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             _as_postgres(argv), start_new_session=True, stdout=out, stderr=subprocess.STDOUT
         )
     shutil.chown(log, PG_USER, PG_USER)
     try:
-        _wait_port(port, proc, log)
-        pg = Postgres(port, password)
+        wait_port(port, proc, log)
+        pg = Postgres(port, password, proc.pid)  # setpriv execs postgres: the same pid
         _create_database(pg)
         yield pg
     finally:

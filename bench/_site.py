@@ -19,18 +19,18 @@ one active network (LEASE_NETWORK) holding LEASES DHCP leases.
 
 import ipaddress
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from _procs import stop
+from _services import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -199,12 +199,6 @@ async def alogin(client: httpx.AsyncClient) -> None:
         raise RuntimeError(f"login failed: HTTP {response.status_code}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def server(
     tmp: Path,
@@ -241,7 +235,7 @@ def server(
         _wait_healthy(base, proc, log_path, timeout)
         yield base
     finally:
-        _stop(proc)
+        stop(proc, 15)  # gunicorn stops its workers
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen, log_path: Path, timeout: float) -> None:
@@ -257,15 +251,3 @@ def _wait_healthy(base: str, proc: subprocess.Popen, log_path: Path, timeout: fl
             pass
         time.sleep(0.2)
     raise RuntimeError(f"web server did not answer {base}/healthz/ within {timeout:.0f} s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM to the server's process group (gunicorn stops its workers), SIGKILL to whatever of
-    the group is left after 15 s or after the master has gone."""
-    with suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    with suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=15)
-    with suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()

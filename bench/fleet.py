@@ -5,9 +5,9 @@
 
 Everything runs here, of its own, in a temporary directory (/tmp/vnwt-fleet-*), and is stopped on
 the way out, also on failure or Ctrl-C:
-- a throw-away PostgreSQL 15 cluster (Debian's /usr/lib/postgresql/15/bin, run as `postgres`)
-  and a redis-server without persistence, both on free loopback ports: their CPU and Redis's
-  client list are the fleet's alone;
+- a throw-away PostgreSQL cluster (Debian's newest in /usr/lib/postgresql, run as `postgres`,
+  commits flushed as in production) and a redis-server without persistence, both on free
+  loopback ports (bench/_services.py): their CPU and Redis's client list are the fleet's alone;
 - the site as `make run` runs it: gunicorn vnetweb.asgi:application (gunicorn.conf.py: 2 uvicorn
   workers), `celery -A vnetweb beat` (the sweep every VNETWEB_REFRESH_SECONDS, 60 s), and one
   Celery worker (--pool=threads --concurrency=4) per 25 hosts, worker KK serving the queues of
@@ -38,6 +38,11 @@ JSON (--json) and as an SVG chart of the pages' p95 (--plot):
 - idle: no clients, no streams, --idle s: CPU of beat, the workers, Redis and PostgreSQL (each
   with all its processes, /proc utime+stime incl. reaped children) over wall time.
 
+- with --failures, at the largest size: 20 failing hosts join the fleet (bench/_failing.py: 10
+  whose packets are dropped in a namespace, 10 whose port refuses), served by the fleet's
+  workers; how soon each shows unreachable and comes back by itself, the healthy hosts' probes
+  before and during, and the jobs asked of the failing hosts that are left running.
+
 It is a report, not a test: it exits 0 whatever the figures, non-zero when it cannot run.
 The machine's load average before and after is printed: other programs show in every figure.
 """
@@ -64,9 +69,11 @@ sys.path[1:1] = [str(REPO)]  # bench/ is first (the script's folder); the checko
 
 import _fleet_hosts as fh  # noqa: E402
 import _fleet_load as fl  # noqa: E402
-import _fleet_services as fs  # noqa: E402
 import httpx  # noqa: E402
+from _failing import measure_failures  # noqa: E402
 from _fleet_report import Table, svg_charts  # noqa: E402
+from _procs import Programs, parent, tree, tree_cpu, tree_rss  # noqa: E402
+from _services import free_port, postgres_cluster, redis_server  # noqa: E402
 from pages import Timing, percentile, time_gets  # noqa: E402
 
 ADMIN, ADMIN_PASSWORD = "fleet-admin", "fleet-admin-password-1"
@@ -152,10 +159,10 @@ def sessions() -> list[dict[str, str]]:
     return out
 
 
-def start_site(programs: fs.Programs, tmp: Path) -> str:
+def start_site(programs: Programs, tmp: Path) -> str:
     """gunicorn and beat, as `make run` runs them; returns the web's base URL once it answers."""
     venv = Path(sys.executable).parent
-    port = fs.free_port()
+    port = free_port()
     programs.start(
         "web", [str(venv / "gunicorn"), "vnetweb.asgi:application", "--bind", f"127.0.0.1:{port}"]
     )
@@ -182,7 +189,7 @@ def start_site(programs: fs.Programs, tmp: Path) -> str:
     raise RuntimeError("the web server did not answer /healthz/ within 60 s")
 
 
-def start_worker(programs: fs.Programs, k: int) -> None:
+def start_worker(programs: Programs, k: int) -> None:
     """Worker k, serving the queues of hosts vnwt-fKK-* (like make run's worker-hosts)."""
     venv = Path(sys.executable).parent
     argv = [
@@ -207,7 +214,7 @@ def start_worker(programs: fs.Programs, k: int) -> None:
 class Fleet:
     """The hosts made so far, and the workers serving them."""
 
-    def __init__(self, hosts_dir: Path, programs: fs.Programs) -> None:
+    def __init__(self, hosts_dir: Path, programs: Programs) -> None:
         self.hosts_dir, self.programs = hosts_dir, programs
         self.count = 0
         self.workers: set[int] = set()
@@ -420,12 +427,12 @@ def web_state(ctx: dict) -> dict:
         clients = [c for c in conn.client_list() if c.get("cmd") != "client|list"]
     finally:
         conn.close()
-    pids = fs.tree(ctx["web_pids"])
+    pids = tree(ctx["web_pids"])
     return {
         "redis": len(clients),
         "subscribed": sum(1 for c in clients if int(c.get("sub", 0)) + int(c.get("psub", 0))),
         "redis_cmds": Counter(c.get("cmd", "?") for c in clients),
-        "rss": fs.tree_rss(ctx["web_pids"]),
+        "rss": tree_rss(ctx["web_pids"]),
         "threads": sum(len(list(Path(f"/proc/{pid}/task").iterdir())) for pid in pids),
         "pg": pg_connections(),
     }
@@ -462,7 +469,7 @@ async def busy(base: str, port: int, cookies: list[dict[str, str]], fleet: Fleet
     ctx["after"] = await asyncio.to_thread(web_state, ctx)
     ctx["streams_only"] = await browse_for(base, cookies, pages, args.duration / 2)
     until = asyncio.Event()
-    cpu_before = {name: fs.tree_cpu(pids) for name, pids in ctx["groups"]().items()}
+    cpu_before = {name: tree_cpu(pids) for name, pids in ctx["groups"]().items()}
     cpu, started = time.process_time(), time.monotonic()
     browsing = asyncio.create_task(fl.browse(base, cookies, pages, until))
     await asyncio.sleep(2)  # the clients are browsing
@@ -479,7 +486,7 @@ async def busy(base: str, port: int, cookies: list[dict[str, str]], fleet: Fleet
     wall = time.monotonic() - started
     ctx["client_cpu"] = (time.process_time() - cpu) / wall
     ctx["busy_cpu"] = {
-        name: 100 * (fs.tree_cpu(pids) - cpu_before[name]) / wall
+        name: 100 * (tree_cpu(pids) - cpu_before[name]) / wall
         for name, pids in ctx["groups"]().items()
     }
     ctx["busy_seconds"] = time.monotonic() - started
@@ -495,29 +502,27 @@ async def browse_for(base: str, cookies, pages: dict, seconds: float) -> fl.Brow
     return await browsing
 
 
-def cpu_groups(programs: fs.Programs, redis_pid: int, pg: Path) -> dict[str, list[int]]:
+def cpu_groups(programs: Programs, redis_pid: int, pg_pid: int) -> dict[str, list[int]]:
     """The programs whose CPU is told apart, each a list of root processes."""
     me = os.getpid()
     return {
         "beat": programs.pids("beat"),
         "workers": programs.pids("worker"),
         "redis": [redis_pid],
-        "postgresql": [fs.postmaster_pid(pg) or 0],
+        "postgresql": [pg_pid],
         "web": programs.pids("web"),
         # This process's children: Playwright's driver and Chromium.
-        "chromium": [pid for pid in fs.tree([me]) if pid != me and fs.parent(pid) == me],
+        "chromium": [pid for pid in tree([me]) if pid != me and parent(pid) == me],
     }
 
 
-def measure_busy(
-    table: Table, base: str, fleet: Fleet, programs: fs.Programs, services: tuple, args
-):
+def measure_busy(table: Table, base: str, fleet: Fleet, programs: Programs, services: tuple, args):
     size = fleet.count
-    redis_url, redis_pid, pg = services
+    redis_url, redis_pid, pg_pid = services
     ctx = {
         "web_pids": programs.pids("web"),
         "redis_url": redis_url,
-        "groups": lambda: cpu_groups(programs, redis_pid, pg),
+        "groups": lambda: cpu_groups(programs, redis_pid, pg_pid),
     }
     cookies = sessions()[: args.clients]
     asyncio.run(busy(base, int(base.rsplit(":", 1)[1]), cookies, fleet, args, ctx))
@@ -591,18 +596,18 @@ def measure_busy(
 
 
 def measure_idle(
-    table: Table, fleet: Fleet, programs: fs.Programs, redis_pid: int, pg: Path, args
+    table: Table, fleet: Fleet, programs: Programs, redis_pid: int, pg_pid: int, args
 ) -> dict:
     """CPU of beat, workers, Redis and PostgreSQL while nobody uses the site, in % of one core."""
     time.sleep(args.settle)
-    groups = cpu_groups(programs, redis_pid, pg)
+    groups = cpu_groups(programs, redis_pid, pg_pid)
     del groups["chromium"]
     groups["web (information)"] = groups.pop("web")
-    before = {name: fs.tree_cpu(pids) for name, pids in groups.items()}
+    before = {name: tree_cpu(pids) for name, pids in groups.items()}
     t = time.monotonic()
     time.sleep(args.idle)
     wall = time.monotonic() - t
-    share = {name: 100 * (fs.tree_cpu(pids) - before[name]) / wall for name, pids in groups.items()}
+    share = {name: 100 * (tree_cpu(pids) - before[name]) / wall for name, pids in groups.items()}
     size = fleet.count
     for name, value in share.items():
         table.put(f"idle CPU: {name}", size, value, "%")
@@ -676,36 +681,72 @@ def plot(table: Table, path: Path) -> None:
     )
 
 
-def failures_hook(table: Table, base: str, fleet: Fleet, env: dict, tmp: Path) -> None:
-    """--failures: bench/_failing.py (written separately) measures 20 unreachable hosts and
-    workers in namespaces against this running fleet, if it is there."""
-    # ---- HOOK for bench/_failing.py (issue 20, helper wtfail) --------------------------------
-    try:
-        from bench import _failing
-    except ImportError as exc:
-        print(f"--failures: bench/_failing.py cannot be imported ({exc}); skipped")
-        return
-    result = _failing.measure_failures(
-        base=base, env=env, tmp=tmp, hosts_dir=fleet.hosts_dir, hosts=fleet.names(), table=table
+def failures_hook(table: Table, fleet: Fleet, programs: Programs, details: dict) -> None:
+    """--failures: 10 hosts whose packets are dropped and 10 whose port refuses (bench/_failing.py)
+    join the running fleet, named among its hosts (vnwt-fKK-downNN) so that the fleet's workers
+    serve them next to healthy hosts; each figure is a row at the fleet's largest size, the raw
+    figures go to the JSON. This process's Django is already on the fleet's database (configure)."""
+    size = fleet.count
+    load = os.getloadavg()[0]
+    print(f"\n-- failures: 20 failing hosts among {size} (load average {load:.2f})")
+    figures = measure_failures(fleet.names(), log=lambda line: print(f"  {line}"))
+    programs.check()
+    details["failures"] = figures
+    table.put(
+        "failures: load average before/after", size, f"{load:.2f} -> {os.getloadavg()[0]:.2f}"
     )
-    table.put("failures (bench/_failing.py)", fleet.count, json.dumps(result, default=str)[:60])
-    # -------------------------------------------------------------------------------------------
+    table.put(
+        "failures: failing hosts read once (median/max)", size, _spread(figures["first_read"])
+    )
+    for kind, summary in figures["unreachable_after"].items():
+        name = f"failures: {kind} shown unreachable after (median/max)"
+        table.put(name, size, _spread(summary), "", "<= 30 s")
+        table.judge(name, not summary["never"] and summary["max_s"] <= 30)
+    for kind, summary in figures["back_after"].items():
+        name = f"failures: {kind} back by themselves after (median/max)"
+        table.put(name, size, _spread(summary), "", "all back")
+        table.judge(name, not summary["never"])
+    for when in ("before", "during"):
+        healthy = figures["healthy"][when]
+        probes = healthy["probes"]
+        name = f"failures: healthy hosts' probe {when} (median/max)"
+        table.put(name, size, _spread(probes) + f", {probes['probes']} probes")
+        ages = healthy["last_checked_age"]
+        if ages:
+            name = f"failures: healthy hosts' last read age {when} (median/max)"
+            table.put(name, size, f"{ages['median_s']} / {ages['max_s']} s")
+    jobs = figures["jobs"]
+    table.put("failures: jobs asked of failing hosts", size, jobs["asked"])
+    table.put("failures: jobs left running", size, jobs["left_running"], "", "0")
+    table.judge("failures: jobs left running", jobs["left_running"] == 0)
+    for outcome, count in sorted(jobs["outcomes"].items()):
+        print(f"    {count} x {outcome}")
+
+
+def _spread(summary: dict) -> str:
+    """'median / max s' of one of _failing's summaries, and how many never got there."""
+    if summary["median_s"] is None:
+        return "never"
+    never = f" ({summary['never']} never)" if summary["never"] else ""
+    return f"{summary['median_s']} / {summary['max_s']} s{never}"
 
 
 def run(args, tmp: Path, table: Table, details: dict) -> None:
     hosts_dir = tmp / "hosts"
     hosts_dir.mkdir()
     with ExitStack() as stack:
-        database_url = stack.enter_context(fs.postgres(tmp))
-        redis_url, redis_pid = stack.enter_context(fs.redis(tmp))
+        # Commits flushed to disk, as in production: the jobs' and clicks' figures include it.
+        pg = stack.enter_context(postgres_cluster(tmp, ["127.0.0.1"], durable=True))
+        redis = stack.enter_context(redis_server(tmp, ["127.0.0.1"]))
+        database_url, redis_url = pg.url(), redis.url()
         env = site_env(tmp, hosts_dir, database_url, redis_url)
-        print(f"PostgreSQL 15: {database_url}\nRedis: {redis_url}")
+        print(f"PostgreSQL: {database_url}\nRedis: {redis_url}")
         t = time.perf_counter()
         configure(env)
         print(
             f"migrated, static files collected, {USERS + 1} users ({time.perf_counter() - t:.1f} s)"
         )
-        programs = stack.enter_context(fs.Programs(tmp, env, REPO))
+        programs = stack.enter_context(Programs(tmp, env, REPO))
         base = start_site(programs, tmp)
         print(f"web {base}; logs in {tmp}")
         fleet = Fleet(hosts_dir, programs)
@@ -717,20 +758,20 @@ def run(args, tmp: Path, table: Table, details: dict) -> None:
             print(f"-- pages (load average {os.getloadavg()[0]:.2f})")
             measure_pages(table, base, fleet, viewer, args)
             print(f"-- busy (load average {os.getloadavg()[0]:.2f})")
-            services = (redis_url, redis_pid, tmp / "pg")
+            services = (redis_url, redis.pid, pg.pid)
             ctx = measure_busy(table, base, fleet, programs, services, args)
             details[f"clicks_{size}"] = ctx["clicks"]
             print(f"-- idle (load average {os.getloadavg()[0]:.2f})")
-            measure_idle(table, fleet, programs, redis_pid, tmp / "pg", args)
+            measure_idle(table, fleet, programs, redis.pid, pg.pid, args)
             programs.check()
             details[f"loadavg_after_{size}"] = os.getloadavg()
         if args.failures:
-            failures_hook(table, base, fleet, env, tmp)
+            failures_hook(table, fleet, programs, details)
         if args.hold:
             hold(args.hold, base, programs, tmp)
 
 
-def hold(seconds: float, base: str, programs: fs.Programs, tmp: Path) -> None:
+def hold(seconds: float, base: str, programs: Programs, tmp: Path) -> None:
     """Keep the fleet running, idle, for a profiler (py-spy) or a look around; Ctrl-C ends it."""
     print(f"\nHolding the fleet for {seconds:.0f} s: web {base}, logs in {tmp}")
     for name, proc in programs.procs.items():

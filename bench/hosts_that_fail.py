@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import _links  # noqa: E402
-import _netns  # noqa: E402
 from _failing import measure_failures  # noqa: E402
+from _procs import stop  # noqa: E402
 from _services import postgres_cluster, redis_server  # noqa: E402
 
 
@@ -60,10 +60,10 @@ def main() -> None:
     per_worker = -(-args.healthy // args.workers)
     bin_ = Path(sys.executable).parent
     with ExitStack() as stack:
-        redis_port = stack.enter_context(redis_server(tmp, ["127.0.0.1"]))
+        redis = stack.enter_context(redis_server(tmp, ["127.0.0.1"]))
         database = stack.enter_context(postgres_cluster(tmp, ["127.0.0.1"]))
         settings = dict(item.split("=", 1) for item in args.set)
-        env = _links.site_env(tmp, f"redis://127.0.0.1:{redis_port}/0", database.url(), **settings)
+        env = _links.site_env(tmp, redis.url(), database.url(), **settings)
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True
         )
@@ -85,9 +85,9 @@ def main() -> None:
             proc = _start(
                 argv, {**env, "VNETWEB_WORKER_HOSTS": f"vnwt-f{k:02d}-*"}, tmp / f"w{k}.log"
             )
-            stack.callback(_netns.stop, proc)
+            stack.callback(stop, proc)
         beat = [str(bin_ / "celery"), "-A", "vnetweb", "beat", "-s", str(tmp / "beat-schedule")]
-        stack.callback(_netns.stop, _start(beat, env, tmp / "beat.log"))
+        stack.callback(stop, _start(beat, env, tmp / "beat.log"))
         deadline = time.monotonic() + 60
         while Host.objects.filter(name__in=healthy, reachable=True).count() < len(healthy):
             if time.monotonic() > deadline:
