@@ -17,6 +17,7 @@ import time
 
 import redis
 from celery import current_app
+from django.conf import settings
 
 from networks.redis_client import client
 
@@ -76,6 +77,38 @@ def serving(queue: str) -> bool | None:
     """Whether some live worker serves `queue`; None when that cannot be told (Redis away)."""
     workers = live()
     return None if workers is None else any(takes(entry, queue) for entry in workers.values())
+
+
+def unserved(hosts) -> set[int] | None:
+    """The ids of those hosts that no live worker serves now: their worker stopped, or cannot
+    reach Redis (a link cut). None when that cannot be told: presence is off, tasks run eagerly
+    (no worker at all), or Redis is away."""
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.VNETWEB_WORKER_PRESENCE:
+        return None
+    alive = live()
+    if alive is None:
+        return None
+    return {
+        host.pk for host in hosts if not any(takes(entry, host.queue) for entry in alive.values())
+    }
+
+
+# The hosts found unserved at beat's last look (tell_unserved_hosts), to tell open pages only of
+# the changes.
+UNSERVED_KEY = "vnetweb:unserved-hosts"
+
+
+def note_unserved(found: set[int]) -> set[int]:
+    """Keep `found` as the hosts unserved now; returns the hosts whose state changed since the
+    last call (none the first time after a Redis restart is fine: the pages read it on load)."""
+    new = ",".join(str(pk) for pk in sorted(found))
+    try:
+        old = client().getset(UNSERVED_KEY, new)
+    except redis.RedisError as exc:
+        log.warning("cannot note which hosts lack a worker: %s", exc)
+        return set()
+    before = {int(pk) for pk in old.decode().split(",") if pk} if old is not None else found
+    return before ^ found
 
 
 def unserved_message(host, *, any_more: bool = False) -> str:

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from networks import workers
+from networks import live, workers
 from networks.jobs import create_job
 from networks.models import Host, Job
 from networks.operations import Op
@@ -166,6 +166,37 @@ def test_the_host_pages_say_when_no_live_worker_serves_the_host(
         assert "no worker</span>" not in client.get(reverse("host-list")).content.decode()
     finally:
         broker.hdel(workers.KEY, fresh)
+
+
+def test_open_pages_hear_when_a_host_loses_or_regains_its_worker(presence, broker, db):
+    """Beat's look every 5 s (tell_unserved_hosts): a host whose worker's announcement ran out, or
+    came back, is published on the live channel, once per change."""
+    host = Host.objects.create(name=NOBODY, uri="test:///default", reachable=True)
+    broker.delete(workers.UNSERVED_KEY)
+    pubsub = broker.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(live.channel())
+    fresh = "vnwt-serving@test"
+    entry = {"queues": [host.queue], "hosts": [], "exclude": [], "until": time.time() + 60}
+
+    def heard() -> list[int]:
+        found = []
+        while message := pubsub.get_message(timeout=0.3):
+            found.append(json.loads(message["data"])["host"])
+        return found
+
+    try:
+        assert tasks.tell_unserved_hosts() == 0  # the first look: nothing to compare with
+        announcing.announce(fresh, entry)
+        assert tasks.tell_unserved_hosts() == 1
+        assert heard() == [host.pk]
+        assert tasks.tell_unserved_hosts() == 0, "told again without a change"
+        broker.hdel(workers.KEY, fresh)  # the worker went away
+        assert tasks.tell_unserved_hosts() == 1
+        assert heard() == [host.pk]
+    finally:
+        broker.hdel(workers.KEY, fresh)
+        broker.delete(workers.UNSERVED_KEY)
+        pubsub.close()
 
 
 # --- real workers ------------------------------------------------------------------------------

@@ -276,9 +276,11 @@ VNETWEB_SWITCH_SECONDS = env_int("VNETWEB_SWITCH_SECONDS", 2)
 # How long a connect to a remote host may take before the host is called unreachable (libvirt has
 # no timeout of its own: a host whose packets are dropped would hold a worker for minutes).
 VNETWEB_CONNECT_SECONDS = env_int("VNETWEB_CONNECT_SECONDS", 10)
-# libvirt keepalive: a host that misses this many probes, this many seconds apart, is dropped.
+# libvirt keepalive: a host that misses this many probes, this many seconds apart, is dropped
+# (about interval x (count + 1): 15 s; with 3, a host whose packets are dropped showed unreachable
+# only after 29-35 s, bench/fleet.py --failures).
 VNETWEB_KEEPALIVE_INTERVAL = env_int("VNETWEB_KEEPALIVE_INTERVAL", 5)
-VNETWEB_KEEPALIVE_COUNT = env_int("VNETWEB_KEEPALIVE_COUNT", 3)
+VNETWEB_KEEPALIVE_COUNT = env_int("VNETWEB_KEEPALIVE_COUNT", 2)
 # How long the audit trail keeps its entries; older ones are pruned once a day.
 VNETWEB_AUDIT_DAYS = env_int("VNETWEB_AUDIT_DAYS", 365)
 # The most entries one /audit.csv holds (a last line says when there were more).
@@ -329,6 +331,12 @@ CELERY_BEAT_SCHEDULE = {
     # Queued jobs of hosts no live worker serves any more fail, saying so (networks.worker.tasks).
     "fail-unserved-jobs": {
         "task": "networks.tasks.fail_unserved_jobs",
+        "schedule": 5.0,
+        "options": {"expires": 5.0},
+    },
+    # Open pages hear of a host whose worker went away, or came back (networks.worker.tasks).
+    "tell-unserved-hosts": {
+        "task": "networks.tasks.tell_unserved_hosts",
         "schedule": 5.0,
         "options": {"expires": 5.0},
     },

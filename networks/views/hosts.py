@@ -1,6 +1,5 @@
 """Hosts: the list, a host's page, and the admin-only add/edit/remove."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Count, Q
@@ -20,20 +19,13 @@ from networks.workers import broadcast_sync
 
 
 def mark_unserved(hosts: list[Host]) -> None:
-    """Set `host.unserved` on each host that no live worker serves (networks.workers): its worker
-    stopped, or cannot reach Redis (a link cut). Its row then still says what the last check
-    found, and no worker will say otherwise, so the page says that it is as of that check and
-    that jobs asked for now fail. One Redis round trip for all; nothing is marked when presence
-    is off, tasks run eagerly, or Redis cannot be asked."""
+    """Set `host.unserved` on each host that no live worker serves (networks.workers): its row
+    then still says what the last check found, and no worker will say otherwise, so the page says
+    that it is as of that check and that jobs asked for now fail. One Redis round trip for all;
+    nothing is marked when that cannot be told."""
+    found = workers.unserved(hosts) if hosts else None
     for host in hosts:
-        host.unserved = False
-    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.VNETWEB_WORKER_PRESENCE or not hosts:
-        return
-    alive = workers.live()
-    if alive is None:
-        return
-    for host in hosts:
-        host.unserved = not any(workers.takes(entry, host.queue) for entry in alive.values())
+        host.unserved = found is not None and host.pk in found
 
 
 @require_GET

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from networks import audit, gateway, jobs, operations, workers
+from networks import audit, gateway, jobs, live, operations, workers
 from networks.models import Host, Job
 from networks.worker import queues
 from networks.worker.ops import Refused
@@ -171,6 +171,19 @@ def fail_lost_jobs() -> int:
     lost = Job.objects.filter(state=Job.State.RUNNING, started__lt=since)
     message = "Its worker stopped while running it. Check the network's state and try again."
     return sum(jobs.fail(job, message, only_from=(Job.State.RUNNING,)) for job in lost)
+
+
+@shared_task(name="networks.tasks.tell_unserved_hosts")
+def tell_unserved_hosts() -> int:
+    """Open pages hear of a host whose worker went away (or came back): its announcement ran out
+    (networks.workers), which nothing else would tell them. Returns how many hosts changed."""
+    found = workers.unserved(Host.objects.only("name"))
+    if found is None:
+        return 0
+    changed = workers.note_unserved(found)
+    for host_id in sorted(changed):
+        live.send(host_id)
+    return len(changed)
 
 
 @shared_task(name="networks.tasks.fail_unserved_jobs")
