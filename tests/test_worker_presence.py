@@ -298,8 +298,10 @@ def test_a_worker_busy_with_a_long_job_still_counts_as_serving_its_host(
     port = server.getsockname()[1]
     host = Host.objects.create(name="vnwt-busy", uri=f"qemu+tcp://127.0.0.1:{port}/system")
     # Solo pool: the job holds the worker's main thread. The connect gives up only after two
-    # minutes here (VNETWEB_CONNECT_SECONDS, 10 s by default), longer than this test.
-    celery_worker_process(host.name, VNETWEB_CONNECT_SECONDS="120")
+    # minutes here (VNETWEB_CONNECT_SECONDS, 10 s by default), longer than this test. No monitor:
+    # its own connect to the host would be the one waiting, and the job's, refused at once as
+    # "an earlier attempt is still waiting", would be retried instead of hanging.
+    celery_worker_process(host.name, VNETWEB_CONNECT_SECONDS="120", VNETWEB_MONITOR="false")
     wait_for(lambda: workers.serving(host.queue), timeout=30)
     hanging = create_job(operator, host, Op.PROBE)
     connection, _ = server.accept()
