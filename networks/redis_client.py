@@ -13,9 +13,23 @@ from django.conf import settings
 REDIS_DOWN = (redis.RedisError, OSError)
 
 
+# Connections one process keeps to Redis (besides its live subscription and Celery's own): a
+# caller beyond them waits up to POOL_WAIT seconds for one to be free. Without a bound, 200 pages
+# opening their streams at once left a web process holding 50 idle connections (bench/fleet.py).
+POOL_SIZE = 8
+POOL_WAIT = 2
+
+
 @cache
 def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    pool = redis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=POOL_SIZE,
+        timeout=POOL_WAIT,
+        socket_timeout=1,
+        socket_connect_timeout=1,
+    )
+    return redis.Redis(connection_pool=pool)
 
 
 def client() -> redis.Redis:

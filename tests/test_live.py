@@ -496,3 +496,22 @@ def test_open_streams_share_one_redis_subscription_per_process(
         held, received = pool.submit(asyncio.run, run()).result()
     assert held - before == 1
     assert all('"networks": [7]' in text for text in received)
+
+
+def test_a_process_holds_a_bounded_number_of_redis_connections(viewer):
+    """Fifty streams opening at once (each counts its place in Redis from a thread) share the
+    process's few connections: the rest wait their turn instead of opening more."""
+    from networks.redis_client import POOL_SIZE
+
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    before = len(server.client_list())
+    with ThreadPoolExecutor(50) as pool:
+        places = list(pool.map(lambda _: live.open_stream(viewer.pk), range(50)))
+    try:
+        opened = len(server.client_list()) - before
+        assert opened <= POOL_SIZE + 2, f"{opened} connections for 50 streams"  # +2: others' use
+        assert all(place is not None for place in places[: settings.VNETWEB_LIVE_STREAMS_PER_USER])
+    finally:
+        for place in places:
+            if place:
+                live.close_stream(viewer.pk, place)
