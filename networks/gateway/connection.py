@@ -90,16 +90,20 @@ def translate(exc: "libvirt.libvirtError") -> GatewayError:
     return GatewayError(message, transient=False, code=code)
 
 
-def _open(uri: str) -> "libvirt.virConnect":
+def _open(uri: str, keepalive: tuple[int, int] | None = None) -> "libvirt.virConnect":
     # Every connection is opened here: a URI is code to libvirt (ssh's command line, a file for
     # the test driver), so the host form's check is made again, whatever wrote the Host row.
     refused = refusal(uri)
     if refused:
         raise UriRefused(refused)
     conn = _open_within(uri, settings.VNETWEB_CONNECT_SECONDS)
+    interval, count = keepalive or (
+        settings.VNETWEB_KEEPALIVE_INTERVAL,
+        settings.VNETWEB_KEEPALIVE_COUNT,
+    )
     # Local drivers (test:///) have no keepalive; their connection cannot drop anyway.
     with suppress(libvirt.libvirtError):
-        conn.setKeepAlive(settings.VNETWEB_KEEPALIVE_INTERVAL, settings.VNETWEB_KEEPALIVE_COUNT)
+        conn.setKeepAlive(interval, count)
     return conn
 
 
@@ -193,11 +197,17 @@ def _cached(uri: str) -> "libvirt.virConnect":
         return conn
 
 
+# An event subscription's connection is how the monitor learns that a host whose packets are
+# dropped went away: its keepalive is quicker (about 3 x (2 + 1) = 9 s, against the shared
+# connection's 15 s), since its probes cost next to nothing and only events travel on it.
+SUBSCRIPTION_KEEPALIVE = (3, 2)
+
+
 def open_connection(uri: str) -> "libvirt.virConnect":
-    """A connection of the caller's own (not the shared one), with keepalive and the event loop
-    running; the caller closes it. For event subscriptions (networks.gateway.events)."""
+    """A connection of the caller's own (not the shared one), with a quick keepalive and the
+    event loop running; the caller closes it. For event subscriptions (networks.gateway.events)."""
     _uri_lock(uri)  # starts this process's event loop if needed
-    return _open(uri)
+    return _open(uri, SUBSCRIPTION_KEEPALIVE)
 
 
 def forget(uri: str) -> None:
