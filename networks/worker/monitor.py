@@ -14,8 +14,7 @@ For every host this worker serves (networks.worker.queues):
   at every TICK and the network read again when they moved. On a host reached over the network,
   libvirt's lease list of each running network with DHCP is asked for every
   VNETWEB_REMOTE_LEASE_SECONDS (from a small pool, one poll per host at a time) and the network
-  read again when it changed. (The test driver has
-  no leases.)
+  read again when it changed. (The test driver has no leases.)
 - A host that cannot be reached is tried again every RESUBSCRIBE_EVERY seconds, from a thread of
   its own: a connect that hangs (packets dropped) holds up no other host. The first subscription
   that succeeds reads the host again, so it comes back on the pages by itself.
@@ -58,9 +57,9 @@ RESUBSCRIBE_EVERY = 2.0  # how often a lost event subscription is tried again
 # Domain events come in bursts (a guest starting sends several): one read of the host per burst.
 GUESTS_EVERY = 0.3
 SUBSCRIBERS = 8  # threads that connect to hosts for their event subscriptions
-# A host whose new subscription has had no answer for this long is shown unreachable at once,
-# not only when the connect gives up (VNETWEB_CONNECT_SECONDS): after libvirt's keepalive dropped
-# the old connection (~20 s without an answer) that is the difference between ~25 s and ~32 s.
+# A host whose new subscription has had no answer for this long is shown unreachable then, not
+# only when the connect gives up (VNETWEB_CONNECT_SECONDS, 10 s): with the subscription's keepalive
+# (~9 s, gateway.connection) a host whose packets are dropped shows unreachable after ~16-19 s.
 NO_ANSWER_SECONDS = 5.0
 NO_ANSWER = (
     f"No answer from the host for {NO_ANSWER_SECONDS:g} s: packets dropped, or the host down "
@@ -87,6 +86,12 @@ class _HostWatch:
     # remote hosts: network name -> the lease list libvirt gave last time, on this subscription
     remote_leases: dict[str, tuple | None] = field(default_factory=dict)
     remote_leases_of: events.Subscription | None = None
+
+    @property
+    def polls_leases(self) -> bool:
+        """Whether its leases are polled: a host reached over the network (the test driver has
+        none; a local host's lease files are watched)."""
+        return not self.local and not self.host.uri.startswith("test:")
 
 
 def subscribe(watch: _HostWatch, *args) -> events.Subscription:
@@ -348,8 +353,7 @@ class Monitor(threading.Thread):
 
     def ask_for_lease_polls(self) -> None:
         for watch in self.hosts.values():
-            remote = not watch.local and not watch.host.uri.startswith("test:")
-            if not remote or watch.subscription is None:
+            if not watch.polls_leases or watch.subscription is None:
                 continue
             if watch.polling is None or watch.polling.done():
                 watch.polling = self.pollers.submit(self.poll_in_pool, watch)
@@ -365,7 +369,7 @@ class Monitor(threading.Thread):
         """A host reached over the network: its running DHCP networks' lease lists, compared with
         the last ones; a network whose list moved is read again."""
         sub = watch.subscription
-        if watch.local or sub is None or watch.host.uri.startswith("test:"):
+        if sub is None:
             return
         if watch.remote_leases_of is not sub:  # a new connection: every network is read once
             watch.remote_leases, watch.remote_leases_of = {}, sub
@@ -384,7 +388,7 @@ class Monitor(threading.Thread):
                 return  # the subscription's keep-alive tells whether the host went away
             # Seen for the first time (a network just started, a new subscription): read once,
             # whatever the list says, since it may have changed before this look.
-            if watch.remote_leases.get(name, ()) != found or name not in watch.remote_leases:
+            if name not in watch.remote_leases or watch.remote_leases[name] != found:
                 self.reread(watch, name)
             watch.remote_leases[name] = found
 
