@@ -294,13 +294,9 @@ def measure_failures(
             }
             probes = ProbeSampler(healthy)
             probes.start()
-            broke = time.monotonic()
-            for hosts in kinds.values():
-                hosts.fail()
-            down = _wait_each(every, lambda row: row["reachable"] is False, broke, 120)
-            figures["unreachable_after"] = {
-                kind: _summary([down[name] for name in names[kind]]) for kind in kinds
-            }
+            figures["unreachable_after"] = _after_each(
+                kinds, names, "fail", lambda row: row["reachable"] is False, 120
+            )
             figures["last_error"] = {
                 kind: Host.objects.get(name=names[kind][0]).last_error for kind in kinds
             }
@@ -314,13 +310,9 @@ def measure_failures(
                 "last_checked_age": _healthy_ages(healthy),
                 "probes": probes.sample(),  # from the failure to the restore
             }
-            mended = time.monotonic()
-            for hosts in kinds.values():
-                hosts.restore()
-            back = _wait_each(every, lambda row: row["reachable"] is True, mended, 240)
-            figures["back_after"] = {
-                kind: _summary([back[name] for name in names[kind]]) for kind in kinds
-            }
+            figures["back_after"] = _after_each(
+                kinds, names, "restore", lambda row: row["reachable"] is True, 240
+            )
             log(f"back after: {figures['back_after']}")
             ended = _wait_ended(asked, 120)
             figures["jobs"] = _jobs_figures(ended)
@@ -332,6 +324,19 @@ def measure_failures(
         finally:
             _unregister(every)
     return figures
+
+
+def _after_each(
+    kinds: dict, names: dict[str, list[str]], action: str, done, timeout: float
+) -> dict:
+    """Do `action` (fail or restore) to every kind of failing host, then time how soon each
+    host's row says `done`: the figures by kind."""
+    began = time.monotonic()
+    for hosts in kinds.values():
+        getattr(hosts, action)()
+    every = [name for kind in kinds for name in names[kind]]
+    found = _wait_each(every, done, began, timeout)
+    return {kind: _summary([found[name] for name in names[kind]]) for kind in kinds}
 
 
 def _interleaved(kinds: dict[str, DroppedHosts | RefusedHosts]) -> list[tuple[str, str]]:

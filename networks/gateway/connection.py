@@ -14,7 +14,7 @@ from typing import TypeVar
 import libvirt
 from django.conf import settings
 
-from networks.host_uri import refusal
+from networks.host_uri import parse, refusal
 
 from .errors import GatewayError, HostUnreachable, NetworkNotFound, UriRefused
 
@@ -117,7 +117,8 @@ def _open_within(uri: str, seconds: float) -> "libvirt.virConnect":
     would hold the caller (a job, a refresh, the monitor) for as long as TCP keeps trying. The
     attempt goes on in its thread and a late connection is closed; until it ends, another attempt
     at the same URI is refused at once instead of starting a second thread."""
-    if "://" not in uri or uri.split("://", 1)[1].startswith("/"):
+    parts = parse(uri)
+    if parts is None or not parts.host:
         # No host part (qemu:///system, test:///…): a local socket or in-process, never hangs.
         try:
             return libvirt.open(uri)
