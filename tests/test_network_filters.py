@@ -38,6 +38,9 @@ def names(response) -> list[str]:
         ({"q": "LAB kvm2"}, ["lab-c"]),  # every word, anywhere in the row, any case
         ({"q": "virbr1"}, ["lab-a"]),
         ({"q": "192.168"}, ["prod"]),
+        ({"q": "FD00:1::"}, ["lab-c"]),  # the IPv6 summary, upper case asked
+        ({"q": "lab_a"}, []),  # "_" and "%" are themselves, not SQL's wildcards
+        ({"q": "lab%"}, []),
         ({"host": "kvm2"}, ["lab-c", "wan"]),
         ({"mode": "nat"}, ["lab-a", "lab-c"]),
         ({"state": "active"}, ["lab-a", "lab-c", "wan"]),

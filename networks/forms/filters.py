@@ -28,8 +28,6 @@ STATES = [
     ("autostart", "Autostart on"),
     ("transient", "Transient"),
 ]
-# What free text is looked for in, each word in any of them.
-TEXT_FIELDS = ("name", "host__name", "bridge", "forward_dev", "ipv4", "ipv6", "dhcp_ranges")
 
 
 class NetworkFilter(forms.Form):
@@ -99,11 +97,11 @@ class NetworkFilter(forms.Form):
         return any(self.value(name) for name in ("q", "host", "mode", "state", "subnet"))
 
     def apply(self, networks: QuerySet[Network]) -> QuerySet[Network]:
-        for word in self.value("q", "").split():
-            match = Q()
-            for field in TEXT_FIELDS:
-                match |= Q(**{f"{field}__icontains": word})
-            networks = networks.filter(match)
+        # Each word in the network's name, bridge, device or addresses (Network.search) or in
+        # its host's name: the hosts that match are few, so no join for them.
+        for word in self.value("q", "").lower().split():
+            hosts = Host.objects.filter(name__icontains=word).values("pk")
+            networks = networks.filter(Q(search__contains=word) | Q(host__in=hosts))
         if host := self.value("host"):
             networks = networks.filter(host__name=host)
         if mode := self.value("mode"):
