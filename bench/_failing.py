@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import _netns
 from _procs import stop
@@ -260,12 +261,16 @@ def measure_failures(
     refused: int = 10,
     name_of: Callable[[int], str] | None = None,
     log: Callable[[str], None] = print,
+    workers: Callable[[], list[int]] | None = None,
+    dumps: Path | None = None,
 ) -> dict:
     """Register dropped + refused failing hosts, let them be read once, make them fail, time how
     soon each shows unreachable and how the healthy hosts fare meanwhile; ask a Probe and a Start
     of each failing host, make them reachable again, time how soon each is read again by itself,
     and check that every job asked of them ended (succeeded, or failed in words). The failing
-    hosts are removed again at the end. Returns the figures."""
+    hosts are removed again at the end. Returns the figures. When a job is left running and
+    `workers` gives the worker processes, each is dumped with py-spy (its threads' stacks) into
+    `dumps`, to tell where the job waits."""
     from networks.models import Host, Job
     from networks.operations import Op
 
@@ -317,13 +322,31 @@ def measure_failures(
             ended = _wait_ended(asked, 120)
             figures["jobs"] = _jobs_figures(ended)
             figures["jobs"]["asked"] = len(asked)
-            figures["jobs"]["left_running"] = Job.objects.filter(
-                host__name__in=every, state=Job.State.RUNNING
-            ).count()
+            left = Job.objects.filter(host__name__in=every, state=Job.State.RUNNING)
+            figures["jobs"]["left_running"] = left.count()
+            if left and workers and dumps:
+                figures["jobs"]["left"] = [
+                    f"{job.pk} {job.operation} on {job.host.name}" for job in left
+                ]
+                figures["jobs"]["dumps"] = _dump(workers(), dumps)
             log(f"jobs on failing hosts: {figures['jobs']}")
         finally:
             _unregister(every)
     return figures
+
+
+def _dump(pids: list[int], folder: Path) -> list[str]:
+    """py-spy's dump of each process (every thread's stack) into `folder`; the files' paths."""
+    from _profile import py_spy
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for pid in pids:
+        path = folder / f"left-running-{pid}.txt"
+        with open(path, "w") as out:
+            subprocess.run([py_spy(), "dump", "--pid", str(pid)], stdout=out, stderr=out)
+        paths.append(str(path))
+    return paths
 
 
 def _after_each(

@@ -34,7 +34,9 @@ JSON (--json) and as an SVG chart of the pages' p95 (--plot):
   once a second each for --duration s: p95, errors; Redis clients before/after the streams were
   opened (one subscriber per web process, not one per page) and the web processes' RSS
   before/after (memory per open page). Meanwhile, in Chromium, --clicks rounds of Start clicked
-  on an inactive network of a random host until its row reads "active".
+  on an inactive network of a random host until its row reads "active". With --profile DIR, at
+  the largest size, the web processes are sampled with py-spy and PostgreSQL logs every
+  statement's time during the busy run (bench/_profile.py): DIR/busy-SIZE/summary.txt.
 - idle: no clients, no streams, --idle s: CPU of beat, the workers, Redis and PostgreSQL (each
   with all its processes, /proc utime+stime incl. reaped children) over wall time.
 
@@ -72,6 +74,8 @@ import httpx  # noqa: E402
 from _failing import measure_failures  # noqa: E402
 from _fleet_report import Table, svg_charts  # noqa: E402
 from _procs import Programs, parent, tree, tree_cpu, tree_rss  # noqa: E402
+from _profile import Profile, py_spy  # noqa: E402
+from _profile import summary as profile_summary  # noqa: E402
 from _services import free_port, postgres_cluster, redis_server  # noqa: E402
 from pages import Timing, percentile, time_gets  # noqa: E402
 
@@ -477,7 +481,12 @@ async def busy(base: str, port: int, cookies: list[dict[str, str]], fleet: Fleet
     cpu, started = time.process_time(), time.monotonic()
     browsing = asyncio.create_task(fl.browse(base, cookies, pages, until))
     await asyncio.sleep(2)  # the clients are browsing
-    go.set()
+    profile = ctx.get("profile")
+    try:
+        if profile:
+            await asyncio.to_thread(profile.__enter__)
+    finally:
+        go.set()  # also on failure: the clicking thread must not wait for ever
     try:
         ctx["clicks"] = await clicking
     except Exception as exc:  # Chromium missing or broken: the rest of the figures still count
@@ -485,6 +494,8 @@ async def busy(base: str, port: int, cookies: list[dict[str, str]], fleet: Fleet
         ctx["clicks"] = {"start_ms": [], "stop_ms": [], "failures": [failure]}
     await asyncio.sleep(max(0, args.duration - (time.monotonic() - started)))
     ctx["streams_alive"] = streams.alive()
+    if profile:
+        await asyncio.to_thread(profile.__exit__, None, None, None)
     until.set()
     ctx["browsing"] = await browsing
     wall = time.monotonic() - started
@@ -522,12 +533,17 @@ def cpu_groups(programs: Programs, redis_pid: int, pg_pid: int) -> dict[str, lis
 
 def measure_busy(table: Table, base: str, fleet: Fleet, programs: Programs, services: tuple, args):
     size = fleet.count
-    redis_url, redis_pid, pg_pid = services
+    redis_url, redis_pid, pg_pid, database_url = services
     ctx = {
         "web_pids": programs.pids("web"),
         "redis_url": redis_url,
         "groups": lambda: cpu_groups(programs, redis_pid, pg_pid),
     }
+    if args.profile and size == args.sizes[-1]:
+        # The web processes are the gunicorn master's children; most of the busy run is sampled.
+        web = [pid for pid in tree(programs.pids("web")) if pid not in programs.pids("web")]
+        seconds = max(5, args.duration - 6)
+        ctx["profile"] = Profile(args.profile / f"busy-{size}", web, database_url, seconds)
     cookies = sessions()[: args.clients]
     asyncio.run(busy(base, int(base.rsplit(":", 1)[1]), cookies, fleet, args, ctx))
     b: fl.Browsing = ctx["browsing"]
@@ -693,7 +709,12 @@ def failures_hook(table: Table, fleet: Fleet, programs: Programs, details: dict)
     size = fleet.count
     load = os.getloadavg()[0]
     print(f"\n-- failures: 20 failing hosts among {size} (load average {load:.2f})")
-    figures = measure_failures(fleet.names(), log=lambda line: print(f"  {line}"))
+    figures = measure_failures(
+        fleet.names(),
+        log=lambda line: print(f"  {line}"),
+        workers=lambda: programs.pids("worker"),
+        dumps=programs.tmp,
+    )
     programs.check()
     details["failures"] = figures
     table.put(
@@ -762,8 +783,10 @@ def run(args, tmp: Path, table: Table, details: dict) -> None:
             print(f"-- pages (load average {os.getloadavg()[0]:.2f})")
             measure_pages(table, base, fleet, viewer, args)
             print(f"-- busy (load average {os.getloadavg()[0]:.2f})")
-            services = (redis_url, redis.pid, pg.pid)
+            services = (redis_url, redis.pid, pg.pid, database_url)
             ctx = measure_busy(table, base, fleet, programs, services, args)
+            if "profile" in ctx:
+                print(profile_summary(ctx["profile"].out))
             details[f"clicks_{size}"] = ctx["clicks"]
             print(f"-- idle (load average {os.getloadavg()[0]:.2f})")
             measure_idle(table, fleet, programs, redis.pid, pg.pid, args)
@@ -800,6 +823,11 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--failures", action="store_true", help="also bench/_failing.py's part")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument(
+        "--profile",
+        type=Path,
+        help="profile the busy run at the largest size into this folder (bench/_profile.py)",
+    )
+    parser.add_argument(
         "--hold", type=float, default=0, help="seconds to keep the fleet up at the end"
     )
     args = parser.parse_args()
@@ -816,6 +844,11 @@ def parse() -> argparse.Namespace:
             setattr(args, name, quick if args.quick else full)
     if args.clients > USERS:
         parser.error(f"at most {USERS} clients (one user each)")
+    if args.profile:
+        try:
+            py_spy()
+        except RuntimeError as exc:
+            parser.error(str(exc))
     return args
 
 

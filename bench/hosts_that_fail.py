@@ -74,6 +74,7 @@ def main() -> None:
         from networks.models import Host
 
         healthy = [_host_name(n, per_worker) for n in range(args.healthy)]
+        worker_procs: list[subprocess.Popen] = []
         for n, name in enumerate(healthy):
             Host.objects.create(name=name, uri=_links.write_test_host(tmp / "hosts", name, 2, n))
         for k in range(args.workers):
@@ -86,6 +87,7 @@ def main() -> None:
                 argv, {**env, "VNETWEB_WORKER_HOSTS": f"vnwt-f{k:02d}-*"}, tmp / f"w{k}.log"
             )
             stack.callback(stop, proc)
+            worker_procs.append(proc)
         beat = [str(bin_ / "celery"), "-A", "vnetweb", "beat", "-s", str(tmp / "beat-schedule")]
         stack.callback(stop, _start(beat, env, tmp / "beat.log"))
         deadline = time.monotonic() + 60
@@ -94,7 +96,13 @@ def main() -> None:
                 raise SystemExit(f"the healthy hosts were not read within 60 s; logs in {tmp}")
             time.sleep(0.5)
         load = os.getloadavg()
-        figures = measure_failures(healthy, dropped=args.dropped, refused=args.refused)
+        figures = measure_failures(
+            healthy,
+            dropped=args.dropped,
+            refused=args.refused,
+            workers=lambda: [proc.pid for proc in worker_procs],
+            dumps=tmp,
+        )
         figures["load_before"] = [round(x, 2) for x in load]
         figures["load_after"] = [round(x, 2) for x in os.getloadavg()]
         figures["settings"] = settings
