@@ -220,6 +220,26 @@ class Lease(models.Model):
     static = models.BooleanField(default=False)
     # The guest whose NIC has this MAC (from the domains' definitions), "" for none known.
     guest = models.CharField(max_length=255, blank=True)
+    # The words the lease search looks for, lower-cased and joined by the database
+    # (networks.pages.lease_table.text_match): one column scanned, not five. The address as the
+    # database writes it as text (PostgreSQL: 10.0.0.5/32).
+    search = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                "ip",
+                models.Value(" "),
+                "mac",
+                models.Value(" "),
+                "hostname",
+                models.Value(" "),
+                "client_id",
+                models.Value(" "),
+                "guest",
+            )
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["ip"]

@@ -25,7 +25,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from networks.models import AuditEntry, Grant, Guest, Host, Job, Network
+from networks.models import AuditEntry, Grant, Guest, Host, Job, Lease, Network
 from networks.operations import OPERATIONS, Operation
 from networks.roles import ROLE_GROUPS, Role
 
@@ -218,6 +218,16 @@ def sees_whole(user, host: Host | int) -> bool:
 def visible_networks(user) -> QuerySet[Network]:
     q = networks_q(user)
     return Network.objects.all() if q is None else Network.objects.filter(q)
+
+
+def visible_leases(user) -> QuerySet[Lease]:
+    """The leases of the networks the user sees; unfiltered for whoever sees every network."""
+    q = networks_q(user)
+    return (
+        Lease.objects.all()
+        if q is None
+        else Lease.objects.filter(network__in=Network.objects.filter(q))
+    )
 
 
 def seen_network_ids(user) -> set[int] | None:

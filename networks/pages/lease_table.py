@@ -124,16 +124,16 @@ def text_match(text: str) -> Q:
     """Leases matching every word of `text`, each in the address, MAC, hostname, client ID or
     guest. A whole address matches only itself (10.0.0.1 is not also 10.0.0.10 to .199)."""
     match = Q()
-    for word in text.split():
-        mac = mac_form(word)
-        address = Q(ip=word) if _is_address(word) else Q(ip__contains=word)
-        match &= (
-            address
-            | Q(mac__icontains=mac)
-            | Q(hostname__icontains=word)
-            | Q(client_id__icontains=mac)
-            | Q(guest__icontains=word)
-        )
+    for word in text.lower().split():
+        if _is_address(word):
+            match &= Q(ip=word)
+            continue
+        # Lease.search: the address, MAC, hostname, client ID and guest; a MAC typed as dnsmasq
+        # does not write it (52-54-00-…, 5254.00ab…) is also looked for as dnsmasq writes it.
+        words = Q(search__contains=word)
+        if (mac := mac_form(word)) != word:
+            words |= Q(search__contains=mac)
+        match &= words
     return match
 
 

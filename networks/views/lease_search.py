@@ -9,7 +9,6 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from networks import permissions
-from networks.models import Lease
 from networks.pages.lease_table import MAX_TEXT, ip_key, text_match, time_left
 from networks.views.live import render_live
 from networks.views.paths import NetworkPaths
@@ -48,8 +47,11 @@ def lease_search(request: HttpRequest) -> HttpResponse:
 def _search(user, q: str) -> tuple[list[dict], bool]:
     """Up to LIMIT matching leases by host, network and address (one query), and whether there
     are more. Past the limit the SQL order (addresses as text) picks which ones are shown."""
-    leases = Lease.objects.filter(network__in=permissions.visible_networks(user))
-    leases = leases.filter(text_match(q)).order_by("network__host__name", "network__name", "ip")
+    leases = (
+        permissions.visible_leases(user)
+        .filter(text_match(q))
+        .order_by("network__host__name", "network__name", "ip")
+    )
     found = list(leases.values(*FIELDS)[: LIMIT + 1])
     found, more = found[:LIMIT], len(found) > LIMIT
     found.sort(
