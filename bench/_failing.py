@@ -29,6 +29,7 @@ import _netns
 from _procs import stop
 from _services import free_port
 
+REPO = Path(__file__).resolve().parent.parent
 DROP_NAMESPACE = "vnwtfdrop"
 FIRST_PORT = 16509  # libvirt's own TCP port, then the next ones: one per dropped host
 MISSING_NETWORK = "vnwt-no-such-network"  # the target of the Start job asked of a failing host
@@ -276,6 +277,8 @@ def measure_failures(
 
     name_of = name_of or sibling_name(healthy)
     figures: dict = {"healthy": {}}
+    # The failing hosts' forwarders reach this machine's libvirtd: started if it is not running.
+    subprocess.run([REPO / "scripts" / "services.sh"], check=True, stdout=subprocess.DEVNULL)
     with failing_hosts(dropped, refused) as kinds:
         names: dict[str, list[str]] = {kind: [] for kind in kinds}
         uris: dict[str, str] = {}
@@ -288,6 +291,12 @@ def measure_failures(
         try:
             start = time.monotonic()
             first = _wait_each(every, lambda row: row["reachable"] is True, start, 180)
+            if None in first.values():
+                unread = sorted(name for name, seconds in first.items() if seconds is None)
+                raise RuntimeError(
+                    f"{len(unread)} failing hosts were never read ({unread[0]}…): their forwarders "
+                    "reach this machine's libvirtd, which must run (scripts/services.sh)"
+                )
             figures["first_read"] = _summary(list(first.values()))
             log(f"failing hosts read once: {figures['first_read']}")
             probes = ProbeSampler(healthy)
