@@ -13,6 +13,18 @@ from networks.operations import choices as operation_choices
 from networks.spec import modes
 
 
+def _search_words(*fields: str) -> models.GeneratedField:
+    """A column of a row's words for free-text search: `fields` lower-cased and joined by spaces,
+    kept by the database itself (a stored generated column; trigram-indexed on PostgreSQL,
+    migration 0015). Looked for with `search__contains=word.lower()`."""
+    parts: list = []
+    for field in fields:
+        parts += [models.Value(" "), field] if parts else [field]
+    return models.GeneratedField(
+        expression=Lower(Concat(*parts)), output_field=models.TextField(), db_persist=True
+    )
+
+
 class Host(models.Model):
     name = models.SlugField(max_length=64, unique=True, help_text="Short name, e.g. kvm1.")
     # Not unique: a URI is resolved by the worker serving the host, so two hosts each with a worker
@@ -87,28 +99,9 @@ class Network(models.Model):
     ipv4_hi = models.CharField(max_length=8, blank=True)
     ipv6_lo = models.CharField(max_length=32, blank=True, db_index=True)
     ipv6_hi = models.CharField(max_length=32, blank=True)
-    # The row's words that the list's free text is looked for in, lower-cased and joined by the
-    # database (networks.forms.filters): one column scanned instead of seven upper-cased ones,
-    # 12 → 1.4 ms at 5,000 networks on PostgreSQL (docs/performance.md, A fleet).
-    search = models.GeneratedField(
-        expression=Lower(
-            Concat(
-                "name",
-                models.Value(" "),
-                "bridge",
-                models.Value(" "),
-                "forward_dev",
-                models.Value(" "),
-                "ipv4",
-                models.Value(" "),
-                "ipv6",
-                models.Value(" "),
-                "dhcp_ranges",
-            )
-        ),
-        output_field=models.TextField(),
-        db_persist=True,
-    )
+    # What the list's free text is looked for in (networks.forms.filters); the host's name is
+    # matched apart. One indexed column instead of seven upper-cased (docs/performance.md, A fleet).
+    search = _search_words("name", "bridge", "forward_dev", "ipv4", "ipv6", "dhcp_ranges")
     addresses = models.JSONField(default=list)
     xml = models.TextField()
     # The saved definition, only while the network runs with settings that differ from it (a
@@ -220,26 +213,9 @@ class Lease(models.Model):
     static = models.BooleanField(default=False)
     # The guest whose NIC has this MAC (from the domains' definitions), "" for none known.
     guest = models.CharField(max_length=255, blank=True)
-    # The words the lease search looks for, lower-cased and joined by the database
-    # (networks.pages.lease_table.text_match): one column scanned, not five. The address as the
-    # database writes it as text (PostgreSQL: 10.0.0.5/32).
-    search = models.GeneratedField(
-        expression=Lower(
-            Concat(
-                "ip",
-                models.Value(" "),
-                "mac",
-                models.Value(" "),
-                "hostname",
-                models.Value(" "),
-                "client_id",
-                models.Value(" "),
-                "guest",
-            )
-        ),
-        output_field=models.TextField(),
-        db_persist=True,
-    )
+    # What the lease search looks for (networks.pages.lease_table.text_match); the address as
+    # the database writes it as text (PostgreSQL: 10.0.0.5/32).
+    search = _search_words("ip", "mac", "hostname", "client_id", "guest")
 
     class Meta:
         ordering = ["ip"]
