@@ -14,6 +14,7 @@ view's own time only, one request at a time. The fleet's figures under load are 
 import argparse
 import logging
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -123,6 +124,13 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print the slowest SQL's plan")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="vnwt-search-"))
+    try:
+        run(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
     with postgres_cluster(tmp, ["127.0.0.1"]) as pg:
         (tmp / "static").mkdir()
         os.environ.update(
