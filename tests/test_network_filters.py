@@ -168,3 +168,28 @@ def test_a_refresh_of_the_table_does_not_read_the_hosts_for_the_drop_down(lab, v
         assert client.get(url, **HTMX_TABLE).status_code == 200
     assert len(ctx.captured_queries) == full - 1
     assert not any('FROM "networks_host" ORDER' in q["sql"] for q in ctx.captured_queries)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's (migration 0015)"
+)
+def test_on_postgresql_the_free_text_can_be_answered_from_trigram_indexes(lab, viewer):
+    from networks.forms.filters import NetworkFilter
+    from networks.models import Lease, Network
+    from networks.pages.lease_table import text_match
+
+    networks = NetworkFilter({"q": "lab kvm2"}, hosts=Host.objects.all()).apply(
+        Network.objects.all()
+    )
+    leases = Lease.objects.filter(text_match("52-54-00 web"))
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a few rows: the index is not cheaper
+        for queryset, index in (
+            (networks, "networks_network_search_trgm"),
+            (leases, "networks_lease_search_trgm"),
+        ):
+            sql, params = queryset.query.sql_with_params()
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert index in plan, plan
+    assert sorted(networks.values_list("name", flat=True)) == ["lab-c"]
