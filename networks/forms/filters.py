@@ -99,7 +99,8 @@ class NetworkFilter(forms.Form):
     def apply(self, networks: QuerySet[Network]) -> QuerySet[Network]:
         # Each word in the network's name, bridge, device or addresses (Network.search) or in
         # its host's name. The hosts that match are few and read first: with their ids written
-        # out, PostgreSQL combines the search column's trigram index with the host column's.
+        # out the condition stays on one table, where PostgreSQL may answer it from the search
+        # column's trigram index and the host column's (a scan, when many rows match).
         for word in self.value("q", "").lower().split():
             hosts = list(Host.objects.filter(name__icontains=word).values_list("pk", flat=True))
             networks = networks.filter(Q(search__contains=word) | Q(host_id__in=hosts))
