@@ -32,6 +32,7 @@ from networks.jobs import create_job
 from networks.models import Host, Job, Network
 from networks.operations import Op
 from networks.worker.tasks import refresh
+from networks.workers import broadcast_sync
 from tests.real import REPO, database_env, descendants, free_port, wait_for
 from tests.test_gateway_real import virsh_state
 
@@ -327,6 +328,9 @@ def test_a_start_asked_for_through_the_unprivileged_web_is_carried_out_by_the_ro
 ):
     net = libvirt_network()
     refresh(real_host)
+    # The host was made here, after the stack's worker subscribed to its hosts' queues: tell the
+    # workers, as the site does when a host is added (else beat's look, every 30 s, would).
+    broadcast_sync()
     network = Network.objects.get(host=real_host, name=net.name)
     browser = Browser(stack, operator, "pw-" + operator.username)
     page = stack.base_url + network.get_absolute_url()
