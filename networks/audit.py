@@ -26,6 +26,9 @@ from networks.versions import diff_lines
 request_address: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "address", default=None
 )
+# The name of the API token the request was authenticated with (networks.api.auth sets it; the
+# same middleware resets it for every request), written on the request's entries.
+request_token: contextvars.ContextVar[str] = contextvars.ContextVar("token", default="")
 # A change seen within this long of a vnetweb job on the same object is the job's, not outside.
 JOB_ECHO = timedelta(seconds=20)
 
@@ -43,6 +46,7 @@ def record(user, action: str, *, host: Host | None = None, **fields) -> AuditEnt
         user=user,
         username=username,
         address=request_address.get(),
+        token=request_token.get(),
         action=action,
         host=host,
         host_name=host.name if host else fields.pop("host_name", ""),

@@ -324,6 +324,8 @@ class AuditEntry(models.Model):
     # "" with outside=True: seen by a worker, made by someone outside vnetweb (virsh, another tool).
     username = models.CharField(max_length=150, blank=True)
     address = models.GenericIPAddressField(null=True, blank=True)
+    # The name of the API token the change was asked with ("" for the browser and the workers).
+    token = models.CharField(max_length=64, blank=True)
     outside = models.BooleanField(default=False)
     action = models.CharField(max_length=64)  # an operation key (networks.operations) or a word
     host = models.ForeignKey(Host, null=True, blank=True, on_delete=models.SET_NULL)
@@ -377,3 +379,29 @@ class Grant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} on {self.host.name}" + (f" ({self.networks})" if self.networks else "")
+
+
+class ApiToken(models.Model):
+    """A user's key to the API (networks.tokens): shown once when made, stored as its SHA-256
+    (a random 256-bit key needs no slow hash), with an optional expiry and a read-only flag.
+    Acts with its user's roles, never more; revoking deletes it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=64, help_text="What it is for, e.g. ansible or ci.")
+    digest = models.CharField(max_length=64, unique=True)  # sha256 of the key, hex
+    prefix = models.CharField(max_length=12)  # the key's first characters, to tell keys apart
+    read_only = models.BooleanField(default=False)
+    expires = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user__username", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="token_name_unique_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

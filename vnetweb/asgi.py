@@ -2,7 +2,8 @@
 
 Two kinds of request share it:
 - the live-update stream (networks.live.EVENTS_PATH): an async Django view, served by Django's
-  ASGI handler, that waits on Redis pub/sub, so an open page costs no thread;
+  ASGI handler, that waits on Redis pub/sub, so an open page costs no thread; the API's job
+  asked for with `?wait=` (networks.api.jobs) is served the same way, for the same reason;
 - everything else: Django's ordinary synchronous views, through Django's WSGI handler on a pool of
   VNETWEB_WEB_THREADS threads per process, bridged by a2wsgi's WSGIMiddleware. Django's ASGI
   handler could run them too, but it gives every request a thread of its own for its synchronous
@@ -17,6 +18,7 @@ Neither uvicorn, a2wsgi nor Django's ASGI handler bounds a request's body: `boun
 both kinds, before the body reaches them."""
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -111,8 +113,19 @@ wsgi_pages = WSGIMiddleware(get_wsgi_application(), workers=settings.VNETWEB_WEB
 pages = bounded(wsgi_pages)
 
 
+# An API job asked for with ?wait= (networks.api.jobs): async, it waits without a thread.
+WAITED_JOB = re.compile(r"/api/v1/jobs/\d+/\Z")
+
+
+def _async(scope) -> bool:
+    path = scope["path"]
+    return path == EVENTS_PATH or (
+        WAITED_JOB.match(path) is not None and b"wait=" in scope.get("query_string", b"")
+    )
+
+
 async def application(scope, receive, send):
-    if scope["type"] == "http" and scope["path"] == EVENTS_PATH:
+    if scope["type"] == "http" and _async(scope):
         await streams(scope, receive, send)
     else:
         await pages(scope, receive, send)

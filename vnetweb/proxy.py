@@ -48,14 +48,17 @@ def client_address(request) -> str | None:
 
 
 class AddressMiddleware:
-    """Makes the client's address known to the audit trail while its request is served."""
+    """Makes the client's address known to the audit trail while its request is served (and no
+    API token's name until networks.api.auth has checked one)."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = audit.request_address.set(client_address(request))
+        address = audit.request_address.set(client_address(request))
+        token = audit.request_token.set("")
         try:
             return self.get_response(request)
         finally:
-            audit.request_address.reset(token)
+            audit.request_token.reset(token)
+            audit.request_address.reset(address)

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    # The API (networks.api): its Swagger page's scripts are served from ninja's own static files.
+    "ninja",
     "networks",
 ]
 
@@ -282,6 +284,13 @@ VNETWEB_CONNECT_SECONDS = env_int("VNETWEB_CONNECT_SECONDS", 10)
 VNETWEB_KEEPALIVE_INTERVAL = env_int("VNETWEB_KEEPALIVE_INTERVAL", 5)
 VNETWEB_KEEPALIVE_COUNT = env_int("VNETWEB_KEEPALIVE_COUNT", 2)
 # How long the audit trail keeps its entries; older ones are pruned once a day.
+# The API (networks.api): wrong tokens from one address within the window before it is refused
+# (429) until the window ends; who may read /metrics without a token (addresses or networks).
+VNETWEB_API_FAILURE_LIMIT = env_int("VNETWEB_API_FAILURE_LIMIT", 20)
+VNETWEB_API_FAILURE_MINUTES = env_int("VNETWEB_API_FAILURE_MINUTES", 15)
+VNETWEB_METRICS_ALLOW = env_networks("VNETWEB_METRICS_ALLOW", [])
+# The longest a `?wait=` on a job (or a change) holds its request, in seconds.
+VNETWEB_API_WAIT_MAX = env_int("VNETWEB_API_WAIT_MAX", 60)
 VNETWEB_AUDIT_DAYS = env_int("VNETWEB_AUDIT_DAYS", 365)
 # The most entries one /audit.csv holds (a last line says when there were more).
 VNETWEB_AUDIT_CSV_ROWS = env_int("VNETWEB_AUDIT_CSV_ROWS", 10_000)
