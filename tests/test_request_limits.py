@@ -117,3 +117,37 @@ def test_the_pages_run_on_the_configured_threads_and_the_stream_on_none():
     assert asgi.wsgi_pages.executor._max_workers == settings.VNETWEB_WEB_THREADS
     # The live stream is Django's async view: it is not queued behind the pages' threads.
     assert asgi.streams is not asgi.pages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_jobs_waited_for_through_the_api_hold_none_of_the_pages_threads(
+    test_host, make_network, viewer
+):
+    from networks.models import Job
+    from tests.test_api_networks import bearer
+
+    network = make_network(test_host, "lab-1")
+    job = Job.objects.create(
+        username="x", host=test_host, network=network, target="lab-1", operation="start"
+    )
+    auth = {"Authorization": bearer(viewer)["HTTP_AUTHORIZATION"]}
+    waits = settings.VNETWEB_WEB_THREADS + 2
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            waiting = [
+                asyncio.create_task(client.get(f"/api/v1/jobs/{job.pk}/?wait=2", headers=auth))
+                for _ in range(waits)
+            ]
+            await asyncio.sleep(0.5)
+            started = time.monotonic()
+            health = await client.get("/healthz/")
+            took = time.monotonic() - started
+            answers = await asyncio.gather(*waiting)
+        return health, took, answers
+
+    health, took, answers = run(scenario())
+    assert health.status_code == 200
+    assert took < 1.0  # not queued behind the waits
+    assert [a.json()["state"] for a in answers] == ["queued"] * waits

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from networks import operations, permissions
 from networks.api.errors import responses
@@ -82,16 +82,16 @@ async def waited(user, job_id: int, seconds: float) -> dict:
         await asyncio.sleep(POLL_SECONDS)
 
 
-def accepted(response: HttpResponse, job: Job, wait: float = 0) -> tuple[int, dict | None]:
+def accepted(response: HttpResponse, job: Job, wait: float = 0) -> Status:
     """The answer to a change: 202 and the job, its URL as Location. With `?wait=N`, 303 See
     Other to the job with the same wait (`curl -L`, Python's requests follow it with a GET): the
     waiting is the job resource's, which holds no thread while it waits (vnetweb.asgi)."""
     url = reverse("api-v1:job", args=[job.pk])
     if wait:
         response["Location"] = f"{url}?wait={wait:g}"
-        return 303, None
+        return Status(303, None)
     response["Location"] = url
-    return 202, job_out(job)
+    return Status(202, job_out(job))
 
 
 class JobFilter(PageQuery):
