@@ -5,7 +5,9 @@ are marked `login_not_required` here, and ninja's auth (networks.api.auth) answe
 """
 
 from django.contrib.auth.decorators import login_not_required
-from django.urls import URLPattern, URLResolver
+from django.http import HttpRequest, JsonResponse
+from django.urls import URLPattern, URLResolver, path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
 from networks.api import auth, errors
@@ -38,6 +40,14 @@ def _open(patterns: list) -> list:
     return patterns
 
 
+@csrf_exempt  # it changes nothing; Django's CSRF refusal would be an HTML page
+@login_not_required
+def unknown(request: HttpRequest, rest: str) -> JsonResponse:
+    """Any other path under the API: a JSON 404 (a name that no path converter takes, such as
+    a host name with a space, would otherwise get the site's HTML page)."""
+    return JsonResponse({"detail": "No such resource in the API."}, status=404)
+
+
 def urls() -> tuple:
     patterns, app_name, namespace = api.urls
-    return _open(patterns), app_name, namespace
+    return [*_open(patterns), path("<path:rest>", unknown)], app_name, namespace
