@@ -14,8 +14,10 @@ from django.test import Client
 
 from networks import tokens
 from networks.api.site import api
+from tests import test_permission_matrix as pages
 from tests.test_permission_matrix import A, B, ROLES, _counts
-from tests.test_permission_matrix import two_hosts  # noqa: F401 (a fixture of the tests below)
+
+two_hosts = pages.two_hosts  # the pages' matrix's world, as a fixture of this module
 
 # Shorthands, in ROLES' order.
 READ_ALL = [401, *[200] * 7]
@@ -69,9 +71,7 @@ def _path(template: str, args: dict, world: dict) -> str:
 
 
 @pytest.mark.parametrize(("method", "template", "args", "body", "role", "expected"), CELLS)
-def test_api_matrix(  # noqa: F811 (two_hosts: the fixture imported above)
-    two_hosts, method, template, args, body, role, expected
-):
+def test_api_matrix(two_hosts, method, template, args, body, role, expected):
     path = _path(template, args, two_hosts)
     headers = {}
     if role != "anon":
