@@ -15,7 +15,7 @@ from django.test import Client
 from networks import tokens
 from networks.api.site import api
 from tests import test_permission_matrix as pages
-from tests.test_permission_matrix import A, B, ROLES, _counts
+from tests.test_permission_matrix import ROLES, A, B, _counts
 
 two_hosts = pages.two_hosts  # the pages' matrix's world, as a fixture of this module
 
