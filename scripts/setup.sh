@@ -14,7 +14,8 @@ packages=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-networ
   libxml2-utils redis-server python3-venv)
 if $with_test; then
   # postgresql: tests/test_fleet_links_real.py runs a throw-away cluster of its own (bench/_services.py).
-  packages+=(chromium udhcpc busybox-static openssh-server postgresql)
+  # curl, jq: tests/test_api_docs_real.py runs docs/api.md's examples as written.
+  packages+=(chromium udhcpc busybox-static openssh-server postgresql curl jq)
   # npm for axe-core; NodeSource's nodejs carries its own npm, Debian's comes apart.
   command -v npm >/dev/null || packages+=(npm)
 fi

@@ -78,3 +78,18 @@ def test_the_django_admin_breaks_no_rule_either(live_server, browser, admin, mai
         page.wait_for_timeout(300)
         assert page.evaluate("window.__violations") == [], path
         assert not [text for text in console if "Content Security Policy" in text], path
+
+
+def test_the_apis_browsable_schema_breaks_no_rule_and_lists_the_operations(
+    live_server, browser, admin
+):
+    page = log_in(browser, live_server.url, admin.username, "pw-" + admin.username)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.context.add_init_script(LISTEN)
+    assert page.goto(f"{live_server.url}/api/v1/docs/").status == 200
+    # Swagger UI draws the operations from /api/v1/schema/ with ninja's own static scripts.
+    page.locator(".opblock-summary-path", has_text="/api/v1/networks/").first.wait_for()
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__violations") == []
+    assert not [text for text in console if "Content Security Policy" in text]
