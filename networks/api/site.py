@@ -9,6 +9,7 @@ from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI
 
 from networks.api import auth, errors
+from networks.api import hosts as hosts_api
 from networks.api import jobs as jobs_api
 from networks.api import networks as networks_api
 
@@ -27,6 +28,7 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/networks/", networks_api.router, tags=["networks"])
 api.add_router("/jobs/", jobs_api.router, tags=["jobs"])
+api.add_router("/hosts/", hosts_api.router, tags=["hosts"])
 
 
 def _open(patterns: list) -> list:
