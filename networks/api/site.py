@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI
 
+from networks.api import audit as audit_api
 from networks.api import auth, errors
 from networks.api import hosts as hosts_api
 from networks.api import jobs as jobs_api
@@ -29,6 +30,7 @@ errors.install(api)
 api.add_router("/networks/", networks_api.router, tags=["networks"])
 api.add_router("/jobs/", jobs_api.router, tags=["jobs"])
 api.add_router("/hosts/", hosts_api.router, tags=["hosts"])
+api.add_router("/audit/", audit_api.router, tags=["audit"])
 
 
 def _open(patterns: list) -> list:
