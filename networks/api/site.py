@@ -13,6 +13,7 @@ from networks.api import auth, errors
 from networks.api import hosts as hosts_api
 from networks.api import jobs as jobs_api
 from networks.api import networks as networks_api
+from networks.api import users as users_api
 
 api = NinjaAPI(
     title="vnetweb",
@@ -31,6 +32,7 @@ api.add_router("/networks/", networks_api.router, tags=["networks"])
 api.add_router("/jobs/", jobs_api.router, tags=["jobs"])
 api.add_router("/hosts/", hosts_api.router, tags=["hosts"])
 api.add_router("/audit/", audit_api.router, tags=["audit"])
+api.add_router("/users/", users_api.router, tags=["users"])
 
 
 def _open(patterns: list) -> list:
