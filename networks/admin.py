@@ -65,19 +65,7 @@ class HostAdmin(LiveAdmin):
     # The same checks of name and URI as the site's own host form (test:/// only for demo files).
     form = HostForm
     list_display = ["name", "uri", "reachable", "libvirt_version", "last_seen"]
-    readonly_fields = [
-        "reachable",
-        "last_error",
-        "hostname",
-        "libvirt_version",
-        "hypervisor",
-        "hypervisor_version",
-        "cpu_model",
-        "cpus",
-        "memory_kib",
-        "last_checked",
-        "last_seen",
-    ]
+    readonly_fields = list(Host.PROBED)
 
 
 @admin.register(Network)

@@ -55,6 +55,21 @@ class Host(models.Model):
     interfaces = models.JSONField(default=list, blank=True)
     routes = models.JSONField(default=list, blank=True)
 
+    # What the probe fills in, of what the host pages show: read only but to a worker.
+    PROBED = (
+        "reachable",
+        "last_error",
+        "hostname",
+        "libvirt_version",
+        "hypervisor",
+        "hypervisor_version",
+        "cpu_model",
+        "cpus",
+        "memory_kib",
+        "last_checked",
+        "last_seen",
+    )
+
     class Meta:
         ordering = ["name"]
 

@@ -10,9 +10,12 @@ from django.urls import URLPattern, URLResolver, path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
+from networks.api import audit as audit_api
 from networks.api import auth, errors
+from networks.api import hosts as hosts_api
 from networks.api import jobs as jobs_api
 from networks.api import networks as networks_api
+from networks.api import users as users_api
 
 api = NinjaAPI(
     title="vnetweb",
@@ -29,6 +32,9 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/networks/", networks_api.router, tags=["networks"])
 api.add_router("/jobs/", jobs_api.router, tags=["jobs"])
+api.add_router("/hosts/", hosts_api.router, tags=["hosts"])
+api.add_router("/audit/", audit_api.router, tags=["audit"])
+api.add_router("/users/", users_api.router, tags=["users"])
 
 
 def _open(patterns: list) -> list:

@@ -1,4 +1,11 @@
-"""Hosts: the list, a host's page, and the admin-only add/edit/remove."""
+"""Hosts: the list, a host's page, and the admin-only add/edit/remove.
+
+The changes themselves (add_host, edit_host, remove_host) and the list's counts (counted) are
+plain functions that the API (networks.api.hosts) calls too.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.db import transaction
@@ -28,20 +35,27 @@ def mark_unserved(hosts: list[Host]) -> None:
         host.unserved = found is not None and host.pk in found
 
 
-@require_GET
-def host_list(request: HttpRequest) -> HttpResponse:
-    # Counted over the networks the user sees: a host seen partly counts only those.
+def counted(user, hosts: Iterable[Host]) -> list[Host]:
+    """The hosts with `network_count` and `active_count` set, counted over the networks the user
+    sees (a host seen partly counts only those), and `unserved` (mark_unserved)."""
+    hosts = list(hosts)
     counts = {
         row["host_id"]: row
-        for row in permissions.visible_networks(request.user)
+        for row in permissions.visible_networks(user)
+        .filter(host__in=hosts)
         .values("host_id")
         .annotate(total=Count("pk"), active=Count("pk", filter=Q(active=True)))
     }
-    hosts = list(permissions.visible_hosts(request.user))
     for host in hosts:
         row = counts.get(host.pk, {})
         host.network_count, host.active_count = row.get("total", 0), row.get("active", 0)
     mark_unserved(hosts)
+    return hosts
+
+
+@require_GET
+def host_list(request: HttpRequest) -> HttpResponse:
+    hosts = counted(request.user, permissions.visible_hosts(request.user))
     return render_live(request, "hosts/list.html", "hosts/_list_live.html", {"hosts": hosts})
 
 
@@ -76,11 +90,66 @@ def host_network_rows(request: HttpRequest, name: str) -> HttpResponse:
     return some_rows(request, networks, show_host=False)
 
 
-def _host_changed(request: HttpRequest, host: Host) -> None:
+def _host_changed(user, host: Host) -> None:
     # Workers learn about the new or changed host, and a probe fills in its facts and networks.
-    create_job(request.user, host, Op.PROBE)
+    create_job(user, host, Op.PROBE)
     transaction.on_commit(broadcast_sync)
     live.publish(host.pk)
+
+
+def add_host(user, form: HostForm) -> Host:
+    """Save a valid HostForm: the host, its audit entry, a probe, and the workers told."""
+    with transaction.atomic():
+        host = form.save()
+        audit.record(user, "host-add", host=host, after=audit.settings_text(host))
+        _host_changed(user, host)
+    return host
+
+
+@dataclass(frozen=True)
+class HostEdit:
+    """What edit_host did: `stale` says why nothing was saved when the settings changed since
+    `version` was shown; else the form tells whether the edit was valid (and so saved)."""
+
+    host: Host  # the row as locked (as saved, when saved)
+    version: str  # the version of the settings before this edit
+    form: HostEditForm
+    stale: str = ""
+
+    @property
+    def saved(self) -> bool:
+        return not self.stale and self.form.is_valid()
+
+
+def edit_host(user, host: Host, data, seen: str) -> HostEdit:
+    """Edit the host's settings with `data` unless they changed since version `seen` was shown
+    (networks.stale.hosts; no version: no check). The row is locked: of two saves made at once
+    from the same version, the second is refused."""
+    with transaction.atomic():
+        host = Host.objects.select_for_update().get(pk=host.pk)
+        version = host_versions.host_version(host)
+        stale = host_versions.refusal(host, seen)
+        if stale:
+            return HostEdit(host, version, HostEditForm(instance=host), stale)
+        before = audit.settings_text(host)
+        form = HostEditForm(data, instance=host)
+        if form.is_valid():
+            host = form.save()
+            after = audit.settings_text(host)
+            audit.record(user, "host-edit", host=host, before=before, after=after)
+            _host_changed(user, host)
+    return HostEdit(host, version, form)
+
+
+def remove_host(user, host: Host) -> None:
+    """Remove the host from vnetweb (nothing is changed on it) and tell the workers."""
+    with transaction.atomic():
+        host_id = host.pk
+        # The entry keeps the host's name: its history (jobs aside) outlives it.
+        audit.record(user, "host-delete", host=host, before=audit.settings_text(host))
+        host.delete()
+        transaction.on_commit(broadcast_sync)
+        live.publish(host_id)
 
 
 @require_http_methods(["GET", "POST"])
@@ -88,10 +157,7 @@ def host_add(request: HttpRequest) -> HttpResponse:
     permissions.require_site_admin(request.user)
     form = HostForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            host = form.save()
-            audit.record(request.user, "host-add", host=host, after=audit.settings_text(host))
-            _host_changed(request, host)
+        host = add_host(request.user, form)
         messages.success(request, f"Host {host.name} added; a worker is checking it now.")
         return redirect(host)
     return render(request, "hosts/form.html", {"form": form, "host": None})
@@ -107,26 +173,16 @@ def host_edit(request: HttpRequest, name: str) -> HttpResponse:
         version = host_versions.host_version(host)
         context = {"form": HostEditForm(instance=host), "host": host, "version": version}
         return render(request, "hosts/form.html", context)
-    with transaction.atomic():
-        # Locked: of two saves made at once from the same version, the second is refused.
-        host = Host.objects.select_for_update().get(pk=host.pk)
-        version = host_versions.host_version(host)
-        stale = host_versions.refusal(host, request.POST.get("version", ""))
-        if stale:
-            # As if loaded again: the current settings, what changed, and what was typed.
-            context = {"form": HostEditForm(instance=host), "host": host, "version": version}
-            context["stale"] = f"{stale} {host_versions.typed(request.POST)}"
-            return render(request, "hosts/form.html", context, status=409)
-        before = audit.settings_text(host)
-        form = HostEditForm(request.POST, instance=host)
-        if form.is_valid():
-            host = form.save()
-            after = audit.settings_text(host)
-            audit.record(request.user, "host-edit", host=host, before=before, after=after)
-            _host_changed(request, host)
-            messages.success(request, f"Host {host.name} saved; a worker is checking it now.")
-            return redirect(host)
-    return render(request, "hosts/form.html", {"form": form, "host": host, "version": version})
+    edit = edit_host(request.user, host, request.POST, request.POST.get("version", ""))
+    context = {"form": edit.form, "host": edit.host, "version": edit.version}
+    if edit.stale:
+        # As if loaded again: the current settings, what changed, and what was typed.
+        context["stale"] = f"{edit.stale} {host_versions.typed(request.POST)}"
+        return render(request, "hosts/form.html", context, status=409)
+    if edit.saved:
+        messages.success(request, f"Host {edit.host.name} saved; a worker is checking it now.")
+        return redirect(edit.host)
+    return render(request, "hosts/form.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -134,13 +190,7 @@ def host_delete(request: HttpRequest, name: str) -> HttpResponse:
     host = permissions.get_host(request.user, name)
     permissions.require_site_admin(request.user)
     if request.method == "POST":
-        with transaction.atomic():
-            host_id = host.pk
-            # The entry keeps the host's name: its history (jobs aside) outlives it.
-            audit.record(request.user, "host-delete", host=host, before=audit.settings_text(host))
-            host.delete()
-            transaction.on_commit(broadcast_sync)
-            live.publish(host_id)
+        remove_host(request.user, host)
         messages.success(request, f"Host {name} removed from vnetweb; nothing was changed on it.")
         return redirect("host-list")
     return render(request, "hosts/delete.html", {"host": host})
