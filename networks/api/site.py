@@ -6,7 +6,7 @@ are marked `login_not_required` here, and ninja's auth (networks.api.auth) answe
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, re_path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
@@ -56,4 +56,5 @@ def unknown(request: HttpRequest, rest: str) -> JsonResponse:
 
 def urls() -> tuple:
     patterns, app_name, namespace = api.urls
-    return [*_open(patterns), path("<path:rest>", unknown)], app_name, namespace
+    # Any character, a newline too (path converters stop at one).
+    return [*_open(patterns), re_path(r"^(?P<rest>[\s\S]*)\Z", unknown)], app_name, namespace
