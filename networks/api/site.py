@@ -11,6 +11,7 @@ from ninja import NinjaAPI
 from networks.api import auth, errors
 from networks.api import jobs as jobs_api
 from networks.api import networks as networks_api
+from networks.api import switches as switches_api
 
 api = NinjaAPI(
     title="vnetweb",
@@ -27,6 +28,7 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/networks/", networks_api.router, tags=["networks"])
 api.add_router("/jobs/", jobs_api.router, tags=["jobs"])
+api.add_router("/networks/", switches_api.router, tags=["switches"])
 
 
 def _open(patterns: list) -> list:
