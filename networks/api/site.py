@@ -15,6 +15,7 @@ from networks.api import auth, errors
 from networks.api import hosts as hosts_api
 from networks.api import jobs as jobs_api
 from networks.api import networks as networks_api
+from networks.api import switches as switches_api
 from networks.api import users as users_api
 
 api = NinjaAPI(
@@ -32,6 +33,7 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/networks/", networks_api.router, tags=["networks"])
 api.add_router("/jobs/", jobs_api.router, tags=["jobs"])
+api.add_router("/networks/", switches_api.router, tags=["switches"])
 api.add_router("/hosts/", hosts_api.router, tags=["hosts"])
 api.add_router("/audit/", audit_api.router, tags=["audit"])
 api.add_router("/users/", users_api.router, tags=["users"])

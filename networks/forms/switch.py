@@ -7,6 +7,7 @@ messages, keyed by spec paths ("ipv4.dhcp_hosts.2"), are put next to the field t
 """
 
 import copy
+import dataclasses
 import ipaddress
 from collections.abc import Callable
 
@@ -18,11 +19,14 @@ from networks.forms.inside import gateway_problem, outside_problems
 from networks.spec import Bandwidth, IpSpec, NetworkSpec, Problems, modes
 from networks.spec.defaults import suggested_gateway
 from networks.spec.model import AnyNetwork
+from networks.spec_compare import same_spec
 
 MODE_CHOICES = [(mode.key, mode.choice) for mode in modes.MODES if mode.offered]
 MACVTAP_CHOICES = [(mode.key, mode.choice) for mode in modes.MACVTAP]
 # What an operator may change; everything else needs an admin.
 OPERATOR_FIELDS = ("ipv4_hosts", "ipv6_hosts", "dns_hosts", "dns_txts", "dns_srvs")
+# OPERATOR_FIELDS in the spec: the DNS records, and the static hosts of each address.
+OPERATOR_RECORDS = ("dns_hosts", "dns_txts", "dns_srvs")
 FAMILIES = ("ipv4", "ipv6")
 
 LIST_FIELDS: dict[str, tuple[Callable, Callable]] = {
@@ -390,3 +394,17 @@ def initial_from(spec: NetworkSpec) -> dict:
         for key in ("average", "peak", "burst"):
             initial[f"{direction}_{key}"] = getattr(value, key) if value else None
     return initial
+
+
+def operator_may_send(current: NetworkSpec, spec: NetworkSpec) -> bool:
+    """Whether `spec` differs from `current` only where an operator may change a switch (what
+    OPERATOR_FIELDS are in the spec): for a whole spec sent by the API, where no disabled
+    field keeps the rest as it is."""
+    if len(spec.ips) != len(current.ips):
+        return False
+    ips = [
+        dataclasses.replace(ip, dhcp_hosts=old.dhcp_hosts)
+        for ip, old in zip(spec.ips, current.ips, strict=True)
+    ]
+    records = {name: getattr(current, name) for name in OPERATOR_RECORDS}
+    return same_spec(dataclasses.replace(spec, ips=ips, **records), current)

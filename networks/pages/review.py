@@ -63,7 +63,12 @@ def review(
     `base_xml`, keeping what the spec does not model.
     """
     problems = validate(spec, context, original)
-    xml = xml if xml is not None else to_xml(spec, base=base_xml)
+    if xml is None:
+        try:
+            xml = to_xml(spec, base=base_xml)
+        except SpecXMLError as exc:
+            # A value XML cannot hold (a NUL, a lone surrogate from JSON): nothing to send.
+            return Review(spec=spec, xml="", problems=problems, refused=[str(exc)])
     result = Review(spec=spec, xml=xml, problems=problems)
     try:
         result.schema = schema_errors(xml)

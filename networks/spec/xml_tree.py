@@ -49,7 +49,10 @@ class SpecXMLError(ValueError):
 
 def read_root(xml: str | bytes) -> Element:
     """Parse untrusted XML: no DTD, no entities, no network access."""
-    data = xml.encode() if isinstance(xml, str) else xml
+    try:
+        data = xml.encode() if isinstance(xml, str) else xml
+    except UnicodeEncodeError as exc:  # a lone surrogate, which JSON can carry
+        raise SpecXMLError(f"not well-formed XML: {exc}") from exc
     # A fresh parser per call: lxml parsers must not be shared between threads.
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=True

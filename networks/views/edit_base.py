@@ -108,11 +108,8 @@ def _words(old_xml: str, new_xml: str) -> str:
 def _entries_since(network: Network, base: str) -> list[AuditEntry] | None:
     """The entries that led from `base` to the saved definition, newest first; None if the
     trail is broken (pruned, or a change nobody recorded)."""
-    recent = AuditEntry.objects.filter(
-        host_name=network.host.name, network_name=network.name, guest_name=""
-    ).exclude(after="")[:_AUDIT_DEPTH]
     wanted, found = definition_version(network.saved_xml), []
-    for entry in recent:
+    for entry in _recent(network):
         if wanted == base:
             break
         if definition_version(entry.after) != wanted:
@@ -123,6 +120,25 @@ def _entries_since(network: Network, base: str) -> list[AuditEntry] | None:
         found.append(entry)
         wanted = before
     return found if wanted == base and found else None
+
+
+def _recent(network: Network):
+    """The network's recent audit entries that changed its definition, newest first."""
+    return AuditEntry.objects.filter(
+        host_name=network.host.name, network_name=network.name, guest_name=""
+    ).exclude(after="")[:_AUDIT_DEPTH]
+
+
+def definition_of(network: Network, version: str) -> str:
+    """The definition of `network` that had `version`, from the audit trail ("" when the trail
+    holds none): what an API client that names only a version edited, for the difference."""
+    if version == definition_version(network.saved_xml):
+        return network.saved_xml
+    for entry in _recent(network):
+        for xml in (entry.after, entry.before):
+            if xml and definition_version(xml) == version:
+                return xml
+    return ""
 
 
 def _told(entry: AuditEntry) -> str:

@@ -18,7 +18,7 @@ from networks import permissions
 from networks.forms.rebase import rebase
 from networks.forms.switch import SwitchForm, initial_from
 from networks.jobs import create_job
-from networks.models import Network
+from networks.models import Host, Job, Network
 from networks.operations import Op
 from networks.pages.host_context import host_context
 from networks.pages.review import Review, review
@@ -32,6 +32,10 @@ from networks.views.edit_base import (
     unknown_base,
     unsign_base,
 )
+
+# What the editor says, and the API too (networks.api.switches): one wording for both.
+NOTHING_CHANGED = "Nothing changed; nothing was sent."
+OPERATORS_ONLY_LIVE = "Only admins may change more than static hosts and DNS records."
 
 
 def saved_xml(network: Network) -> str:
@@ -81,13 +85,7 @@ def switch_create(request: HttpRequest, host: str) -> HttpResponse:
         extra = {"start": form.cleaned_data["start"], "autostart": form.cleaned_data["autostart"]}
     if result is None or not result.ok or not confirmed(request, result, extra):
         return _render(request, "networks/editor.html", _page(page, form, result, extra))
-    job = create_job(
-        request.user,
-        host_obj,
-        Op.DEFINE,
-        target=result.spec.name,
-        params={"xml": result.xml, **extra, **({"return_to": topology} if back else {})},
-    )
+    job = queue_create(request.user, host_obj, result, **extra, return_to=topology if back else "")
     messages.info(request, f"Creating {result.spec.name} on {host_obj.name}…")
     return redirect("job-detail", job.pk)
 
@@ -138,7 +136,7 @@ def switch_edit(request: HttpRequest, host: str, name: str) -> HttpResponse:
         return _render(request, "networks/editor.html", _page(page, form, result, {}))
     if operator_only and result.plan is not None and result.plan.needs_restart:
         # The form lets operators touch only what applies live; anything else is an admin's.
-        raise PermissionDenied("Only admins may change more than static hosts and DNS records.")
+        raise PermissionDenied(OPERATORS_ONLY_LIVE)
     return apply_edit(request, network, result, base_xml)
 
 
@@ -167,11 +165,16 @@ def _checked(
     editing = original if base_xml is not None else None
     result = review(spec, context, original=editing, base_xml=base_xml)
     form.add_problems(result.problems, spec)
-    for message in result.schema:
-        form.add_error(None, f"libvirt's schema refuses the result: {message}")
-    for message in result.refused:
+    for message in refusals(result):
         form.add_error(None, message)
     return result
+
+
+def refusals(result: Review) -> list[str]:
+    """What keeps a reviewed switch from being sent besides its fields' problems: libvirt's
+    schema and what vnetweb never sends, in the editor's words."""
+    schema = [f"libvirt's schema refuses the result: {message}" for message in result.schema]
+    return schema + list(result.refused)
 
 
 def confirmed(request: HttpRequest, result: Review, extra: dict) -> bool:
@@ -191,17 +194,30 @@ def _page(page: dict, form: SwitchForm, result: Review | None, extra: dict) -> d
     }
 
 
-def apply_edit(
-    request: HttpRequest, network: Network, result: Review, base_xml: str
-) -> HttpResponse:
-    """Queue the edit: live where libvirt allows it, else a define (and a restart if asked)."""
+def queue_create(
+    user, host: Host, result: Review, *, start: bool, autostart: bool, return_to: str = ""
+) -> Job:
+    """Queue the define of a reviewed new switch (and its start and autostart if asked)."""
+    params = {"xml": result.xml, "start": start, "autostart": autostart}
+    return create_job(
+        user,
+        host,
+        Op.DEFINE,
+        target=result.spec.name,
+        params={**params, **({"return_to": return_to} if return_to else {})},
+    )
+
+
+def queue_edit(
+    user, network: Network, result: Review, base_xml: str, *, restart: bool
+) -> Job | None:
+    """Queue a reviewed edit made on `base_xml`: live where libvirt allows it, else a define
+    (and a restart if asked). None when it changes nothing: nothing is sent then."""
     plan = result.plan
     if plan is None or plan.is_empty:
-        messages.info(request, "Nothing changed; nothing was sent.")
-        return redirect(network)
-    restart = "restart" in request.POST
-    create_job(
-        request.user,
+        return None
+    return create_job(
+        user,
         network.host,
         Op.UPDATE,
         network=network,
@@ -212,6 +228,18 @@ def apply_edit(
             "restart": restart,
         },
     )
+
+
+def apply_edit(
+    request: HttpRequest, network: Network, result: Review, base_xml: str
+) -> HttpResponse:
+    """Queue the edit and say how it will apply."""
+    restart = "restart" in request.POST
+    job = queue_edit(request.user, network, result, base_xml, restart=restart)
+    plan = result.plan
+    if job is None or plan is None:
+        messages.info(request, NOTHING_CHANGED)
+        return redirect(network)
     if not network.active or not plan.needs_restart:
         messages.info(request, f"Applying the change to {network.name}…")
     elif restart:

@@ -56,7 +56,7 @@ def switch_xml(request: HttpRequest, host: str, name: str) -> HttpResponse:
         return _stale(request, page, changed, base_xml, yours)
     result = None
     if form.is_valid():
-        result = _review_xml(form, network, base_xml, request.user)
+        result = review_xml(form, network, base_xml, request.user)
     ok = result is not None and result.ok and not form.errors
     if ok and confirmed(request, result, {}):
         return apply_edit(request, network, result, base_xml)
@@ -90,7 +90,9 @@ def _schema_accepts(xml: str) -> bool:
         return False
 
 
-def _review_xml(form: XmlForm, network, base_xml: str, user):
+def review_xml(form: XmlForm, network, base_xml: str, user):
+    """The review of the XML typed in `form`, made on `base_xml`; what refuses it is put on the
+    form's "xml" field (None when it cannot even be read)."""
     text = form.cleaned_data["xml"]
     try:
         spec, original = parse(text), parse(base_xml)
