@@ -8,12 +8,15 @@ Bodies are valid, so that what is tested is the permission, not the body's schem
 """
 
 import json
+from dataclasses import asdict
 
 import pytest
 from django.test import Client
 
 from networks import tokens
 from networks.api.site import api
+from networks.spec import parse
+from networks.versions import definition_version
 from tests import test_permission_matrix as pages
 from tests.test_permission_matrix import ROLES, A, B, _counts
 
@@ -23,6 +26,17 @@ two_hosts = pages.two_hosts  # the pages' matrix's world, as a fixture of this m
 READ_ALL = [401, *[200] * 7]
 READ_A = [401, 404, *[200] * 6]  # host A's objects: hidden from the outsider only
 OPERATE_LAB = [401, 404, 403, 202, 202, 403, 202, 202]  # operators of A/lab-1 and up
+ADMIN_OF_A = [401, 404, 403, 403, 202, 403, 403, 403]  # a switch's definition: admins only
+SITE_ADMIN = [401, 403, 403, 403, 200, 403, 403, 403]  # hosts themselves and users
+SITE_ADMIN_ON_A = [401, 404, 403, 403, 200, 403, 403, 403]  # ... of host A, hidden from outsider
+LAB = {"host": A, "name": "lab-1"}
+USER = {"user_id": "target"}
+PASSWORD = "a-Long-new-pass-phrase-9"
+# A body's "version": the current definition's, sent as If-Match (filled in by _request).
+NEW_SWITCH = {
+    "spec": {"name": "new-1", "mode": "nat", "ips": [{"address": "10.77.0.1", "prefix": 24}]}
+}
+DNS_RECORD = {"dns_hosts": [{"ip": "10.0.0.5", "hostnames": ["nas"]}]}
 # (method, path template): (path arguments, JSON body or None, statuses)
 # fmt: off
 MATRIX: dict[tuple[str, str], tuple[dict, dict | None, list[int]]] = {
@@ -32,6 +46,41 @@ MATRIX: dict[tuple[str, str], tuple[dict, dict | None, list[int]]] = {
         {"host": A, "name": "lab-1", "action": "start"}, None, OPERATE_LAB),
     ("get", "/api/v1/jobs/"): ({}, None, READ_ALL),
     ("get", "/api/v1/jobs/{job_id}/"): ({"job_id": "job"}, None, READ_A),
+    # The switch's definition (networks/api/switches.py).
+    ("post", "/api/v1/networks/{host}/"): ({"host": A}, NEW_SWITCH, ADMIN_OF_A),
+    ("get", "/api/v1/networks/{host}/{name}/spec/"): (LAB, None, READ_A),
+    # A DNS record: what operators may change too (the pages' switch-edit).
+    ("put", "/api/v1/networks/{host}/{name}/spec/"): (LAB, {"spec+": DNS_RECORD}, OPERATE_LAB),
+    # The XML unchanged: nothing to send (200) for the admin.
+    ("put", "/api/v1/networks/{host}/{name}/xml/"): (
+        LAB, {"xml": "current"}, [401, 404, 403, 403, 200, 403, 403, 403]),
+    ("delete", "/api/v1/networks/{host}/{name}/"): (LAB, None, ADMIN_OF_A),
+    # Hosts (networks/api/hosts.py): their settings are the site admins'; a check, operators'.
+    ("get", "/api/v1/hosts/"): ({}, None, READ_ALL),
+    ("post", "/api/v1/hosts/"): (
+        {}, {"name": "hostc", "uri": "test:///default"}, [401, *[403] * 3, 201, *[403] * 3]),
+    ("get", "/api/v1/hosts/{name}/"): ({"name": A}, None, READ_A),
+    ("patch", "/api/v1/hosts/{name}/"): ({"name": A}, {"description": "rack 2"}, SITE_ADMIN_ON_A),
+    ("delete", "/api/v1/hosts/{name}/"): (
+        {"name": A}, None, [401, 404, 403, 403, 204, 403, 403, 403]),
+    ("post", "/api/v1/hosts/{name}/probe/"): (
+        {"name": A}, None, [401, 404, 403, 202, 202, 403, 202, 403]),
+    ("get", "/api/v1/audit/"): ({}, None, READ_ALL),
+    # Users and grants (networks/api/users.py): site admins only.
+    ("get", "/api/v1/users/"): ({}, None, SITE_ADMIN),
+    ("post", "/api/v1/users/"): (
+        {}, {"username": "newbie", "password1": PASSWORD, "password2": PASSWORD, "role": "viewer"},
+        [401, *[403] * 3, 201, *[403] * 3]),
+    ("get", "/api/v1/users/{user_id}/"): (USER, None, SITE_ADMIN),
+    ("put", "/api/v1/users/{user_id}/role/"): (USER, {"role": "operator"}, SITE_ADMIN),
+    ("post", "/api/v1/users/{user_id}/active/"): (USER, {"active": False}, SITE_ADMIN),
+    ("post", "/api/v1/users/{user_id}/password/"): (
+        USER, {"new_password1": PASSWORD, "new_password2": PASSWORD}, SITE_ADMIN),
+    ("post", "/api/v1/users/{user_id}/unlock/"): (USER, None, SITE_ADMIN),
+    ("post", "/api/v1/users/{user_id}/grants/"): (
+        USER, {"role": "viewer", "host": A}, [401, *[403] * 3, 201, *[403] * 3]),
+    ("delete", "/api/v1/users/{user_id}/grants/{grant}/"): (
+        {**USER, "grant": "grant"}, None, [401, *[403] * 3, 204, *[403] * 3]),
 }
 # Variants: the same operations aimed at what some grants do not reach.
 VARIANTS: dict[str, tuple[str, str, dict, dict | None, list[int]]] = {
@@ -66,14 +115,31 @@ def test_the_table_names_every_operation_of_the_api_and_every_role():
 
 
 def _path(template: str, args: dict, world: dict) -> str:
-    values = {k: world["jobs"][f"{A}/lab-1"].pk if v == "job" else v for k, v in args.items()}
+    objects = {"job": world["jobs"][f"{A}/lab-1"].pk, "target": world["target"].pk}
+    objects["grant"] = world["grant"].pk
+    values = {k: objects.get(v, v) if isinstance(v, str) else v for k, v in args.items()}
     return template.format(**values)
+
+
+def _body(body: dict | None, args: dict, world: dict) -> tuple[dict | None, dict]:
+    """The body to send and the headers it needs: an edit of a network's definition names its
+    current version (If-Match); "spec+" adds to its current spec, "xml": "current" is it as is."""
+    if body is None or "name" not in args or args.get("host") != A:
+        return body, {}
+    network = world[f"{args['host']}/{args['name']}"]
+    headers = {"HTTP_IF_MATCH": f'"{definition_version(network.saved_xml)}"'}
+    if "spec+" in body:
+        spec = asdict(parse(network.saved_xml))
+        return {"spec": {**spec, **body["spec+"]}}, headers
+    if body.get("xml") == "current":
+        return {"xml": network.saved_xml}, headers
+    return body, headers
 
 
 @pytest.mark.parametrize(("method", "template", "args", "body", "role", "expected"), CELLS)
 def test_api_matrix(two_hosts, method, template, args, body, role, expected):
     path = _path(template, args, two_hosts)
-    headers = {}
+    body, headers = _body(body, args, two_hosts)
     if role != "anon":
         _, key = tokens.issue(two_hosts["users"][role], "matrix")
         headers["HTTP_AUTHORIZATION"] = f"Bearer {key}"
