@@ -9,7 +9,9 @@ from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI
 
 from networks.api import auth, errors
+from networks.api import guests as guests_api
 from networks.api import jobs as jobs_api
+from networks.api import leases as leases_api
 from networks.api import networks as networks_api
 
 api = NinjaAPI(
@@ -27,6 +29,9 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/networks/", networks_api.router, tags=["networks"])
 api.add_router("/jobs/", jobs_api.router, tags=["jobs"])
+api.add_router("/networks/", leases_api.network_router, tags=["leases"])
+api.add_router("/leases/", leases_api.router, tags=["leases"])
+api.add_router("/hosts/", guests_api.router, tags=["guests"])
 
 
 def _open(patterns: list) -> list:
