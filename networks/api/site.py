@@ -12,8 +12,10 @@ from ninja import NinjaAPI
 
 from networks.api import audit as audit_api
 from networks.api import auth, errors
+from networks.api import guests as guests_api
 from networks.api import hosts as hosts_api
 from networks.api import jobs as jobs_api
+from networks.api import leases as leases_api
 from networks.api import networks as networks_api
 from networks.api import switches as switches_api
 from networks.api import users as users_api
@@ -33,10 +35,16 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/networks/", networks_api.router, tags=["networks"])
 api.add_router("/jobs/", jobs_api.router, tags=["jobs"])
+<<<<<<< HEAD
 api.add_router("/networks/", switches_api.router, tags=["switches"])
 api.add_router("/hosts/", hosts_api.router, tags=["hosts"])
 api.add_router("/audit/", audit_api.router, tags=["audit"])
 api.add_router("/users/", users_api.router, tags=["users"])
+=======
+api.add_router("/networks/", leases_api.network_router, tags=["leases"])
+api.add_router("/leases/", leases_api.router, tags=["leases"])
+api.add_router("/hosts/", guests_api.router, tags=["guests"])
+>>>>>>> api-lg
 
 
 def _open(patterns: list) -> list:

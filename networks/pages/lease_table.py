@@ -62,7 +62,7 @@ class LeaseQuery:
         kind = params.get("kind", "")
         sort = params.get("sort", "") or DEFAULT_SORT
         return cls(
-            q=" ".join(params.get("q", "").split())[:MAX_TEXT],
+            q=clean_text(params.get("q", "")),
             kind=kind if kind in dict(KINDS) else "",
             sort=sort if sort.lstrip("-") in SORTS else DEFAULT_SORT,
         )
@@ -100,6 +100,21 @@ class LeaseQuery:
         rows = list(leases.values(*FIELDS))
         rows.sort(key=SORTS[self.column], reverse=self.descending)
         return rows
+
+
+def clean_text(text: str) -> str:
+    """Typed words as they are looked for: single spaces, at most MAX_TEXT characters."""
+    return " ".join(text.split())[:MAX_TEXT]
+
+
+def pinnable(lease: dict) -> bool:
+    """Whether a lease (a row of `LeaseQuery.apply`) can become a reservation: a dynamic one whose
+    client is named in full, an IPv6 one by its DUID (dnsmasq gives it as the client ID)."""
+    return bool(
+        not lease["static"]
+        and (":" not in lease["ip"] or lease["client_id"])
+        and not Lease.was_cut(lease["mac"], lease["client_id"])
+    )
 
 
 def mac_form(word: str) -> str:

@@ -8,16 +8,15 @@ made from a page drawn before someone else's is refused (409) with what changed 
 job says where the person saw the NIC, for the worker to check again against libvirt.
 """
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from networks import operations, permissions
 from networks.forms.nics import AttachForm, LinkForm, MoveForm
-from networks.jobs import create_job
 from networks.models import Guest, Network
 from networks.operations import Op
+from networks.pages import nic_jobs
 from networks.stale import nics as versions
 from networks.views.guests import guest_context
 
@@ -28,12 +27,6 @@ def _guest(request: HttpRequest, host: str, name: str, key: Op) -> Guest:
     guest = permissions.get_guest(request.user, host, name)
     permissions.require(request.user, operations.get(key), guest)
     return guest
-
-
-def _networks(request: HttpRequest, guest: Guest) -> list[Network]:
-    # The guest's host is seen whole (permissions: a guest's role is its host's), so all of it.
-    networks = permissions.visible_networks(request.user).filter(host_id=guest.host_id)
-    return list(networks.order_by("name"))
 
 
 def _refused(
@@ -57,30 +50,13 @@ def _stale(request: HttpRequest, guest: Guest) -> HttpResponse | None:
     return _refused(request, guest, [why], CONFLICT) if why else None
 
 
-def _what_was_seen(request: HttpRequest, guest: Guest, key: Op, params: dict) -> dict:
-    """For the worker (networks.worker.nics): where the person saw the NIC (move, detach), or
-    which NICs the guest had (attach). Only a page's change says what it saw."""
-    if not _seen(request, guest):
-        return {}
-    if key == Op.NIC_ATTACH:
-        return {"seen_macs": " ".join(nic.get("mac", "").lower() for nic in guest.nics)}
-    nic = guest.nic(params["mac"]) or {}
-    return {"seen_type": nic.get("type", ""), "seen_source": nic.get("source", "")}
-
-
 def _queued(
     request: HttpRequest, guest: Guest, key: Op, switch: Network | None, **params
 ) -> HttpResponse:
-    """Queue the job (`switch`: the network the NIC is on or goes to, for its page's jobs),
-    the guest's version checked again with its row locked: of two changes made at once from
-    pages that showed the same version, the second is refused."""
-    with transaction.atomic():
-        guest = Guest.objects.select_for_update().select_related("host").get(pk=guest.pk)
-        stale = _stale(request, guest)
-        if stale is not None:
-            return stale
-        params |= _what_was_seen(request, guest, key, params)
-        job = create_job(request.user, guest.host, key, network=switch, params=params, guest=guest)
+    """Queue the job (networks.pages.nic_jobs), or refuse it if the page is stale by now."""
+    job = nic_jobs.queue(request.user, guest, key, switch, _seen(request, guest), params)
+    if isinstance(job, str):
+        return _refused(request, guest, [job], CONFLICT)
     if request.htmx:
         return render(request, "jobs/_followed.html", {"job": job}, status=202)
     return redirect(guest)
@@ -100,13 +76,11 @@ def nic_attach(request: HttpRequest, host: str, name: str) -> HttpResponse:
     guest = _guest(request, host, name, Op.NIC_ATTACH)
     if stale := _stale(request, guest):
         return stale
-    networks = _networks(request, guest)
+    networks = nic_jobs.switches(request.user, guest)
     form = AttachForm(request.POST, guest=guest, networks=networks)
     if not form.is_valid():
         return _refused(request, guest, _errors(form), attach_form=form)
-    data = form.cleaned_data
-    network = form.networks[data["network"]]
-    params = {"network": network.name, "model": data["model"], "mac": data["mac"]}
+    network, params = nic_jobs.attach(form)
     return _queued(request, guest, Op.NIC_ATTACH, network, **params)
 
 
@@ -115,11 +89,11 @@ def nic_move(request: HttpRequest, host: str, name: str, mac: str) -> HttpRespon
     guest = _guest(request, host, name, Op.NIC_MOVE)
     if stale := _stale(request, guest):
         return stale
-    form = MoveForm(request.POST, guest=guest, networks=_networks(request, guest), mac=mac)
+    networks = nic_jobs.switches(request.user, guest)
+    form = MoveForm(request.POST, guest=guest, networks=networks, mac=mac)
     if not form.is_valid():
         return _refused(request, guest, _errors(form), move_errors={mac.lower(): _errors(form)})
-    network = form.networks[form.cleaned_data["network"]]
-    params = {"network": network.name, "mac": mac.lower()}
+    network, params = nic_jobs.move(form)
     return _queued(request, guest, Op.NIC_MOVE, network, **params)
 
 
@@ -128,17 +102,9 @@ def nic_detach(request: HttpRequest, host: str, name: str, mac: str) -> HttpResp
     guest = _guest(request, host, name, Op.NIC_DETACH)
     if stale := _stale(request, guest):
         return stale
-    nic = guest.nic(mac)
-    if nic is None:
-        return _refused(request, guest, [f"{guest.name} has no NIC {mac}; nothing was queued."])
-    if guest.running and not guest.hotplug:
-        why = (
-            f"{guest.name} runs on a machine that cannot drop a NIC while running (no ACPI). "
-            "Shut it down first."
-        )
+    if why := nic_jobs.detach_refusal(guest, mac):
         return _refused(request, guest, [why])
-    networks = permissions.visible_networks(request.user)
-    network = networks.filter(host_id=guest.host_id, name=nic.get("network")).first()
+    network = nic_jobs.switch_of(request.user, guest, guest.nic(mac))
     return _queued(request, guest, Op.NIC_DETACH, network, mac=mac.lower())
 
 
@@ -148,10 +114,9 @@ def nic_link(request: HttpRequest, host: str, name: str, mac: str) -> HttpRespon
     form = LinkForm(request.POST)
     nic = guest.nic(mac)
     if nic is None:
-        return _refused(request, guest, [f"{guest.name} has no NIC {mac}; nothing was queued."])
+        return _refused(request, guest, [nic_jobs.no_nic(guest, mac)])
     if not form.is_valid():
         return _refused(request, guest, ["Say up or down for the link; nothing was queued."])
-    networks = permissions.visible_networks(request.user)
-    network = networks.filter(host_id=guest.host_id, name=nic.get("network")).first()
+    network = nic_jobs.switch_of(request.user, guest, nic)
     up = form.cleaned_data["state"] == "up"
     return _queued(request, guest, Op.NIC_LINK, network, mac=mac.lower(), up=up)

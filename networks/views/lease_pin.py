@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from networks import operations, permissions
 from networks.jobs import create_job
-from networks.models import Lease, Network
+from networks.models import Job, Lease, Network
 from networks.pages.lease_table import LeaseQuery
 from networks.views.edit_base import pin_refusal
 from networks.views.leases import PIN, lease_context, render_leases
@@ -28,20 +28,13 @@ def lease_pin(request: HttpRequest, host: str, name: str) -> HttpResponse:
     network = permissions.get_network(request.user, host, name)
     op = operations.get(PIN)
     permissions.require(request.user, op, network)
-    lease = _lease_to_pin(network, request.POST)
+    lease = lease_to_pin(network, request.POST.get("mac", ""), request.POST.get("ip", ""))
     if isinstance(lease, str):
         return HttpResponse(lease, status=400, content_type="text/plain; charset=utf-8")
-    base_xml = network.saved_xml
-    if why := pin_refusal(network, request.POST.get("version", "")):
-        return _refused(request, network, why)
-    params = {
-        "mac": lease.mac,
-        "ip": lease.ip,
-        "hostname": request.POST.get("hostname", lease.hostname),
-        "client_id": lease.client_id,
-        "base_xml": base_xml,
-    }
-    job = create_job(request.user, network.host, PIN, network=network, params=params)
+    version, hostname = request.POST.get("version", ""), request.POST.get("hostname")
+    job = queue_pin(request.user, network, lease, hostname, version)
+    if isinstance(job, str):
+        return _refused(request, network, job)
     if not request.htmx:
         return redirect(network)
     # The part comes back as the page shows it: with the filter and sort of the page's address.
@@ -60,11 +53,30 @@ def _refused(request: HttpRequest, network: Network, why: str) -> HttpResponse:
     return render_leases(request, network, {**context, "pin_refused": why})
 
 
-def _lease_to_pin(network: Network, data: QueryDict) -> Lease | str:
-    """The lease the form names, or why there is none to pin (nothing is queued then)."""
+def queue_pin(
+    user, network: Network, lease: Lease, hostname: str | None, version: str
+) -> Job | str:
+    """The pin job of `lease` (named `hostname`, by default the lease's), or why a table drawn
+    with definition `version` is too old for it (nothing is queued then). The job carries the
+    definition it was asked on, for the worker to compare with libvirt's."""
+    base_xml = network.saved_xml
+    if why := pin_refusal(network, version):
+        return why
+    params = {
+        "mac": lease.mac,
+        "ip": lease.ip,
+        "hostname": lease.hostname if hostname is None else hostname,
+        "client_id": lease.client_id,
+        "base_xml": base_xml,
+    }
+    return create_job(user, network.host, PIN, network=network, params=params)
+
+
+def lease_to_pin(network: Network, mac: str, ip: str) -> Lease | str:
+    """The lease (mac, ip) names, or why there is none to pin (nothing is queued then)."""
     if not operations.get(PIN).available(network):
         return f"{network.name} is not running, so it has no leases; nothing was queued."
-    mac, ip = data.get("mac", "").strip(), data.get("ip", "").strip()
+    mac, ip = mac.strip(), ip.strip()
     try:
         ip = str(ipaddress.ip_address(ip))
     except ValueError:

@@ -2,6 +2,7 @@
 
 import time
 
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -9,7 +10,8 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET
 
 from networks import permissions
-from networks.pages.lease_table import MAX_TEXT, ip_key, text_match, time_left
+from networks.models import Lease
+from networks.pages.lease_table import clean_text, ip_key, text_match, time_left
 from networks.views.live import render_live
 from networks.views.paths import NetworkPaths
 
@@ -29,7 +31,7 @@ FIELDS = (
 
 @require_GET
 def lease_search(request: HttpRequest) -> HttpResponse:
-    q = " ".join(request.GET.get("q", "").split())[:MAX_TEXT]
+    q = clean_text(request.GET.get("q", ""))
     found, more = _search(request.user, q) if q else ([], False)
     context = {
         "q": q,
@@ -44,15 +46,20 @@ def lease_search(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _search(user, q: str) -> tuple[list[dict], bool]:
-    """Up to LIMIT matching leases by host, network and address (one query), and whether there
-    are more. Past the limit the SQL order (addresses as text) picks which ones are shown."""
-    leases = (
+def matching(user, q: str) -> QuerySet[Lease]:
+    """The leases of the networks `user` sees that match every word of `q`, by host, network and
+    address (the API's lease search pages through them)."""
+    return (
         permissions.visible_leases(user)
         .filter(text_match(q))
         .order_by("network__host__name", "network__name", "ip")
     )
-    found = list(leases.values(*FIELDS)[: LIMIT + 1])
+
+
+def _search(user, q: str) -> tuple[list[dict], bool]:
+    """Up to LIMIT matching leases (one query), and whether there are more. Past the limit the
+    SQL order (addresses as text) picks which ones are shown."""
+    found = list(matching(user, q).values(*FIELDS)[: LIMIT + 1])
     found, more = found[:LIMIT], len(found) > LIMIT
     found.sort(
         key=lambda row: (row["network__host__name"], row["network__name"], ip_key(row["ip"]))

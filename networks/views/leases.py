@@ -17,7 +17,7 @@ from markupsafe import escape
 from networks import operations, permissions
 from networks.models import Job, Lease, Network
 from networks.operations import Op
-from networks.pages.lease_table import KINDS, LeaseQuery, time_left
+from networks.pages.lease_table import KINDS, LeaseQuery, pinnable, time_left
 from networks.versions import definition_version
 from networks.views.gone import gone_is_empty
 from networks.views.live import by_the_page, is_fragment, render_live
@@ -145,12 +145,7 @@ def _read(network: Network, query: LeaseQuery) -> list[dict]:
             lease["expires_text"] = expires.astimezone(here).strftime("%Y-%m-%d %H:%M:%S")
             lease["expires_iso"] = expires.isoformat()
             lease["expires_at"] = expires.timestamp()
-        # An IPv6 reservation names the client by its DUID, which dnsmasq gives as client ID.
-        lease["pinnable"] = (
-            not lease["static"]
-            and (":" not in lease["ip"] or lease["client_id"])
-            and not Lease.was_cut(lease["mac"], lease["client_id"])
-        )
+        lease["pinnable"] = pinnable(lease)
         for key in PRINTED:
             lease[key] = str(escape(lease[key])) if lease[key] else ""
     return leases
