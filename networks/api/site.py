@@ -35,16 +35,13 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/networks/", networks_api.router, tags=["networks"])
 api.add_router("/jobs/", jobs_api.router, tags=["jobs"])
-<<<<<<< HEAD
 api.add_router("/networks/", switches_api.router, tags=["switches"])
 api.add_router("/hosts/", hosts_api.router, tags=["hosts"])
 api.add_router("/audit/", audit_api.router, tags=["audit"])
 api.add_router("/users/", users_api.router, tags=["users"])
-=======
 api.add_router("/networks/", leases_api.network_router, tags=["leases"])
 api.add_router("/leases/", leases_api.router, tags=["leases"])
 api.add_router("/hosts/", guests_api.router, tags=["guests"])
->>>>>>> api-lg
 
 
 def _open(patterns: list) -> list:
