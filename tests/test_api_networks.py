@@ -135,3 +135,11 @@ def test_a_session_change_needs_the_csrf_token(world, operator):
     response = client.post(f"{LIST}testdrv/prod-1/actions/start/")
     assert response.status_code == 403
     assert not Job.objects.exists()
+
+
+def test_a_nul_character_in_a_name_or_a_filter_is_refused_not_a_server_error(world, viewer):
+    auth = bearer(viewer)
+    assert Client().get(f"{LIST}testdrv/lab%00/", **auth).status_code == 404
+    response = Client().get(LIST, {"q": "lab\x00"}, **auth)
+    assert response.status_code == 422
+    assert "NUL" in response.json()["errors"]["q"][0]

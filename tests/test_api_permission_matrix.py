@@ -29,7 +29,11 @@ OPERATE_LAB = [401, 404, 403, 202, 202, 403, 202, 202]  # operators of A/lab-1 a
 ADMIN_OF_A = [401, 404, 403, 403, 202, 403, 403, 403]  # a switch's definition: admins only
 SITE_ADMIN = [401, 403, 403, 403, 200, 403, 403, 403]  # hosts themselves and users
 SITE_ADMIN_ON_A = [401, 404, 403, 403, 200, 403, 403, 403]  # ... of host A, hidden from outsider
+GUESTS_OF_A = [401, 404, 200, 200, 200, 200, 200, 404]
+NIC_OF_A = [401, 404, 403, 202, 202, 403, 202, 404]  # a stopped guest's NIC: queued
 LAB = {"host": A, "name": "lab-1"}
+VM = {"host": A, "name": "vm-a"}
+NIC = {**VM, "mac": "52:54:00:aa:00:01"}
 USER = {"user_id": "target"}
 PASSWORD = "a-Long-new-pass-phrase-9"
 # A body's "version": the current definition's, sent as If-Match (filled in by _request).
@@ -66,6 +70,21 @@ MATRIX: dict[tuple[str, str], tuple[dict, dict | None, list[int]]] = {
     ("post", "/api/v1/hosts/{name}/probe/"): (
         {"name": A}, None, [401, 404, 403, 202, 202, 403, 202, 403]),
     ("get", "/api/v1/audit/"): ({}, None, READ_ALL),
+    # Leases (networks/api/leases.py): lab-1 is not running, nothing to pin (409) for who may.
+    ("get", "/api/v1/networks/{host}/{name}/leases/"): (LAB, None, READ_A),
+    ("post", "/api/v1/networks/{host}/{name}/leases/pin/"): (
+        LAB, {"mac": "52:54:00:00:00:99", "ip": "10.0.0.50"},
+        [401, 404, 403, 409, 409, 403, 409, 409]),
+    ("get", "/api/v1/leases/"): ({}, None, READ_ALL),
+    # Guests (networks/api/guests.py) need a role on the whole host: net-operator gets 404.
+    ("get", "/api/v1/hosts/{host}/guests/"): ({"host": A}, None, GUESTS_OF_A),
+    ("get", "/api/v1/hosts/{host}/guests/{name}/"): (VM, None, GUESTS_OF_A),
+    ("post", "/api/v1/hosts/{host}/guests/{name}/nics/"): (VM, {"network": "prod-1"}, NIC_OF_A),
+    ("post", "/api/v1/hosts/{host}/guests/{name}/nics/{mac}/move/"): (
+        NIC, {"network": "prod-1"}, NIC_OF_A),
+    ("delete", "/api/v1/hosts/{host}/guests/{name}/nics/{mac}/"): (NIC, None, NIC_OF_A),
+    ("post", "/api/v1/hosts/{host}/guests/{name}/nics/{mac}/link/"): (
+        NIC, {"state": "down"}, NIC_OF_A),
     # Users and grants (networks/api/users.py): site admins only.
     ("get", "/api/v1/users/"): ({}, None, SITE_ADMIN),
     ("post", "/api/v1/users/"): (
@@ -124,7 +143,7 @@ def _path(template: str, args: dict, world: dict) -> str:
 def _body(body: dict | None, args: dict, world: dict) -> tuple[dict | None, dict]:
     """The body to send and the headers it needs: an edit of a network's definition names its
     current version (If-Match); "spec+" adds to its current spec, "xml": "current" is it as is."""
-    if body is None or "name" not in args or args.get("host") != A:
+    if body is None or args.get("name") not in ("lab-1", "prod-1") or args.get("host") != A:
         return body, {}
     network = world[f"{args['host']}/{args['name']}"]
     headers = {"HTTP_IF_MATCH": f'"{definition_version(network.saved_xml)}"'}

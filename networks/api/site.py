@@ -4,6 +4,9 @@ The site's LoginRequiredMiddleware would send an API client to the login page: t
 are marked `login_not_required` here, and ninja's auth (networks.api.auth) answers 401 instead.
 """
 
+import functools
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, URLResolver, re_path
@@ -44,12 +47,40 @@ api.add_router("/leases/", leases_api.router, tags=["leases"])
 api.add_router("/hosts/", guests_api.router, tags=["guests"])
 
 
+def _nul_refusal(request: HttpRequest, kwargs: dict) -> JsonResponse | None:
+    """A name in the path with a NUL character in it names nothing (PostgreSQL refuses such a
+    string outright: the query would fail, a 500), and one in the query string is a field error.
+    Bodies are typed: their text fields say so themselves (see leases.Text)."""
+    if any("\x00" in str(value) for value in kwargs.values()):
+        return JsonResponse({"detail": "No such resource in the API."}, status=404)
+    if fields := [key for key, value in request.GET.lists() if "\x00" in "".join(value)]:
+        errors = {key: ["A NUL character is not allowed here."] for key in fields}
+        return JsonResponse({"detail": "The request has errors.", "errors": errors}, status=422)
+    return None
+
+
+def _no_nul(view):
+    if iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def checked_async(request: HttpRequest, *args, **kwargs):
+            return _nul_refusal(request, kwargs) or await view(request, *args, **kwargs)
+
+        return markcoroutinefunction(checked_async)
+
+    @functools.wraps(view)
+    def checked(request: HttpRequest, *args, **kwargs):
+        return _nul_refusal(request, kwargs) or view(request, *args, **kwargs)
+
+    return checked
+
+
 def _open(patterns: list) -> list:
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             _open(pattern.url_patterns)
         elif isinstance(pattern, URLPattern):
-            pattern.callback = login_not_required(pattern.callback)
+            pattern.callback = login_not_required(_no_nul(pattern.callback))
     return patterns
 
 
