@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Concat, Lower
 from django.urls import reverse
+from django.utils import timezone
 
 from networks import roles
 from networks.operations import choices as operation_choices
@@ -420,3 +421,7 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def expired(self) -> bool:
+        return self.expires is not None and self.expires <= timezone.now()

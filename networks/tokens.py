@@ -78,9 +78,9 @@ def authenticate(key: str) -> ApiToken | None:
         .filter(digest=digest(key), user__is_active=True)
         .first()
     )
-    now = timezone.now()
-    if token is None or (token.expires is not None and token.expires <= now):
+    if token is None or token.expired:
         return None
+    now = timezone.now()
     if token.last_used is None or now - token.last_used > TOUCH_EVERY:
         ApiToken.objects.filter(pk=token.pk).update(last_used=now)
     return token
@@ -115,3 +115,25 @@ def failed(address: str | None) -> None:
 
 def retry_after() -> int:
     return settings.VNETWEB_API_FAILURE_MINUTES * 60
+
+
+class TooManyFailures(Exception):
+    """The address sent too many wrong keys lately: answer 429, and do not look at this one."""
+
+    def __init__(self) -> None:
+        minutes = retry_after() // 60
+        super().__init__(
+            f"Too many wrong tokens from this address; try again in {minutes} minutes."
+        )
+
+
+def check(key: str, address: str | None) -> ApiToken | None:
+    """The token this key is (None: a wrong key, counted against `address`), behind the brake:
+    TooManyFailures once the address has given too many wrong keys. The API's auth and /metrics
+    both ask this, so that a guess counts the same wherever it is tried."""
+    if failures_exceeded(address):
+        raise TooManyFailures()
+    token = authenticate(key)
+    if token is None:
+        failed(address)
+    return token

@@ -14,12 +14,14 @@ from networks.views import (
     lease_search,
     leases,
     live,
+    metrics,
     networks,
     switch_delete,
     switch_edit,
     switch_new,
     switch_status,
     switch_xml,
+    tokens,
     topology,
     users,
 )
@@ -154,4 +156,13 @@ urlpatterns = [
     path("users/<int:pk>/unlock/", users.user_unlock, name="user-unlock"),
     path("users/<int:pk>/grants/", users.grant_add, name="grant-add"),
     path("users/<int:pk>/grants/<int:grant>/revoke/", users.grant_delete, name="grant-delete"),
+    path(
+        "users/<int:pk>/tokens/<int:token>/revoke/",
+        users.user_token_revoke,
+        name="user-token-revoke",
+    ),
+    # Every logged-in user's own API tokens; /metrics for Prometheus (a token or an address).
+    path("account/tokens/", tokens.token_list, name="token-list"),
+    path("account/tokens/<int:token>/revoke/", tokens.token_revoke, name="token-revoke"),
+    path("metrics", metrics.metrics, name="metrics"),
 ]

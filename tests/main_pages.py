@@ -59,4 +59,5 @@ def main_pages(host, net, guest) -> list[tuple[str, list[str]]]:
         (reverse("user-add"), ["button.start"]),
         (reverse("host-add"), ["button.start"]),
         (reverse("password_change"), ["button.start"]),
+        (reverse("token-list"), ["button.start"]),
     ]

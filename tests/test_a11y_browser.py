@@ -150,6 +150,7 @@ def _pages(site: dict) -> dict[str, str]:
         "jobs": reverse("job-list"),
         "audit": reverse("audit-list"),
         "users": reverse("user-list"),
+        "API tokens": reverse("token-list"),
         "a queued job": reverse("job-detail", args=[site["jobs"]["queued"].pk]),
         "a running job": reverse("job-detail", args=[site["jobs"]["running"].pk]),
         "a failed job": reverse("job-detail", args=[site["jobs"]["failed"].pk]),
@@ -169,6 +170,7 @@ PAGES = [
     "jobs",
     "audit",
     "users",
+    "API tokens",
     "a queued job",
     "a running job",
     "a failed job",
@@ -235,6 +237,21 @@ def test_a_refused_new_switch_has_none(live_server, browser, site, admin):
     page.click("button[name=review]")
     page.locator("[data-field=ipv4_ranges] .errorlist").wait_for()
     assert_accessible(page, "a refused new switch")
+    page.context.close()
+
+
+def test_a_new_token_s_key_and_a_refused_token_have_none(live_server, browser, site, admin):
+    page = _admin_at(browser, live_server, admin, reverse("token-list"))
+    page.fill("input[name=name]", "ci")
+    page.fill("input[name=days]", "30")
+    page.click("#token-form button.start")
+    page.locator("#new-key").wait_for()
+    assert page.evaluate("document.activeElement.id") == "new-key"
+    assert_accessible(page, "a new token's key")
+    page.fill("input[name=name]", "ci")  # taken
+    page.click("#token-form button.start")
+    page.locator("[data-field=name] .errorlist").wait_for()
+    assert_accessible(page, "a refused token")
     page.context.close()
 
 

@@ -4,8 +4,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from networks import tokens
 from networks import urls as network_urls
-from networks.models import Grant, Guest, Host, Job
+from networks.models import ApiToken, Grant, Guest, Host, Job
 from networks.operations import Op
 
 # Real arguments for every named pattern of networks/urls.py; the fixtures below make them exist.
@@ -68,10 +69,14 @@ URL_KWARGS = {
     "user-unlock": {"pk": None},
     "grant-add": {"pk": None},
     "grant-delete": {"pk": None, "grant": None},
+    "user-token-revoke": {"pk": None, "token": None},
+    # Everyone's own API tokens.
+    "token-list": {},
+    "token-revoke": {"token": None},
 }
 
 # Answer without a login on purpose, and show nothing about hosts or networks.
-PUBLIC_URLS = {"healthz"}
+PUBLIC_URLS = {"healthz", "metrics"}  # /metrics: for a token or an allowed address only
 
 ADMIN_URLS = [
     "admin:index",
@@ -105,12 +110,14 @@ def world(test_host, make_network, operator):
         message="Stopped net1.",
     )
     grant = Grant.objects.create(user=operator, role="viewer", host=test_host, networks="net*")
-    return {"host": test_host, "network": network, "job": job, "grant": grant}
+    token, _ = tokens.issue(operator, "ci")
+    return {"host": test_host, "network": network, "job": job, "grant": grant, "token": token}
 
 
 def _all_urls(job: Job) -> list[tuple[str, str]]:
     urls = []
     grant = Grant.objects.get()
+    token = ApiToken.objects.get()
     for name, kwargs in URL_KWARGS.items():
         if name in ("job-detail", "job-followed"):
             kwargs = {"pk": job.pk}
@@ -118,6 +125,8 @@ def _all_urls(job: Job) -> list[tuple[str, str]]:
             kwargs = {**kwargs, "pk": grant.user_id}
             if "grant" in kwargs:
                 kwargs["grant"] = grant.pk
+        if "token" in kwargs:
+            kwargs = {**kwargs, "token": token.pk}
         urls.append((name, reverse(name, kwargs=kwargs)))
     return urls
 

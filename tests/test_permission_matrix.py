@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from networks import tokens
 from networks import urls as network_urls
 from networks.models import AuditEntry, Grant, Host, Job, Lease, Network
 from networks.operations import Op
@@ -120,6 +121,13 @@ MATRIX: dict[str, list[tuple[int, int]]] = {
     "user-unlock": [(302, 302), *[(405, 403)] * 3, (405, 302), *[(405, 403)] * 3],
     "grant-add": [(302, 302), *[(405, 403)] * 3, (405, 422), *[(405, 403)] * 3],
     "grant-delete": [(302, 302), *[(405, 403)] * 3, (405, 302), *[(405, 403)] * 3],
+    "user-token-revoke": [(302, 302), *[(405, 403)] * 3, (405, 302), *[(405, 403)] * 3],
+    # Everyone's own tokens, whatever the role: an empty form is refused (422); the token aimed
+    # at is tina's, which nobody else may revoke there, admins included (404).
+    "token-list": [(302, 302), *[(200, 422)] * 7],
+    "token-revoke": [(302, 302), *[(405, 404)] * 7],
+    # Prometheus: a token or an allowed address, not a session (none of these sends either).
+    "metrics": [(401, 405)] * 8,
 }
 # fmt: on
 URL_ARGS = {
@@ -149,6 +157,8 @@ URL_ARGS = {
     "user-unlock": TARGET,
     "grant-add": TARGET,
     "grant-delete": {**TARGET, "grant": "grant"},
+    "user-token-revoke": {**TARGET, "token": "token"},
+    "token-revoke": {"token": "token"},
 }
 for _name in ("network-detail", "switch-edit", "switch-xml", "switch-delete", "network-switch",
               "network-leases", "network-leases-csv", "lease-pin", "network-summary",
@@ -258,6 +268,7 @@ def two_hosts(db, make_network, make_guest):
         Grant.objects.create(user=users[key], role=role, host=world[A], networks=networks)
     target = _user("tina")
     world["target"] = target
+    world["token"], _ = tokens.issue(target, "ci")
     world["grant"] = Grant.objects.create(user=target, role="viewer", host=world[B])
     return world
 
@@ -270,6 +281,8 @@ def _url(name: str, args: dict, world: dict) -> str:
         kwargs["pk"] = world["target"].pk
     if kwargs.get("grant") == "grant":
         kwargs["grant"] = world["grant"].pk
+    if kwargs.get("token") == "token":
+        kwargs["token"] = world["token"].pk
     return reverse(name, kwargs=kwargs)
 
 
@@ -284,6 +297,7 @@ def _client(world: dict, role: str) -> Client:
     return client
 
 
+PUBLIC = ("healthz", "metrics")  # answer without a login, and say nothing of the fleet to one
 STREAM = "live-events"  # an async view: see test_matrix_of_the_live_stream
 
 
@@ -318,7 +332,7 @@ def test_matrix_of_the_live_stream(
 
 def _check(response, url, name, role, method, expected, before) -> None:
     assert response.status_code == expected, f"{method.upper()} {url} as {role}"
-    if role == "anon" and name != "healthz":
+    if role == "anon" and name not in PUBLIC:
         assert response["Location"].startswith(reverse("login") + "?next=")
     if expected >= 400 or method == "get" or role == "anon":
         assert _counts() == before, f"{method.upper()} {url} as {role} changed something"

@@ -18,15 +18,21 @@ from networks import audit
 FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO")
 
 
+def address_in(address: str | None, networks) -> bool:
+    """Whether `address` is in one of `networks` (an IPv4-mapped IPv6 address as its IPv4 one;
+    no address, or one that is not an address, is in none)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    ip = getattr(ip, "ipv4_mapped", None) or ip
+    return any(ip in network for network in networks)
+
+
 def from_trusted_proxy(request: HttpRequest) -> bool:
     if not settings.VNETWEB_BEHIND_PROXY:
         return False
-    try:
-        peer = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
-        return False
-    peer = getattr(peer, "ipv4_mapped", None) or peer
-    return any(peer in network for network in settings.VNETWEB_TRUSTED_PROXIES)
+    return address_in(request.META.get("REMOTE_ADDR", ""), settings.VNETWEB_TRUSTED_PROXIES)
 
 
 class ForwardedHeadersMiddleware(MiddlewareMixin):

@@ -19,16 +19,11 @@ class TokenAuth(HttpBearer):
     openapi_description = "An API token made on the Tokens page: `Authorization: Bearer vnw_…`."
 
     def authenticate(self, request: HttpRequest, key: str):
-        address = client_address(request)
-        if tokens.failures_exceeded(address):
-            raise HttpError(
-                429,
-                "Too many wrong tokens from this address; try again in "
-                f"{tokens.retry_after() // 60} minutes.",
-            )
-        token = tokens.authenticate(key)
+        try:
+            token = tokens.check(key, client_address(request))
+        except tokens.TooManyFailures as exc:
+            raise HttpError(429, str(exc)) from None
         if token is None:
-            tokens.failed(address)
             return None
         if token.read_only and request.method not in SAFE_METHODS:
             raise PermissionDenied(

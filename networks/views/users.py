@@ -21,14 +21,16 @@ from django.db import transaction
 from django.db.models import Prefetch, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from networks import audit, permissions
+from networks import audit, permissions, tokens
 from networks.forms.users import GrantForm, PasswordForm, RoleForm, UserAddForm
-from networks.models import Grant
+from networks.models import ApiToken, Grant
 from networks.roles import ROLE_GROUPS, Role
 from networks.stale import access
+from networks.views.tokens import back_to
 
 INVALID = 422  # a form with field errors comes back with them, as the switch editor does
 CONFLICT = 409  # made on a page older than another admin's change: nothing changed
@@ -191,6 +193,7 @@ def _detail(request: HttpRequest, user: User, status: int = 200, **forms) -> Htt
         "failure_limit": settings.AXES_FAILURE_LIMIT,
         "global_role": role,
         "grants": user.grants.select_related("host"),
+        "tokens": user.api_tokens.all(),
         # What the role and grant forms send back, and why a revoke was refused.
         "access_version": access.access_version(user, role),
         "revoke_error": forms.get("revoke_error", ""),
@@ -292,3 +295,13 @@ def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     unlock(request.user, user)
     messages.success(request, f"{user.username} may log in again from every address.")
     return redirect("user-detail", user.pk)
+
+
+@require_POST
+def user_token_revoke(request: HttpRequest, pk: int, token: int) -> HttpResponse:
+    """A site admin revokes one of the user's API tokens (a key that leaked, a script retired)."""
+    user = _user(request, pk)
+    found = get_object_or_404(ApiToken.objects.select_related("user"), pk=token, user=user)
+    tokens.revoke(found, by=request.user)
+    messages.success(request, f"{user.username}'s token {found.name} revoked.")
+    return back_to(request, reverse("user-detail", args=[user.pk]))
