@@ -201,5 +201,6 @@ def test_after_too_many_wrong_keys_even_the_right_one_is_refused_for_a_while(
     response = api.get(NETWORKS, **bearer(key))
     assert response.status_code == 429
     assert "Too many wrong tokens" in response.json()["detail"]
+    assert response["Retry-After"] == str(15 * 60)
     # Another address is not held back by this one's guesses.
     assert Client(REMOTE_ADDR=NEIGHBOUR).get(NETWORKS, **bearer(key)).status_code == 200

@@ -283,7 +283,6 @@ VNETWEB_CONNECT_SECONDS = env_int("VNETWEB_CONNECT_SECONDS", 10)
 # only after 29-35 s, bench/fleet.py --failures).
 VNETWEB_KEEPALIVE_INTERVAL = env_int("VNETWEB_KEEPALIVE_INTERVAL", 5)
 VNETWEB_KEEPALIVE_COUNT = env_int("VNETWEB_KEEPALIVE_COUNT", 2)
-# How long the audit trail keeps its entries; older ones are pruned once a day.
 # The API (networks.api): wrong tokens from one address within the window before it is refused
 # (429) until the window ends; who may read /metrics without a token (addresses or networks).
 VNETWEB_API_FAILURE_LIMIT = env_int("VNETWEB_API_FAILURE_LIMIT", 20)
@@ -291,6 +290,7 @@ VNETWEB_API_FAILURE_MINUTES = env_int("VNETWEB_API_FAILURE_MINUTES", 15)
 VNETWEB_METRICS_ALLOW = env_networks("VNETWEB_METRICS_ALLOW", [])
 # The longest a `?wait=` on a job (or a change) holds its request, in seconds.
 VNETWEB_API_WAIT_MAX = env_int("VNETWEB_API_WAIT_MAX", 60)
+# How long the audit trail keeps its entries; older ones are pruned once a day.
 VNETWEB_AUDIT_DAYS = env_int("VNETWEB_AUDIT_DAYS", 365)
 # The most entries one /audit.csv holds (a last line says when there were more).
 VNETWEB_AUDIT_CSV_ROWS = env_int("VNETWEB_AUDIT_CSV_ROWS", 10_000)

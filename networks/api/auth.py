@@ -6,10 +6,10 @@ a while (networks.tokens), and every change asked with a token names it in the a
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from ninja.errors import HttpError
 from ninja.security import HttpBearer, django_auth
 
 from networks import audit, tokens
+from networks.api.errors import TooMany
 from vnetweb.proxy import client_address
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -22,7 +22,7 @@ class TokenAuth(HttpBearer):
         try:
             token = tokens.check(key, client_address(request))
         except tokens.TooManyFailures as exc:
-            raise HttpError(429, str(exc)) from None
+            raise TooMany(str(exc), tokens.retry_after()) from None
         if token is None:
             return None
         if token.read_only and request.method not in SAFE_METHODS:

@@ -50,6 +50,14 @@ class Conflict(Exception):
     """409: the change cannot be made in the state things are in (said in words)."""
 
 
+class TooMany(Exception):
+    """429: too many wrong tokens from this address; Retry-After says for how long."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail)
+
+
 class Stale(Exception):
     """412: the If-Match version is not the network's current definition."""
 
@@ -124,6 +132,10 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(Stale)
     def stale(request, exc):
         return answer(request, 412, exc.out.dict(), ETag=f'"{exc.out.version}"')
+
+    @api.exception_handler(TooMany)
+    def too_many(request, exc):
+        return answer(request, 429, {"detail": str(exc)}, Retry_After=str(exc.retry_after))
 
     @api.exception_handler(HttpError)
     def http_error(request, exc):
