@@ -68,7 +68,8 @@ class Stale(Exception):
 
 # Error answers every endpoint may give (documented in the schema, so a client, and
 # schemathesis, know them). Views add their own codes (202, 409, 412, 422).
-COMMON = {401: Error, 403: Error, 404: Error, 422: FieldErrorsOut, 429: Error}
+# 400: a body that is not JSON at all.
+COMMON = {400: Error, 401: Error, 403: Error, 404: Error, 422: FieldErrorsOut, 429: Error}
 
 
 def responses(ok: dict, *extra: int) -> dict:

@@ -15,6 +15,7 @@ from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
 
 from networks import operations, permissions
 from networks.api.errors import Conflict, FieldErrors, responses
@@ -70,6 +71,10 @@ class GuestDetailOut(GuestOut):
 
 
 class AttachIn(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"network": "default", "model": "virtio"}]}
+    )
+
     network: Text = Field(description="The host's network the new NIC goes on.")
     model: Text = Field("", description="virtio (the default), e1000e, e1000 or rtl8139.")
     mac: Text = Field("", description="Empty: libvirt picks a free 52:54:00 address.")
@@ -77,11 +82,15 @@ class AttachIn(Schema):
 
 
 class MoveIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"network": "default"}]})
+
     network: Text = Field(description="The host's network the NIC moves to.")
     version: Text = Field("", description=VERSION)
 
 
 class LinkIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"state": "down"}]})
+
     state: Text = Field(description="up or down.")
     version: Text = Field("", description=VERSION)
 

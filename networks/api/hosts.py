@@ -10,6 +10,7 @@ from datetime import datetime
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import ConfigDict
 
 from networks import permissions
 from networks.api.errors import Conflict, FieldErrors, responses
@@ -55,6 +56,14 @@ class HostDetailOut(HostOut):
 
 
 class HostIn(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "kvm2", "uri": "qemu+ssh://root@kvm2/system?keyfile=/etc/vnetweb/ssh/kvm2"}
+            ]
+        }
+    )
+
     name: str
     uri: str
     description: str = ""

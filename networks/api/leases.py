@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
 
 from networks import operations, permissions
 from networks.api.errors import Conflict, FieldErrors, responses
@@ -75,6 +76,10 @@ class SearchQuery(PageQuery):
 
 
 class PinIn(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"mac": "52:54:00:12:34:56", "ip": "192.168.122.50"}]}
+    )
+
     mac: Text
     ip: Text
     hostname: Text | None = Field(

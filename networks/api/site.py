@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
 from networks.api import audit as audit_api
-from networks.api import auth, errors
+from networks.api import auth, errors, links
 from networks.api import guests as guests_api
 from networks.api import hosts as hosts_api
 from networks.api import jobs as jobs_api
@@ -23,7 +23,13 @@ from networks.api import networks as networks_api
 from networks.api import switches as switches_api
 from networks.api import users as users_api
 
-api = NinjaAPI(
+
+class _Api(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        return links.with_links(super().get_openapi_schema(*args, **kwargs))
+
+
+api = _Api(
     title="vnetweb",
     version="1",
     description=(

@@ -60,6 +60,30 @@ class Strict(Schema):
 
 
 class CreateIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "spec": {
+                        "name": "lab-nat",
+                        "mode": "nat",
+                        "ips": [
+                            {
+                                "address": "192.168.150.1",
+                                "prefix": 24,
+                                "dhcp_ranges": [
+                                    {"start": "192.168.150.100", "end": "192.168.150.199"}
+                                ],
+                            }
+                        ],
+                    },
+                    "start": True,
+                    "autostart": False,
+                }
+            ]
+        }
+    )
+
     spec: NetworkSpec
     start: bool = Field(True, description="Start it once defined.")
     autostart: bool = Field(True, description="Start it with the host.")

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import ConfigDict
 
 from networks import permissions
 from networks.api.errors import Conflict, FieldErrors, responses
@@ -57,6 +58,19 @@ class UserDetailOut(UserOut):
 
 
 class UserIn(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "username": "dana",
+                    "password1": "a-Long-pass-phrase-7",
+                    "password2": "a-Long-pass-phrase-7",
+                    "role": "viewer",
+                }
+            ]
+        }
+    )
+
     username: str
     password1: str
     password2: str  # the same again
@@ -78,6 +92,10 @@ class PasswordIn(Schema):
 
 
 class GrantIn(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"role": "operator", "host": "kvm1", "networks": "lab-*"}]}
+    )
+
     role: str  # viewer, operator or admin
     host: str  # the host's name
     networks: str = ""  # patterns such as lab-*, web?; "" for the whole host
