@@ -97,7 +97,7 @@ def host_out(host: Host) -> dict:
 
 def _actions(user, host: Host) -> list[str]:
     # The host page's buttons: Check now for operators, Edit and Remove for global admins.
-    found = ["probe"] if permissions.can_operate(user, host) else []
+    found = [Op.PROBE.value] if permissions.can_operate(user, host) else []
     return found + (["edit", "delete"] if permissions.is_site_admin(user) else [])
 
 

@@ -29,7 +29,7 @@ LINKS: dict[tuple[str, str], dict[str, tuple[str, dict]]] = {
     ("networks_network_detail", "200"): {op: (op, _NETWORK) for op in _NETWORK_OPERATIONS},
     ("hosts_host_add", "201"): {"host": ("hosts_host_detail", {"name": "$request.body#/name"})},
     ("hosts_host_detail", "200"): {
-        "probe": ("hosts_host_probe", {"name": "$response.body#/name"}),
+        "check": ("hosts_host_probe", {"name": "$response.body#/name"}),
         "edit": ("hosts_host_edit", {"name": "$response.body#/name"}),
         "guests": ("guests_guest_list", {"host": "$response.body#/name"}),
     },

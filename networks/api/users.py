@@ -23,6 +23,7 @@ from networks.api.errors import Conflict, FieldErrors, responses
 from networks.api.paging import Page, PageQuery, paged
 from networks.forms.users import GrantForm, PasswordForm, UserAddForm
 from networks.models import Grant, Host
+from networks.roles import Role
 from networks.stale.access import access_version
 from networks.views import users as pages
 
@@ -65,7 +66,7 @@ class UserIn(Schema):
                     "username": "dana",
                     "password1": "a-Long-pass-phrase-7",
                     "password2": "a-Long-pass-phrase-7",
-                    "role": "viewer",
+                    "role": Role.VIEWER.group,
                 }
             ]
         }
@@ -93,7 +94,9 @@ class PasswordIn(Schema):
 
 class GrantIn(Schema):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"role": "operator", "host": "kvm1", "networks": "lab-*"}]}
+        json_schema_extra={
+            "examples": [{"role": Role.OPERATOR.group, "host": "kvm1", "networks": "lab-*"}]
+        }
     )
 
     role: str  # viewer, operator or admin
