@@ -23,6 +23,7 @@ PAGES = [
     ("topology-demo.png", "/hosts/demo/topology/"),
     ("host.png", "/hosts/local/"),
     ("hosts.png", "/hosts/"),
+    ("api-docs.png", "/api/v1/docs/"),
 ]
 
 
@@ -46,9 +47,30 @@ def main() -> None:
         page.wait_for_url(f"{args.url}/networks/")
         for filename, path in PAGES:
             page.goto(args.url + path)
-            page.screenshot(path=str(REPO / "docs" / filename), full_page=True)
+            if path.startswith("/api/"):
+                page.locator(".opblock").first.wait_for()  # Swagger UI has drawn the operations
+            # The schema's page is long: its first screen shows what there is.
+            full = not path.startswith("/api/")
+            page.screenshot(path=str(REPO / "docs" / filename), full_page=full)
             print("docs/" + filename)
+        token_page(page, args.url)
         browser.close()
+
+
+def token_page(page, url: str) -> None:
+    """The API tokens page right after making one: its key, shown this once. The token is
+    revoked again at once (the key in the picture opens nothing)."""
+    page.goto(f"{url}/account/tokens/")
+    page.fill("input[name=name]", "screenshot-ansible")
+    page.fill("input[name=days]", "90")
+    page.click("button:has-text('Make the token')")
+    page.locator("#new-key").wait_for()
+    page.screenshot(path=str(REPO / "docs" / "tokens.png"), full_page=True)
+    print("docs/tokens.png")
+    page.goto(f"{url}/account/tokens/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("tr", has_text="screenshot-ansible").locator("button.stop").click()
+    page.locator("tr", has_text="screenshot-ansible").wait_for(state="detached")
 
 
 if __name__ == "__main__":

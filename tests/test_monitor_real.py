@@ -186,3 +186,29 @@ def test_after_a_libvirtd_restart_the_monitor_listens_again(
     # again (~20 s here) and holds domain calls until then; wait for that here.
     subprocess.run(["virsh", "-c", LOCAL_URI, "list", "--all"], check=True, timeout=120)
     assert took < 2.0
+
+
+def test_a_running_bridge_nobody_looks_at_has_its_counters_sampled_for_the_metrics(
+    real_host, libvirt_network, celery_worker_process, viewer
+):
+    from django.test import Client
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from networks import tokens
+
+    net = libvirt_network(start=True)
+    celery_worker_process(real_host.name, pool="threads", VNETWEB_COUNTERS_SECONDS="2")
+    row = wait_for(
+        lambda: (r := _row(net.name)) and (r.traffic or {}).get("bridge") and r,
+        timeout=40,
+        message="no counters were written for a bridge whose page nobody has open",
+    )
+    assert "rx_bytes" in row.traffic["bridge"]
+    _, key = tokens.issue(viewer, "prometheus", read_only=True)
+    text = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {key}").content.decode()
+    samples = {
+        (sample.name, sample.labels.get("network"), sample.labels.get("direction"))
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    assert ("vnetweb_bridge_bytes_total", net.name, "rx") in samples, text

@@ -68,3 +68,14 @@ def test_after_a_pause_the_history_starts_afresh():
     later = _traffic(sample, link(9, 9), [], now=100.0 + GAP_SECONDS + 1)
     assert later["prev"] is None
     assert later["history"] == [[111.0, 9, 9]]
+
+
+def test_a_bridge_nobody_looks_at_is_due_its_counters_every_so_often(settings):
+    from networks.worker.survey import _counters_due
+
+    settings.VNETWEB_COUNTERS_SECONDS = 30
+    assert _counters_due(None, 1000.0)
+    assert not _counters_due({"t": 990.0}, 1000.0)
+    assert _counters_due({"t": 970.0}, 1000.0)
+    settings.VNETWEB_COUNTERS_SECONDS = 0
+    assert not _counters_due(None, 1000.0)

@@ -275,6 +275,8 @@ VNETWEB_MONITOR = env_bool("VNETWEB_MONITOR", True)
 # How often the monitor reads the host side of the switches (links, firewall, dnsmasq), and
 # samples the counters of the networks whose page someone has open.
 VNETWEB_SWITCH_SECONDS = env_int("VNETWEB_SWITCH_SECONDS", 2)
+# How often the counters of the other running bridges are written too (for /metrics); 0: never.
+VNETWEB_COUNTERS_SECONDS = env_int("VNETWEB_COUNTERS_SECONDS", 30)
 # How long a connect to a remote host may take before the host is called unreachable (libvirt has
 # no timeout of its own: a host whose packets are dropped would hold a worker for minutes).
 VNETWEB_CONNECT_SECONDS = env_int("VNETWEB_CONNECT_SECONDS", 10)

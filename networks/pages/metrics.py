@@ -4,7 +4,7 @@ Read from the rows the workers write, never from libvirt, in a fixed number of q
 the fleet's size (one each for hosts, networks, leases, jobs and job durations) and one Redis
 round trip for the workers' presence. A value nobody knows is left out rather than made up: a
 host never checked has no reachability, the workers' presence is absent when it cannot be told,
-and a bridge's counters are given only while they are being sampled (see TRAFFIC_FRESH).
+and a bridge's counters only while their sample is fresh (see traffic_fresh).
 """
 
 import ipaddress
@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 from prometheus_client.core import (
@@ -27,10 +28,16 @@ from networks.models import Host, Job, Lease, Network
 
 # Job durations (started to finished), in seconds: the histogram's upper bounds.
 DURATION_BUCKETS = (1, 5, 15, 60, 300)
-# A bridge's counters are sampled only while someone has its network's page open (the worker's
-# monitor, networks.worker.survey); an older sample is left out, so that a rate is never drawn
-# across a time nobody sampled (flat, then one jump).
-TRAFFIC_FRESH = 60.0
+
+
+# A running bridge's counters are sampled every VNETWEB_COUNTERS_SECONDS (every look while its page
+# is open; networks.worker.survey) on a host whose worker runs there; an older sample (a remote
+# host, a worker away) is left out, so that a rate is never drawn across a time nobody sampled.
+# Fresh: within three such periods (one missed look is not a gap).
+def traffic_fresh() -> float:
+    return 3.0 * max(settings.VNETWEB_COUNTERS_SECONDS, 20)
+
+
 NETWORK = ["host", "network"]
 
 
@@ -184,7 +191,8 @@ class _Traffic:
         self.bytes = CounterMetricFamily(
             "vnetweb_bridge_bytes",
             "Bytes through the network's bridge as the kernel counts them (rx: from the guests); "
-            "present only while the network is sampled (its page is open).",
+            "present while its worker samples it (on the host itself, every "
+            "VNETWEB_COUNTERS_SECONDS).",
             labels=self.LABELS,
         )
         self.packets = CounterMetricFamily(
@@ -202,7 +210,7 @@ class _Traffic:
         if not isinstance(counters, dict) or not isinstance(sampled, int | float):
             return
         age = max(self.now - sampled, 0.0)
-        if age > TRAFFIC_FRESH:
+        if age > traffic_fresh():
             return
         self.age.add_metric(labels, age)
         for direction in ("rx", "tx"):

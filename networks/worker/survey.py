@@ -1,9 +1,11 @@
 """The host-side view of each switch, read by the worker on the KVM host and kept in the database:
-`Network.switch` (bridge link, ports, firewall rules, dnsmasq, health verdict) and, for the
-networks whose page someone has open, `Network.traffic` (counters and their recent history).
+`Network.switch` (bridge link, ports, firewall rules, dnsmasq, health verdict) and
+`Network.traffic` (counters and their recent history): at every look for the networks whose page
+someone has open, and every VNETWEB_COUNTERS_SECONDS for the other running ones (for /metrics).
 
 `survey(host)` reads the whole machine once (one netlink dump, one `nft -j` ruleset) and writes
-only what changed; counters change all the time, so they are written only while someone looks.
+only what changed; counters change all the time, so they are written at every look only while
+someone looks.
 A host the worker reaches over the network gets {"local": False, "reason": …}: the page says what
 it cannot see there.
 """
@@ -140,6 +142,12 @@ def _traffic(previous: dict, link: hostside.Link, ports: list[hostside.Link], no
     }
 
 
+def _counters_due(traffic: dict | None, now: float) -> bool:
+    """Whether a running bridge nobody looks at is due a sample of its counters (/metrics)."""
+    every = settings.VNETWEB_COUNTERS_SECONDS
+    return bool(every) and now - (traffic or {}).get("t", 0) >= every
+
+
 def survey(host: Host) -> list[int]:
     """Read this machine's side of the host's switches into the database; returns the ids of
     the networks whose row changed (a page showing them has been told)."""
@@ -165,7 +173,7 @@ def survey(host: Host) -> list[int]:
         if state != net.switch:
             switches[net] = state
         link = machine.links.get(state.get("device", "")) if state else None
-        if net.pk in looked_at and link is not None:
+        if link is not None and (net.pk in looked_at or _counters_due(net.traffic, now)):
             traffic[net] = _traffic(net.traffic or {}, link, machine.ports(link.name), now)
     return _write(host, switches, traffic)
 
