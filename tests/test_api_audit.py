@@ -8,6 +8,8 @@ from django.urls import reverse
 from networks import audit, tokens
 from networks.models import AuditEntry, Grant, Host
 
+pytestmark = pytest.mark.postgres
+
 AUDIT = reverse("api-v1:audit")
 
 

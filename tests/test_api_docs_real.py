@@ -19,7 +19,7 @@ from networks.models import AuditEntry, Host, Lease, Network
 from tests.real import free_subnet, random_mac, virsh, wait_for
 from tests.test_browser import member
 
-pytestmark = [pytest.mark.libvirt, pytest.mark.worker]
+pytestmark = [pytest.mark.libvirt, pytest.mark.worker, pytest.mark.postgres]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 

@@ -10,6 +10,8 @@ from networks import tokens
 from networks.models import Grant, Job, Lease
 from networks.stale.nics import guest_version
 
+pytestmark = pytest.mark.postgres
+
 MAC1, MAC2 = "52:54:00:00:00:01", "52:54:00:00:00:02"
 JSON = "application/json"
 

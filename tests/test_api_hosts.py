@@ -14,6 +14,8 @@ from networks.models import AuditEntry, Grant, Host, Job
 from networks.operations import Op
 from networks.workers import broadcast_sync
 
+pytestmark = pytest.mark.postgres
+
 HOSTS = reverse("api-v1:hosts")
 
 

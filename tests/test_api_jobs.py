@@ -11,6 +11,8 @@ from networks import jobs
 from networks.models import Grant, Job
 from tests.test_api_networks import bearer
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def job(test_host, make_network, operator):

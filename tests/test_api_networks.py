@@ -7,6 +7,8 @@ from networks import tokens
 from networks.models import Grant, Job
 from networks.versions import definition_version
 
+pytestmark = pytest.mark.postgres
+
 LIST = "/api/v1/networks/"
 
 

@@ -20,6 +20,8 @@ from networks.versions import definition_version
 from tests import test_permission_matrix as pages
 from tests.test_permission_matrix import ROLES, A, B, _counts
 
+pytestmark = pytest.mark.postgres
+
 two_hosts = pages.two_hosts  # the pages' matrix's world, as a fixture of this module
 
 # Shorthands, in ROLES' order.

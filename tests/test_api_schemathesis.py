@@ -32,7 +32,7 @@ CHECKS = [
     checks.response_schema_conformance,
 ]
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 # Every call made, by (test, method, path, status): written to var/schemathesis.txt at the end.
 CALLS: Counter = Counter()
 FIGURES = Path(__file__).resolve().parent.parent / "var" / "schemathesis.txt"

@@ -19,6 +19,8 @@ from networks.versions import definition_version
 from networks.worker import tasks
 from tests.test_switch_views import nat_spec
 
+pytestmark = pytest.mark.postgres
+
 MAC = "52:54:00:00:00:09"
 TOKENS = itertools.count()
 

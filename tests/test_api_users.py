@@ -10,6 +10,8 @@ from networks import tokens
 from networks.models import AuditEntry, Grant
 from networks.views.users import global_role
 
+pytestmark = pytest.mark.postgres
+
 USERS = reverse("api-v1:users")
 GOOD_PASSWORD = "correct horse battery staple"
 NEW = {"username": "bob", "password1": GOOD_PASSWORD, "password2": GOOD_PASSWORD}
