@@ -3,7 +3,8 @@
 Two kinds of request share it:
 - the live-update stream (networks.live.EVENTS_PATH): an async Django view, served by Django's
   ASGI handler, that waits on Redis pub/sub, so an open page costs no thread; the API's job
-  asked for with `?wait=` (networks.api.jobs) is served the same way, for the same reason;
+  asked for with `?wait=` (networks.api.jobs) is served by that handler too, which gives it a
+  thread of its own while it waits: it holds none of the pages' threads;
 - everything else: Django's ordinary synchronous views, through Django's WSGI handler on a pool of
   VNETWEB_WEB_THREADS threads per process, bridged by a2wsgi's WSGIMiddleware. Django's ASGI
   handler could run them too, but it gives every request a thread of its own for its synchronous
@@ -113,7 +114,8 @@ wsgi_pages = WSGIMiddleware(get_wsgi_application(), workers=settings.VNETWEB_WEB
 pages = bounded(wsgi_pages)
 
 
-# An API job asked for with ?wait= (networks.api.jobs): async, it waits without a thread.
+# An API job asked for with ?wait= (networks.api.jobs): it waits in a thread of its own, not the
+# pages'.
 WAITED_JOB = re.compile(r"/api/v1/jobs/\d+/\Z")
 
 

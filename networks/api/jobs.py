@@ -2,11 +2,9 @@
 state and, once ended, libvirt's message. `?wait=N` holds the answer up to N seconds (at most
 VNETWEB_API_WAIT_MAX) until the job has ended, for a script that wants one call."""
 
-import asyncio
 import time
 from datetime import datetime
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -71,21 +69,24 @@ def _visible_job(user, job_id: int) -> Job:
     return get_object_or_404(permissions.visible_jobs(user).select_related("host"), pk=job_id)
 
 
-async def waited(user, job_id: int, seconds: float) -> dict:
-    """The job once it has ended, or as it is after `seconds` (capped) if it has not. Async: a
-    waiting script holds no thread, only a look at the database every POLL_SECONDS."""
+def waited(user, job_id: int, seconds: float) -> dict:
+    """The job once it has ended, or as it is after `seconds` (capped) if it has not, looked at
+    every POLL_SECONDS. A waited job is served by Django's ASGI handler (vnetweb.asgi), which
+    gives each request a thread of its own: a waiting script holds none of the pages' threads.
+    (An async view would hold no thread at all, but Django cannot run one in a thread whose
+    event loop runs, as Playwright's does in the tests' main thread.)"""
     deadline = time.monotonic() + min(seconds, settings.VNETWEB_API_WAIT_MAX)
     while True:
-        job = await sync_to_async(_visible_job)(user, job_id)
+        job = _visible_job(user, job_id)
         if job.is_finished or time.monotonic() >= deadline:
             return job_out(job)
-        await asyncio.sleep(POLL_SECONDS)
+        time.sleep(POLL_SECONDS)
 
 
 def accepted(response: HttpResponse, job: Job, wait: float = 0) -> Status:
     """The answer to a change: 202 and the job, its URL as Location. With `?wait=N`, 303 See
     Other to the job with the same wait (`curl -L`, Python's requests follow it with a GET): the
-    waiting is the job resource's, which holds no thread while it waits (vnetweb.asgi)."""
+    waiting is the job resource's, which holds none of the pages' threads (vnetweb.asgi)."""
     url = reverse("api-v1:job", args=[job.pk])
     if wait:
         response["Location"] = f"{url}?wait={wait:g}"
@@ -118,7 +119,7 @@ def job_list(request: HttpRequest, filters: Query[JobFilter]):
 
 
 @router.get("{int:job_id}/", response=responses({200: JobOut}), url_name="job")
-async def job_detail(request: HttpRequest, job_id: int, query: Query[WaitQuery]):
+def job_detail(request: HttpRequest, job_id: int, query: Query[WaitQuery]):
     """One job; with `?wait=N`, once it has ended or after N seconds (at most
     VNETWEB_API_WAIT_MAX), whichever comes first: `state` says which."""
-    return await waited(request.user, job_id, query.wait)
+    return waited(request.user, job_id, query.wait)
