@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import _site  # noqa: E402 (after the path above)
-from pages import ms, percentile, time_gets  # noqa: E402
+import _site
+from pages import ms, percentile, time_gets
 
 URLS = ("/networks/", "/api/v1/networks/", "/api/v1/networks/?per=500")
 
