@@ -13,6 +13,8 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from networks import tokens
+
 
 class Error(Schema):
     detail: str
@@ -48,14 +50,6 @@ class FieldErrors(Exception):
 
 class Conflict(Exception):
     """409: the change cannot be made in the state things are in (said in words)."""
-
-
-class TooMany(Exception):
-    """429: too many wrong tokens from this address; Retry-After says for how long."""
-
-    def __init__(self, detail: str, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(detail)
 
 
 class Stale(Exception):
@@ -134,9 +128,9 @@ def install(api: NinjaAPI) -> None:
     def stale(request, exc):
         return answer(request, 412, exc.out.dict(), ETag=f'"{exc.out.version}"')
 
-    @api.exception_handler(TooMany)
+    @api.exception_handler(tokens.TooManyFailures)
     def too_many(request, exc):
-        return answer(request, 429, {"detail": str(exc)}, Retry_After=str(exc.retry_after))
+        return answer(request, 429, {"detail": str(exc)}, Retry_After=str(tokens.retry_after()))
 
     @api.exception_handler(HttpError)
     def http_error(request, exc):

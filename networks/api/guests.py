@@ -20,8 +20,8 @@ from pydantic import ConfigDict
 from networks import operations, permissions
 from networks.api.errors import Conflict, FieldErrors, responses
 from networks.api.jobs import JobOut, WaitQuery, accepted
-from networks.api.leases import Text
 from networks.api.paging import Page, PageQuery, paged
+from networks.api.text import Text
 from networks.forms.nics import AttachForm, LinkForm, MoveForm
 from networks.models import Guest, Host, Network
 from networks.operations import Op

@@ -3,7 +3,7 @@ across every network the user sees. Two routers: the table's under /networks/ (b
 networks.py's, on the same prefix), the search at /leases/."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
@@ -13,6 +13,7 @@ from networks import operations, permissions
 from networks.api.errors import Conflict, FieldErrors, responses
 from networks.api.jobs import JobOut, WaitQuery, accepted
 from networks.api.paging import Page, PageQuery, paged
+from networks.api.text import Text
 from networks.models import Lease
 from networks.pages.lease_table import (
     DEFAULT_SORT,
@@ -32,9 +33,6 @@ router = Router()  # mounted at /leases/
 
 # Any sort column of the page, "-" in front for the reverse order.
 Sort = Literal[tuple(f"{way}{key}" for key in SORTS for way in ("", "-"))]  # type: ignore[valid-type]
-# Text a client sends: the database takes no NUL character.
-NO_NUL = r"^[^\x00]*$"
-Text = Annotated[str, Field(max_length=255, pattern=NO_NUL)]
 
 
 class LeaseOut(Schema):
@@ -58,9 +56,7 @@ class FoundLeaseOut(LeaseOut):
 
 
 class LeaseFilter(PageQuery):
-    q: str = Field(
-        "", max_length=MAX_TEXT, pattern=NO_NUL, description="Words in the address, MAC, hostname…"
-    )
+    q: str = Field("", max_length=MAX_TEXT, description="Words in the address, MAC, hostname…")
     kind: Literal["", "static", "dynamic"] = ""
     sort: Sort = Field(DEFAULT_SORT, description="A column; '-' first to reverse.")
 
@@ -69,7 +65,6 @@ class SearchQuery(PageQuery):
     q: str = Field(
         "",
         max_length=MAX_TEXT,
-        pattern=NO_NUL,
         description="Every word must match the address, MAC, hostname, client ID or guest; "
         "a whole address matches only itself. Empty finds nothing, as on the page.",
     )
