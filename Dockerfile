@@ -41,12 +41,13 @@ ENV PATH=/opt/venv/bin:$PATH \
 # libvirt0: the client library libvirt-python links to (remote and test drivers included).
 # openssh-client: libvirt runs `ssh` for qemu+ssh:// host URIs.
 # nftables: the worker reads the host's firewall with `nft -j` (docker-compose.yml's worker).
+# iptables: it writes port forwards with iptables-restore, as libvirt writes its own rules.
 # python3-gdbm: beat's schedule file (a shelve) in GNU dbm, which writes it at every sync; without
 # it Debian's Python falls back to Berkeley DB's ndbm, which keeps it in memory until beat exits,
 # and the container's health check (the file's age) would call a working beat dead.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        python3 python3-gdbm libvirt0 openssh-client nftables \
+        python3 python3-gdbm libvirt0 openssh-client nftables iptables \
     && rm -rf /var/lib/apt/lists/*
 
 # Web and beat run as this unprivileged user (the image's default USER, below).

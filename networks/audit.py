@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from networks import operations, port_forwards
 from networks.models import AuditEntry, Guest, Host, Job, Network
 from networks.spec_compare import same_xml
 from networks.versions import diff_lines
@@ -76,6 +77,15 @@ def _nic_network(job: Job) -> str:
     return job.network.name if job.network_id else ""
 
 
+# A port forward job's entry holds the switch's forwards before and after, a line each
+# (networks.port_forwards.listing), not its definition: libvirt's XML has no place for them.
+FORWARD_OPERATIONS = frozenset(
+    op.key for op in operations.OPERATIONS if op.runner.startswith("networks.worker.forwards.")
+)
+# A guest's NIC left a switch, and its forwards went with it (networks.worker.sync).
+FORWARDS_OUTSIDE = "outside-forwards"
+
+
 def definition(job: Job) -> str:
     """What a job changes, as the database has it now: the guest's NICs on the job's network
     for a NIC job, else the network's saved definition; "" when there is none (not created
@@ -86,6 +96,8 @@ def definition(job: Job) -> str:
     network = Network.objects.filter(host_id=job.host_id, name=job.target).first()
     if network is None or not job.target:
         return ""
+    if job.operation in FORWARD_OPERATIONS:
+        return port_forwards.listing(network)
     return network.saved_xml
 
 
@@ -108,6 +120,8 @@ def _before(job: Job) -> str:
     # The objects create_job was given: no need to read them again.
     if job.guest_id:
         return nics_text(job.guest.nics, _nic_network(job))
+    if job.network_id and job.operation in FORWARD_OPERATIONS:
+        return port_forwards.listing(job.network)
     return job.network.saved_xml if job.network_id else ""
 
 

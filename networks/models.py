@@ -55,6 +55,10 @@ class Host(models.Model):
     bridges = models.JSONField(default=list, blank=True)
     interfaces = models.JSONField(default=list, blank=True)
     routes = models.JSONField(default=list, blank=True)
+    # Its own addresses and the ports it listens on, read by a worker running on it (networks.
+    # worker.survey): {"addresses": [...], "listening": [{"protocol", "address", "port"}, ...]};
+    # None when unknown (a host reached over the network). Port forwards may not take those ports.
+    side = models.JSONField(null=True, blank=True, default=None)
 
     # What the probe fills in, of what the host pages show: read only but to a worker.
     PROBED = (
@@ -166,6 +170,56 @@ class Network(models.Model):
     def saved_xml(self) -> str:
         """The saved definition, what an edit starts from (the live XML of a transient one)."""
         return self.config_xml or self.xml
+
+
+class PortForward(models.Model):
+    """A port of the host forwarded to a guest of one of its NAT or routed switches: what the
+    host's worker keeps in its firewall (networks.worker.forwards). A row exists once the worker
+    wrote its rules; it goes with its switch, and with the guest's NIC."""
+
+    class Protocol(models.TextChoices):
+        TCP = "tcp", "TCP"
+        UDP = "udp", "UDP"
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="forwards")
+    protocol = models.CharField(max_length=3, choices=Protocol.choices, default=Protocol.TCP)
+    # The host address it listens on; None: every address of the host.
+    listen = models.GenericIPAddressField(protocol="IPv4", null=True, blank=True)
+    host_port = models.PositiveIntegerField()
+    host_port_end = models.PositiveIntegerField()  # == host_port for a single port
+    guest_ip = models.GenericIPAddressField(protocol="IPv4")
+    guest_port = models.PositiveIntegerField()  # the first of as many ports as the host's
+    # Who it reaches: the guest's or the reservation's name, and the NIC's MAC when known (a
+    # forward goes when that NIC leaves the switch).
+    guest_name = models.CharField(max_length=255, blank=True)
+    guest_mac = models.CharField(max_length=32, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    username = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["protocol", "host_port", "pk"]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def guest_port_end(self) -> int:
+        return self.guest_port + self.host_port_end - self.host_port
+
+    @staticmethod
+    def ports(first: int, last: int) -> str:
+        return str(first) if first == last else f"{first}-{last}"
+
+    @property
+    def text(self) -> str:
+        """One line, as the audit trail and the pages say it:
+        "TCP *:8080 -> web 10.213.5.10:80"."""
+        guest = f"{self.guest_name} " if self.guest_name else ""
+        return (
+            f"{self.get_protocol_display()} {self.listen or '*'}:"
+            f"{self.ports(self.host_port, self.host_port_end)} -> {guest}{self.guest_ip}:"
+            f"{self.ports(self.guest_port, self.guest_port_end)}"
+        )
 
 
 class Guest(models.Model):

@@ -33,6 +33,9 @@ class Op(StrEnum):
     NIC_MOVE = "nic_move"
     NIC_DETACH = "nic_detach"
     NIC_LINK = "nic_link"
+    FORWARD_ADD = "forward_add"
+    FORWARD_REMOVE = "forward_remove"
+    FORWARDS_APPLY = "forwards_apply"
 
 
 def _always(_network) -> bool:
@@ -68,6 +71,10 @@ def _op(key: Op, label: str, role: Role, target: str = "network", **options) -> 
 
 def _nic(key: Op, label: str, role: Role, **options) -> Operation:
     return _op(key, label, role, runner=f"networks.worker.nics.{key}", **options)
+
+
+def _forward(key: Op, label: str, **options) -> Operation:
+    return _op(key, label, Role.OPERATOR, runner=f"networks.worker.forwards.{key}", **options)
 
 
 # The order is the order of the buttons.
@@ -117,6 +124,11 @@ OPERATIONS: tuple[Operation, ...] = (
     _nic(Op.NIC_MOVE, "Move NIC", Role.OPERATOR, target="guest"),
     _nic(Op.NIC_DETACH, "Detach NIC", Role.OPERATOR, target="guest"),
     _nic(Op.NIC_LINK, "Set NIC link", Role.OPERATOR, target="guest"),
+    # A switch's port forwards (networks.worker.forwards): the host's firewall, at once, without
+    # restarting the switch or the guest. APPLY writes them all again (the health verdict's Fix).
+    _forward(Op.FORWARD_ADD, "Add port forward", available=lambda n: n.mode_info.forwards),
+    _forward(Op.FORWARD_REMOVE, "Remove port forward"),
+    _forward(Op.FORWARDS_APPLY, "Put port forwards back", available=lambda n: n.active),
 )
 REGISTRY: dict[str, Operation] = {op.key: op for op in OPERATIONS}
 _BY_SLUG: dict[str, Operation] = {op.slug: op for op in OPERATIONS}

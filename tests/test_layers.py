@@ -44,6 +44,7 @@ SHARED = (
     "networks.redis_client",
     "networks.spec_compare",
     "networks.stale",
+    "networks.port_forwards",
 )
 # Which layers each layer may import (its own included).
 MAY_IMPORT = {

@@ -211,3 +211,59 @@ def lease_file_stamp(bridge: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return (stat.st_mtime_ns, stat.st_size)
+
+
+# --- what the host itself listens on (port forwards may not take it) --------------------------
+
+_TCP_LISTEN = "0A"
+_UDP_BOUND = "07"  # an unconnected UDP socket: one that receives from anyone
+
+
+def _hex_address(text: str) -> str:
+    raw = bytes.fromhex(text)
+    if len(raw) == 4:
+        return str(ipaddress.IPv4Address(raw[::-1]))
+    # IPv6 in /proc: four 32-bit words, each in host (little-endian) order.
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+    address = ipaddress.IPv6Address(words)
+    return str(address.ipv4_mapped or address)
+
+
+def listening() -> list[dict]:
+    """The TCP ports listened on and the UDP ports bound on this machine (its network namespace):
+    [{"protocol": "tcp", "address": "0.0.0.0", "port": 22}, ...], one entry per distinct one."""
+    found: set[tuple[str, str, int]] = set()
+    for protocol, state in (("tcp", _TCP_LISTEN), ("udp", _UDP_BOUND)):
+        for suffix in ("", "6"):
+            try:
+                lines = (PROC / f"net/{protocol}{suffix}").read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                fields = line.split()
+                if len(fields) < 4 or fields[3] != state:
+                    continue
+                address, _, port = fields[1].partition(":")
+                try:
+                    found.add((protocol, _hex_address(address), int(port, 16)))
+                except ValueError:
+                    continue
+    return [
+        {"protocol": protocol, "address": address, "port": port}
+        for protocol, address, port in sorted(found, key=lambda item: (item[0], item[2], item[1]))
+    ]
+
+
+def side(networking: HostNetworking) -> dict:
+    """What Host.side holds: the machine's IPv4 addresses and the ports it listens on."""
+    addresses = sorted(
+        {
+            address.split("/")[0]
+            for link in networking.links.values()
+            if not link.loopback
+            for address in link.addresses
+            if ":" not in address
+        },
+        key=ipaddress.ip_address,
+    )
+    return {"addresses": addresses, "listening": listening()}

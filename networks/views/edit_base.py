@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.core import signing
 from django.http import HttpRequest
 
+from networks import audit
 from networks.models import AuditEntry, Network
 from networks.spec.changes import changes_in_words, describe_changes
 from networks.stale.common import at
@@ -123,10 +124,16 @@ def _entries_since(network: Network, base: str) -> list[AuditEntry] | None:
 
 
 def _recent(network: Network):
-    """The network's recent audit entries that changed its definition, newest first."""
-    return AuditEntry.objects.filter(
-        host_name=network.host.name, network_name=network.name, guest_name=""
-    ).exclude(after="")[:_AUDIT_DEPTH]
+    """The network's recent audit entries that changed its definition, newest first (a port
+    forward's entry holds the forwards, not the definition)."""
+    return (
+        AuditEntry.objects.filter(
+            host_name=network.host.name, network_name=network.name, guest_name=""
+        )
+        .exclude(after="")
+        .exclude(action__in=audit.FORWARD_OPERATIONS)
+        .exclude(action=audit.FORWARDS_OUTSIDE)[:_AUDIT_DEPTH]
+    )
 
 
 def definition_of(network: Network, version: str) -> str:

@@ -62,6 +62,7 @@ def verdict(
     rules: list[firewall.Rule] | None,
     dnsmasq_pid: int | None,
     persistent: bool,
+    forwards_missing: list[str] | None = None,
 ) -> list[Problem]:
     """The problems of a running network, most basic first (a missing bridge explains the rest)."""
     fix = Op.RESTART if persistent else ""
@@ -102,6 +103,16 @@ def verdict(
         problems.extend(_forwarding_problems(spec, host, fix))
         if rules is not None:
             problems.extend(_firewall_problems(spec, rules, fix))
+    if forwards_missing:
+        problems.append(
+            Problem(
+                "forwards-missing",
+                "Port forwards not in place: the host's firewall lacks "
+                f"{'; '.join(forwards_missing)}. Connections to these ports of the host do not "
+                "reach the guest.",
+                Op.FORWARDS_APPLY,
+            )
+        )
     for hit in collisions(spec, host):
         problems.append(
             Problem(

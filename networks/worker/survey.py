@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from networks import gateway, live
 from networks.gateway import firewall, hostside
-from networks.models import Host, Network
+from networks.gateway import forwards as forward_rules
+from networks.models import Host, Network, PortForward
 from networks.spec import NetworkSpec, SpecXMLError, modes, parse
-from networks.worker import health
+from networks.worker import forwards, health
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,10 @@ def _spec(net: Network) -> NetworkSpec:
 
 
 def describe(
-    net: Network, host: hostside.HostNetworking, ruleset: firewall.Ruleset | None = None
+    net: Network,
+    host: hostside.HostNetworking,
+    ruleset: firewall.Ruleset | None = None,
+    port_forwards: list[dict] | None = None,
 ) -> dict:
     """What `Network.switch` holds for a running network on this machine."""
     try:
@@ -106,8 +110,15 @@ def describe(
         )
     expected = health.dnsmasq_expected(spec)
     pid = hostside.dnsmasq_pid(spec.name) if expected else None
-    problems = health.verdict(spec, host, rules=rules, dnsmasq_pid=pid, persistent=net.persistent)
-    return {
+    problems = health.verdict(
+        spec,
+        host,
+        rules=rules,
+        dnsmasq_pid=pid,
+        persistent=net.persistent,
+        forwards_missing=[f["text"] for f in port_forwards or [] if not f["in_place"]],
+    )
+    state = {
         "local": True,
         "device": name,
         "link": _link(link),
@@ -122,6 +133,46 @@ def describe(
         ],
         "problems": [problem.as_dict() for problem in problems],
     }
+    if port_forwards:
+        state["forwards"] = port_forwards
+    return state
+
+
+def forwards_state(host: Host, machine: hostside.HostNetworking) -> dict[int, list[dict]]:
+    """Each switch's forwards as the host's firewall holds them, by network id: put back first
+    where they are not in place (networks.worker.forwards.ensure), so a flush by hand is mended
+    within one survey; the verdict says it when they could not be."""
+    rows = list(PortForward.objects.filter(network__host=host).select_related("network"))
+    ours = any(
+        item.get("chain", {}).get("name") in forward_rules.OURS for item in machine.ruleset or []
+    )
+    if not rows and not ours:
+        return {}
+    installed = forwards.ensure(host)
+    missing = (
+        {f.id for f in forward_rules.missing(forwards.wanted(host), installed)}
+        if installed is not None
+        else {row.pk for row in rows}
+    )
+    found: dict[int, list[dict]] = {}
+    for row in rows:
+        found.setdefault(row.network_id, []).append(
+            {
+                "id": row.pk,
+                "text": row.text,
+                "in_place": row.pk not in missing,
+                "connections": installed.connections.get(row.pk, 0) if installed else None,
+            }
+        )
+    return found
+
+
+def _side(host: Host, machine: hostside.HostNetworking) -> None:
+    """Host.side: the machine's addresses and listening ports, written when they changed."""
+    side = hostside.side(machine)
+    if side != host.side:
+        Host.objects.filter(pk=host.pk).update(side=side)
+        host.side = side
 
 
 def _traffic(previous: dict, link: hostside.Link, ports: list[hostside.Link], now: float) -> dict:
@@ -167,9 +218,11 @@ def survey(host: Host) -> list[int]:
     now = time.time()
     looked_at = live.watched(net.pk for net in networks if net.active)
     ruleset = firewall.Ruleset(machine.ruleset) if machine.ruleset is not None else None
+    _side(host, machine)
+    by_network = forwards_state(host, machine)
     switches, traffic = {}, {}
     for net in networks:
-        state = describe(net, machine, ruleset) if net.active else {}
+        state = describe(net, machine, ruleset, by_network.get(net.pk)) if net.active else {}
         if state != net.switch:
             switches[net] = state
         link = machine.links.get(state.get("device", "")) if state else None

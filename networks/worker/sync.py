@@ -16,8 +16,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from networks import audit, gateway, live
-from networks.models import Guest, Host, Lease, Network
+from networks import audit, gateway, live, port_forwards
+from networks.models import Guest, Host, Lease, Network, PortForward
 from networks.spec import NetworkSpec, SpecXMLError, modes, parse
 from networks.spec_compare import runs_as_saved
 from networks.subnets import bounds
@@ -367,9 +367,12 @@ def record_guests(host: Host, domains: tuple[gateway.DomainInfo, ...], now: date
     _lock_host(host)
     switches = _switches(host)
     existing = {guest.name: guest for guest in Guest.objects.filter(host=host)}
+    plugged_before = _plugged(guest.nics for guest in existing.values())
+    plugged_now: set[tuple[str, str]] = set()
     changed: list[int] = []
     for domain in domains:
         fields = _guest_fields(domain, switches)
+        plugged_now |= _plugged([fields["nics"]])
         guest = existing.pop(domain.name, None)
         if guest is None:
             guest = Guest.objects.create(host=host, name=domain.name, last_seen=now, **fields)
@@ -385,5 +388,50 @@ def record_guests(host: Host, domains: tuple[gateway.DomainInfo, ...], now: date
     if gone:
         Guest.objects.filter(pk__in=gone).delete()
     Guest.objects.filter(host=host).update(last_seen=now)
+    unplugged = plugged_before - plugged_now
+    if unplugged:
+        _forget_forwards(host, unplugged)
     if changed or gone:
         live.publish(host.pk, topic="guests")
+
+
+def _plugged(nic_lists) -> set[tuple[str, str]]:
+    """(network name, MAC) of every guest NIC on one of the host's networks."""
+    return {
+        (nic["network"], nic.get("mac", "").lower())
+        for nics in nic_lists
+        for nic in nics
+        if nic.get("network")
+    }
+
+
+def _forget_forwards(host: Host, unplugged: set[tuple[str, str]]) -> None:
+    """A guest's NIC left a switch (detached, moved, the guest undefined): the switch's port
+    forwards to that NIC go with it, in the audit trail too (the firewall follows at the next
+    survey's ensure)."""
+    forwards = PortForward.objects.filter(
+        network__host=host, guest_mac__in={mac for _, mac in unplugged}
+    )
+    rows = [
+        row
+        for row in forwards.select_related("network")
+        if (row.network.name, row.guest_mac) in unplugged
+    ]
+    if not rows:
+        return
+    for network in {row.network for row in rows}:
+        before = port_forwards.listing(network)
+        mine = [row for row in rows if row.network_id == network.pk]
+        PortForward.objects.filter(pk__in=[row.pk for row in mine]).delete()
+        audit.record(
+            None,
+            audit.FORWARDS_OUTSIDE,
+            host=host,
+            network_name=network.name,
+            outside=True,
+            message="Port forwards removed: the guest's NIC left the switch "
+            f"({', '.join(sorted({row.guest_name or row.guest_mac for row in mine}))}).",
+            before=before,
+            after=port_forwards.listing(network),
+        )
+    live.publish(host.pk, networks=sorted({row.network_id for row in rows}), topic="switch")

@@ -1,0 +1,271 @@
+"""Port forwards in the host's firewall: written, read back and compared, on the machine the
+worker runs on.
+
+libvirt 9 writes its NAT and filter rules with iptables on the nf_tables backend (tables
+ip nat / ip filter, chains LIBVIRT_*), so vnetweb writes its own there too, with the same tool:
+rules written by nft itself into those tables would make iptables (libvirt's own next call)
+refuse them as incompatible. Each kind of rule lives in a chain of vnetweb's own, which libvirt
+never touches, jumped to first from the built-in chain:
+
+    nat    PREROUTING  -> VNETWEB_PRE   DNAT host port -> guest (from the LAN, and from guests)
+    nat    OUTPUT      -> VNETWEB_OUT   the same for connections the host itself opens
+    nat    POSTROUTING -> VNETWEB_POST  MASQUERADE a guest reaching another guest of its switch
+                                        through the host's port (hairpin: the answer must come
+                                        back through the host, not straight from the guest)
+    filter FORWARD     -> VNETWEB_FWD   ACCEPT translated traffic to the guest's port, before
+                                        libvirt's LIBVIRT_FWI rejects everything to the bridge
+                                        that is not an answer
+
+libvirt rebuilds its LIBVIRT_* chains when a network starts or libvirtd restarts, inserting its
+rules at their top; vnetweb's chains and jumps stay where they are (measured: a network restart
+and a libvirtd restart leave them first). Every rule carries the comment "vnetweb forward N"
+(N: the forward's id), and the chain names are vnetweb's: vnetweb finds, checks and removes only
+its own. The whole set is written at once with `iptables-restore --noflush` (one transaction
+per table, declaring a chain empties it): the firewall never holds half a change.
+
+The check reads `iptables-save -c` (nft's JSON shows iptables' DNAT targets and comments only
+as "xt" without their values) and compares our chains, line by line, with the lines wanted; the
+counters of the nat rules count connections (only a connection's first packet passes a nat
+chain).
+"""
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+
+from .errors import GatewayError
+
+TABLES = ("nat", "filter")
+JUMPS = {
+    "nat": (
+        ("PREROUTING", "VNETWEB_PRE"),
+        ("OUTPUT", "VNETWEB_OUT"),
+        ("POSTROUTING", "VNETWEB_POST"),
+    ),
+    "filter": (("FORWARD", "VNETWEB_FWD"),),
+}
+OURS = tuple(chain for pairs in JUMPS.values() for _parent, chain in pairs)
+MARK = "vnetweb forward"
+TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Forward:
+    """One forward as the firewall needs it."""
+
+    id: int
+    protocol: str  # "tcp" or "udp"
+    listen: str | None  # one IPv4 address of the host, or None for every local address
+    host_ports: tuple[int, int]
+    guest_ip: str
+    guest_ports: tuple[int, int]
+    bridge: str  # the switch's bridge, where the guest is
+    subnet: str  # the switch's subnet holding guest_ip ("10.0.0.0/24")
+
+
+@dataclass
+class Installed:
+    """What the firewall holds of vnetweb's: our chains' rules per table (as iptables-save
+    prints them, without counters), whether each jump is alone and first in its built-in chain,
+    and the connections each forward has translated."""
+
+    rules: dict[str, list[str]] = field(default_factory=dict)
+    chains: dict[str, set[str]] = field(default_factory=dict)
+    jumps: dict[str, list[int]] = field(default_factory=dict)  # our chain -> its jumps' places
+    connections: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.chains.values())
+
+
+def _ports(first: int, last: int, sep: str) -> str:
+    return str(first) if first == last else f"{first}{sep}{last}"
+
+
+def _to(forward: Forward) -> str:
+    first, last = forward.guest_ports
+    if first == last:
+        return f"{forward.guest_ip}:{first}"
+    # baseport: host port p goes to guest port first + (p - host_first)
+    return f"{forward.guest_ip}:{first}-{last}/{forward.host_ports[0]}"
+
+
+def rules(forward: Forward) -> dict[str, list[str]]:
+    """The forward's lines, per table, exactly as `iptables-save` prints them back."""
+    proto = forward.protocol
+    match = f"-p {proto} -m {proto} --dport"
+    host = _ports(*forward.host_ports, ":")
+    guest = _ports(*forward.guest_ports, ":")
+    mark = f'-m comment --comment "{MARK} {forward.id}"'
+    if forward.listen:
+        where_in = where_out = f"-d {forward.listen}/32 {match} {host}"
+    else:
+        local = f"-p {proto} -m addrtype --dst-type LOCAL -m {proto} --dport {host}"
+        where_in, where_out = local, f"! -d 127.0.0.0/8 {local}"
+    dnat = f"{mark} -j DNAT --to-destination {_to(forward)}"
+    to_guest = f"-d {forward.guest_ip}/32 -o {forward.bridge} {match} {guest}"
+    dnatted = "-m conntrack --ctstate DNAT"
+    return {
+        "nat": [
+            f"-A VNETWEB_PRE {where_in} {dnat}",
+            f"-A VNETWEB_OUT {where_out} {dnat}",
+            f"-A VNETWEB_POST -s {forward.subnet} {to_guest} {dnatted} {mark} -j MASQUERADE",
+        ],
+        "filter": [f"-A VNETWEB_FWD {to_guest} {dnatted} {mark} -j ACCEPT"],
+    }
+
+
+def wanted_rules(forwards: list[Forward]) -> dict[str, list[str]]:
+    lines: dict[str, list[str]] = {table: [] for table in TABLES}
+    for forward in forwards:
+        for table, table_lines in rules(forward).items():
+            lines[table] += table_lines
+    return lines
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+_COUNTED = re.compile(r"^\[(\d+):(\d+)\] (.*)$")
+_MARKED = re.compile(rf'--comment "{MARK} (\d+)"')
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise GatewayError(
+            f"The {name} command is not installed on this host's worker: port forwards cannot "
+            "be written (install the iptables package)."
+        )
+    return path
+
+
+def _run(args: list[str], stdin: str | None = None) -> str:
+    try:
+        done = subprocess.run(
+            args, input=stdin, capture_output=True, text=True, timeout=TIMEOUT, check=False
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise GatewayError(f"{args[0]} could not be run: {exc}", transient=True) from exc
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
+        raise GatewayError(f"{' '.join(args[:2])} failed: {said}", transient=False)
+    return done.stdout
+
+
+def parse(table: str, text: str, installed: Installed) -> None:
+    """Add one table's part of `iptables-save -c -t TABLE` output to `installed`."""
+    chains: set[str] = set()
+    lines: list[str] = []
+    places: dict[str, list[int]] = {chain: [] for _parent, chain in JUMPS[table]}
+    parents = {parent: chain for parent, chain in JUMPS[table]}
+    seen: dict[str, int] = {}
+    for raw in text.splitlines():
+        if raw.startswith(":"):
+            name = raw[1:].split(" ", 1)[0]
+            if name in OURS:
+                chains.add(name)
+            continue
+        counted = _COUNTED.match(raw)
+        packets, line = (int(counted.group(1)), counted.group(3)) if counted else (0, raw)
+        if not line.startswith("-A "):
+            continue
+        chain = line.split(" ", 2)[1]
+        if chain in OURS:
+            lines.append(line)
+            marked = _MARKED.search(line)
+            if marked and ("VNETWEB_PRE" in line or "VNETWEB_OUT" in line):
+                key = int(marked.group(1))
+                installed.connections[key] = installed.connections.get(key, 0) + packets
+        elif chain in parents:
+            seen[chain] = seen.get(chain, 0) + 1
+            if line == f"-A {chain} -j {parents[chain]}":
+                places[parents[chain]].append(seen[chain])
+    installed.rules[table] = lines
+    installed.chains[table] = chains
+    installed.jumps.update(places)
+
+
+def read() -> Installed:
+    """vnetweb's part of this machine's firewall; GatewayError when it cannot be read."""
+    save = _tool("iptables-save")
+    installed = Installed()
+    for table in TABLES:
+        parse(table, _run([save, "-c", "-t", table]), installed)
+    return installed
+
+
+# --- comparing ---------------------------------------------------------------------------------
+
+
+def missing(forwards: list[Forward], installed: Installed) -> list[Forward]:
+    """The forwards whose rules are not all in place (or whose chains are not reached first)."""
+    jumps_ok = all(places == [1] for places in installed.jumps.values())
+    have = {table: set(lines) for table, lines in installed.rules.items()}
+    return [
+        forward
+        for forward in forwards
+        if not jumps_ok
+        or any(
+            line not in have.get(table, set())
+            for table, lines in rules(forward).items()
+            for line in lines
+        )
+    ]
+
+
+def in_place(forwards: list[Forward], installed: Installed) -> bool:
+    """The firewall holds exactly the forwards wanted, reached first: nothing missing, nothing
+    left over (a forward removed elsewhere), nothing of ours when there are none."""
+    if not forwards:
+        return installed.empty
+    wanted = wanted_rules(forwards)
+    return not missing(forwards, installed) and all(
+        sorted(installed.rules.get(table, [])) == sorted(lines) for table, lines in wanted.items()
+    )
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def restore_text(forwards: list[Forward], installed: Installed) -> str:
+    """The iptables-restore input that leaves exactly `forwards` (none: nothing of ours)."""
+    wanted = wanted_rules(forwards)
+    parts = []
+    for table in TABLES:
+        if not forwards and not installed.chains.get(table):
+            continue
+        body = [f":{chain} - [0:0]" for _parent, chain in JUMPS[table]]
+        if forwards:
+            body += wanted[table]
+        for parent, chain in JUMPS[table]:
+            places = installed.jumps.get(chain, [])
+            if forwards and places == [1]:
+                continue
+            body += [f"-D {parent} -j {chain}"] * len(places)
+            if forwards:
+                body.append(f"-I {parent} 1 -j {chain}")
+            else:
+                body.append(f"-X {chain}")
+        parts.append("\n".join([f"*{table}", *body, "COMMIT"]))
+    return "\n".join(parts) + "\n" if parts else ""
+
+
+def apply(forwards: list[Forward], installed: Installed | None = None) -> Installed:
+    """Make the firewall hold exactly `forwards`; returns what it holds afterwards.
+    GatewayError (in words) when iptables refuses or cannot be run."""
+    restore = _tool("iptables-restore")
+    installed = installed if installed is not None else read()
+    if in_place(forwards, installed):
+        return installed
+    text = restore_text(forwards, installed)
+    if text:
+        _run([restore, "--noflush", "--wait"], stdin=text)
+    after = read()
+    if not in_place(forwards, after):
+        raise GatewayError(
+            "The port forwards were written, but the firewall does not hold them as written "
+            "(another program changed it at the same moment?); try again."
+        )
+    return after
