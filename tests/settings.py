@@ -44,3 +44,5 @@ VNETWEB_LIVE_STREAMS_PER_USER = 1000
 # the many tests that send a wrong one from 127.0.0.1 must not brake the tests after them. The
 # brake's own test sets a low limit for an address of its own (tests/test_token_pages.py).
 VNETWEB_API_FAILURE_LIMIT = 1000
+# The tests' port forwards live in chains of their own (VNWT_PRE, ...), never a site's.
+VNETWEB_FORWARD_CHAINS = "VNWT"

@@ -5,11 +5,13 @@ writable data directory where one is generated), VNETWEB_ALLOWED_HOSTS and, behi
 VNETWEB_HTTPS=true.
 """
 
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from vnetweb.env import env_bool, env_int, env_list, env_networks, env_str
 from vnetweb.private_files import write_private
@@ -277,6 +279,13 @@ VNETWEB_MONITOR = env_bool("VNETWEB_MONITOR", True)
 VNETWEB_SWITCH_SECONDS = env_int("VNETWEB_SWITCH_SECONDS", 2)
 # How often the counters of the other running bridges are written too (for /metrics); 0: never.
 VNETWEB_COUNTERS_SECONDS = env_int("VNETWEB_COUNTERS_SECONDS", 30)
+# The first word of the names of the iptables chains port forwards are written into (PREFIX_PRE,
+# _OUT, _POST, _FWD): one set per vnetweb site writing a host's firewall (the tests use VNWT).
+VNETWEB_FORWARD_CHAINS = env_str("VNETWEB_FORWARD_CHAINS", "VNETWEB")
+if not re.fullmatch(r"[A-Z][A-Z0-9]{0,15}", VNETWEB_FORWARD_CHAINS):
+    raise ImproperlyConfigured(
+        "VNETWEB_FORWARD_CHAINS must be 1 to 16 capital letters or digits, the first a letter."
+    )
 # How long a connect to a remote host may take before the host is called unreachable (libvirt has
 # no timeout of its own: a host whose packets are dropped would hold a worker for minutes).
 VNETWEB_CONNECT_SECONDS = env_int("VNETWEB_CONNECT_SECONDS", 10)

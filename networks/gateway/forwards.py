@@ -37,17 +37,26 @@ from dataclasses import dataclass, field
 from .errors import GatewayError
 
 TABLES = ("nat", "filter")
-JUMPS = {
-    "nat": (
-        ("PREROUTING", "VNETWEB_PRE"),
-        ("OUTPUT", "VNETWEB_OUT"),
-        ("POSTROUTING", "VNETWEB_POST"),
-    ),
-    "filter": (("FORWARD", "VNETWEB_FWD"),),
+# Each built-in chain and the suffix of ours it jumps to first (VNETWEB_PRE, ...): the prefix is
+# the site's (settings.VNETWEB_FORWARD_CHAINS), so a second site or the tests keep their own.
+PARENTS = {
+    "nat": (("PREROUTING", "PRE"), ("OUTPUT", "OUT"), ("POSTROUTING", "POST")),
+    "filter": (("FORWARD", "FWD"),),
 }
-OURS = tuple(chain for pairs in JUMPS.values() for _parent, chain in pairs)
 MARK = "vnetweb forward"
 TIMEOUT = 10.0
+
+
+def jumps(prefix: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Per table: (built-in chain, our chain it jumps to)."""
+    return {
+        table: tuple((parent, f"{prefix}_{suffix}") for parent, suffix in pairs)
+        for table, pairs in PARENTS.items()
+    }
+
+
+def chains(prefix: str) -> tuple[str, ...]:
+    return tuple(chain for pairs in jumps(prefix).values() for _parent, chain in pairs)
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,7 @@ def _to(forward: Forward) -> str:
     return f"{forward.guest_ip}:{first}-{last}/{forward.host_ports[0]}"
 
 
-def rules(forward: Forward) -> dict[str, list[str]]:
+def rules(forward: Forward, prefix: str) -> dict[str, list[str]]:
     """The forward's lines, per table, exactly as `iptables-save` prints them back."""
     proto = forward.protocol
     match = f"-p {proto} -m {proto} --dport"
@@ -109,18 +118,18 @@ def rules(forward: Forward) -> dict[str, list[str]]:
     dnatted = "-m conntrack --ctstate DNAT"
     return {
         "nat": [
-            f"-A VNETWEB_PRE {where_in} {dnat}",
-            f"-A VNETWEB_OUT {where_out} {dnat}",
-            f"-A VNETWEB_POST -s {forward.subnet} {to_guest} {dnatted} {mark} -j MASQUERADE",
+            f"-A {prefix}_PRE {where_in} {dnat}",
+            f"-A {prefix}_OUT {where_out} {dnat}",
+            f"-A {prefix}_POST -s {forward.subnet} {to_guest} {dnatted} {mark} -j MASQUERADE",
         ],
-        "filter": [f"-A VNETWEB_FWD {to_guest} {dnatted} {mark} -j ACCEPT"],
+        "filter": [f"-A {prefix}_FWD {to_guest} {dnatted} {mark} -j ACCEPT"],
     }
 
 
-def wanted_rules(forwards: list[Forward]) -> dict[str, list[str]]:
+def wanted_rules(forwards: list[Forward], prefix: str) -> dict[str, list[str]]:
     lines: dict[str, list[str]] = {table: [] for table in TABLES}
     for forward in forwards:
-        for table, table_lines in rules(forward).items():
+        for table, table_lines in rules(forward, prefix).items():
             lines[table] += table_lines
     return lines
 
@@ -154,28 +163,29 @@ def _run(args: list[str], stdin: str | None = None) -> str:
     return done.stdout
 
 
-def parse(table: str, text: str, installed: Installed) -> None:
+def parse(table: str, text: str, installed: Installed, prefix: str) -> None:
     """Add one table's part of `iptables-save -c -t TABLE` output to `installed`."""
-    chains: set[str] = set()
+    ours = chains(prefix)
+    found: set[str] = set()
     lines: list[str] = []
-    places: dict[str, list[int]] = {chain: [] for _parent, chain in JUMPS[table]}
-    parents = {parent: chain for parent, chain in JUMPS[table]}
+    places: dict[str, list[int]] = {chain: [] for _parent, chain in jumps(prefix)[table]}
+    parents = {parent: chain for parent, chain in jumps(prefix)[table]}
     seen: dict[str, int] = {}
     for raw in text.splitlines():
         if raw.startswith(":"):
             name = raw[1:].split(" ", 1)[0]
-            if name in OURS:
-                chains.add(name)
+            if name in ours:
+                found.add(name)
             continue
         counted = _COUNTED.match(raw)
         packets, line = (int(counted.group(1)), counted.group(3)) if counted else (0, raw)
         if not line.startswith("-A "):
             continue
         chain = line.split(" ", 2)[1]
-        if chain in OURS:
+        if chain in ours:
             lines.append(line)
             marked = _MARKED.search(line)
-            if marked and ("VNETWEB_PRE" in line or "VNETWEB_OUT" in line):
+            if marked and chain in (f"{prefix}_PRE", f"{prefix}_OUT"):
                 key = int(marked.group(1))
                 installed.connections[key] = installed.connections.get(key, 0) + packets
         elif chain in parents:
@@ -183,23 +193,23 @@ def parse(table: str, text: str, installed: Installed) -> None:
             if line == f"-A {chain} -j {parents[chain]}":
                 places[parents[chain]].append(seen[chain])
     installed.rules[table] = lines
-    installed.chains[table] = chains
+    installed.chains[table] = found
     installed.jumps.update(places)
 
 
-def read() -> Installed:
+def read(prefix: str) -> Installed:
     """vnetweb's part of this machine's firewall; GatewayError when it cannot be read."""
     save = _tool("iptables-save")
     installed = Installed()
     for table in TABLES:
-        parse(table, _run([save, "-c", "-t", table]), installed)
+        parse(table, _run([save, "-c", "-t", table]), installed, prefix)
     return installed
 
 
 # --- comparing ---------------------------------------------------------------------------------
 
 
-def missing(forwards: list[Forward], installed: Installed) -> list[Forward]:
+def missing(forwards: list[Forward], installed: Installed, prefix: str) -> list[Forward]:
     """The forwards whose rules are not all in place (or whose chains are not reached first)."""
     jumps_ok = all(places == [1] for places in installed.jumps.values())
     have = {table: set(lines) for table, lines in installed.rules.items()}
@@ -209,19 +219,19 @@ def missing(forwards: list[Forward], installed: Installed) -> list[Forward]:
         if not jumps_ok
         or any(
             line not in have.get(table, set())
-            for table, lines in rules(forward).items()
+            for table, lines in rules(forward, prefix).items()
             for line in lines
         )
     ]
 
 
-def in_place(forwards: list[Forward], installed: Installed) -> bool:
+def in_place(forwards: list[Forward], installed: Installed, prefix: str) -> bool:
     """The firewall holds exactly the forwards wanted, reached first: nothing missing, nothing
     left over (a forward removed elsewhere), nothing of ours when there are none."""
     if not forwards:
         return installed.empty
-    wanted = wanted_rules(forwards)
-    return not missing(forwards, installed) and all(
+    wanted = wanted_rules(forwards, prefix)
+    return not missing(forwards, installed, prefix) and all(
         sorted(installed.rules.get(table, [])) == sorted(lines) for table, lines in wanted.items()
     )
 
@@ -229,17 +239,17 @@ def in_place(forwards: list[Forward], installed: Installed) -> bool:
 # --- writing -----------------------------------------------------------------------------------
 
 
-def restore_text(forwards: list[Forward], installed: Installed) -> str:
+def restore_text(forwards: list[Forward], installed: Installed, prefix: str) -> str:
     """The iptables-restore input that leaves exactly `forwards` (none: nothing of ours)."""
-    wanted = wanted_rules(forwards)
+    wanted = wanted_rules(forwards, prefix)
     parts = []
     for table in TABLES:
         if not forwards and not installed.chains.get(table):
             continue
-        body = [f":{chain} - [0:0]" for _parent, chain in JUMPS[table]]
+        body = [f":{chain} - [0:0]" for _parent, chain in jumps(prefix)[table]]
         if forwards:
             body += wanted[table]
-        for parent, chain in JUMPS[table]:
+        for parent, chain in jumps(prefix)[table]:
             places = installed.jumps.get(chain, [])
             if forwards and places == [1]:
                 continue
@@ -252,18 +262,18 @@ def restore_text(forwards: list[Forward], installed: Installed) -> str:
     return "\n".join(parts) + "\n" if parts else ""
 
 
-def apply(forwards: list[Forward], installed: Installed | None = None) -> Installed:
+def apply(forwards: list[Forward], prefix: str, installed: Installed | None = None) -> Installed:
     """Make the firewall hold exactly `forwards`; returns what it holds afterwards.
     GatewayError (in words) when iptables refuses or cannot be run."""
     restore = _tool("iptables-restore")
-    installed = installed if installed is not None else read()
-    if in_place(forwards, installed):
+    installed = installed if installed is not None else read(prefix)
+    if in_place(forwards, installed, prefix):
         return installed
-    text = restore_text(forwards, installed)
+    text = restore_text(forwards, installed, prefix)
     if text:
         _run([restore, "--noflush", "--wait"], stdin=text)
-    after = read()
-    if not in_place(forwards, after):
+    after = read(prefix)
+    if not in_place(forwards, after, prefix):
         raise GatewayError(
             "The port forwards were written, but the firewall does not hold them as written "
             "(another program changed it at the same moment?); try again."

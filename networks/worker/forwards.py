@@ -27,6 +27,11 @@ from networks.worker.ops import Refused
 log = logging.getLogger(__name__)
 
 
+def chain_prefix() -> str:
+    """The site's chain names' first word (settings.VNETWEB_FORWARD_CHAINS)."""
+    return settings.VNETWEB_FORWARD_CHAINS
+
+
 def writes_here(host: Host) -> bool:
     """Whether this worker runs on the host itself, so it can write its firewall."""
     return gateway.is_local(host.uri) and settings.VNETWEB_HOST_NETLINK
@@ -67,11 +72,11 @@ def ensure(host: Host) -> firewall.Installed | None:
         return None
     forwards = wanted(host)
     try:
-        installed = firewall.read()
-        if firewall.in_place(forwards, installed):
+        installed = firewall.read(chain_prefix())
+        if firewall.in_place(forwards, installed, chain_prefix()):
             return installed
         log.warning("port forwards of %s were not in place: writing them again", host.name)
-        return firewall.apply(forwards, installed)
+        return firewall.apply(forwards, chain_prefix(), installed)
     except gateway.GatewayError as exc:
         log.warning("cannot put the port forwards of %s in place: %s", host.name, exc)
         return None
@@ -91,7 +96,7 @@ def _network(job: Job) -> Network:
 
 def _write(host: Host, forwards: list[firewall.Forward]) -> None:
     try:
-        firewall.apply(forwards)
+        firewall.apply(forwards, chain_prefix())
     except gateway.GatewayError as exc:
         raise Refused(
             f"The host's firewall refused the change: {exc}. Nothing was changed."

@@ -143,14 +143,18 @@ def forwards_state(host: Host, machine: hostside.HostNetworking) -> dict[int, li
     where they are not in place (networks.worker.forwards.ensure), so a flush by hand is mended
     within one survey; the verdict says it when they could not be."""
     rows = list(PortForward.objects.filter(network__host=host).select_related("network"))
-    ours = any(
-        item.get("chain", {}).get("name") in forward_rules.OURS for item in machine.ruleset or []
-    )
+    mine = forward_rules.chains(forwards.chain_prefix())
+    ours = any(item.get("chain", {}).get("name") in mine for item in machine.ruleset or [])
     if not rows and not ours:
         return {}
     installed = forwards.ensure(host)
     missing = (
-        {f.id for f in forward_rules.missing(forwards.wanted(host), installed)}
+        {
+            f.id
+            for f in forward_rules.missing(
+                forwards.wanted(host), installed, forwards.chain_prefix()
+            )
+        }
         if installed is not None
         else {row.pk for row in rows}
     )
