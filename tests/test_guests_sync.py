@@ -6,8 +6,8 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from networks import gateway
-from networks.models import Guest
+from networks import audit, gateway
+from networks.models import AuditEntry, Guest, PortForward
 from networks.worker.sync import record_guests, record_snapshot
 from networks.worker.tasks import refresh
 from tests.test_live import FACTS, info
@@ -77,3 +77,37 @@ def test_a_snapshot_without_domains_keeps_the_guests(test_host):
     record_guests(test_host, (domain("vm1"),), timezone.now())
     record_snapshot(test_host, gateway.HostSnapshot(facts=FACTS, networks=(info("a"),)))
     assert Guest.objects.filter(name="vm1").exists()
+
+
+def test_a_nic_leaving_its_switch_takes_its_port_forwards_along_in_the_audit_trail(
+    test_host, make_network
+):
+    web = make_network(test_host, "web", bridge="vnwtweb")
+    other = make_network(test_host, "other", bridge="vnwtother")
+    nic = gateway.NicInfo(mac="52:54:00:00:00:01", type="network", source="web")
+    record_guests(test_host, (domain("vm", nic),), timezone.now())
+
+    def forward(network, port):
+        return PortForward.objects.create(
+            network=network,
+            protocol="tcp",
+            host_port=port,
+            host_port_end=port,
+            guest_ip="10.0.0.10",
+            guest_port=80,
+            guest_name="vm",
+            guest_mac="52:54:00:00:00:01",
+        )
+
+    kept_elsewhere, gone = forward(other, 8081), forward(web, 8080)
+    # The guest's NIC moves to another switch: the forward on the switch it left goes.
+    moved = gateway.NicInfo(mac="52:54:00:00:00:01", type="network", source="other")
+    record_guests(test_host, (domain("vm", moved),), timezone.now())
+    assert list(PortForward.objects.all()) == [kept_elsewhere]
+    entry = AuditEntry.objects.get(action=audit.FORWARDS_OUTSIDE)
+    assert entry.network_name == "web" and entry.outside
+    assert entry.before == gone.text and entry.after == ""
+    assert "the guest's NIC left the switch (vm)" in entry.message
+    # The guest goes altogether: so does its forward on the other switch.
+    record_guests(test_host, (domain("vm2"),), timezone.now())
+    assert not PortForward.objects.exists()

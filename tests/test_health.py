@@ -161,3 +161,31 @@ def test_missing_forward_rules_are_named():
 def test_an_unreadable_firewall_is_no_verdict_on_the_rules():
     host = machine(link("vnwtprobe0"), routes=[Route("10.213.250.0/24", "vnwtprobe0")])
     assert verdict(probe(), host, rules=None, dnsmasq_pid=7, persistent=True) == []
+
+
+def test_port_forwards_missing_from_the_firewall_are_named_with_their_fix():
+    [problem] = verdict(
+        spec(),
+        machine(link()),
+        rules=None,
+        dnsmasq_pid=42,
+        persistent=True,
+        forwards_missing=["TCP *:8080 -> web 192.168.9.10:80"],
+    )
+    assert problem.code == "forwards-missing"
+    assert problem.fix == "forwards_apply"
+    assert "TCP *:8080 -> web 192.168.9.10:80" in problem.text
+
+
+def test_forwards_all_in_place_are_no_problem():
+    assert (
+        verdict(
+            spec(),
+            machine(link()),
+            rules=None,
+            dnsmasq_pid=42,
+            persistent=True,
+            forwards_missing=[],
+        )
+        == []
+    )
