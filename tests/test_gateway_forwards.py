@@ -2,6 +2,11 @@
 the lines written, how iptables-save's answer is read, what a restore changes. The real round
 trip is tests/test_gateway_forwards_real.py's."""
 
+import dataclasses
+
+import pytest
+
+from networks.gateway import GatewayError
 from networks.gateway import forwards as fw
 
 WEB = fw.Forward(1, "tcp", None, (8080, 8080), "10.9.1.10", (80, 80), "vnwtpf1", "10.9.1.0/24")
@@ -97,3 +102,16 @@ def test_no_forwards_remove_every_chain_of_ours_and_touch_nothing_else():
         assert f"-D {parent} -j VNWT_{chain}\n-X VNWT_{chain}" in text
     assert "LIBVIRT" not in text
     assert fw.restore_text([], fw.Installed(), "VNWT") == ""
+
+
+def test_a_value_that_would_be_a_rule_of_its_own_is_never_written():
+    for bad in (
+        {"bridge": "br0 -j ACCEPT\n-A FORWARD"},
+        {"guest_ip": "10.9.1.10/0"},
+        {"listen": "0.0.0.0 -j"},
+        {"protocol": "all"},
+        {"host_ports": (8080, 8081)},
+        {"subnet": "10.9.1.1/24"},
+    ):
+        with pytest.raises(GatewayError):
+            fw.rules(dataclasses.replace(WEB, **bad), "VNWT")

@@ -29,6 +29,7 @@ counters of the nat rules count connections (only a connection's first packet pa
 chain).
 """
 
+import ipaddress
 import re
 import shutil
 import subprocess
@@ -101,8 +102,40 @@ def _to(forward: Forward) -> str:
     return f"{forward.guest_ip}:{first}-{last}/{forward.host_ports[0]}"
 
 
+_BRIDGE = re.compile(r"[A-Za-z0-9_.-]{1,15}")
+
+
+def check(forward: Forward) -> None:
+    """Every value that goes into a line, checked again right before it is written: what a row
+    holds becomes iptables-restore input, where a space or newline would be a rule of its own.
+    GatewayError when one is not what it must be."""
+    try:
+        ok = (
+            forward.protocol in ("tcp", "udp")
+            and all(
+                isinstance(port, int) and 1 <= port <= 65535
+                for port in (*forward.host_ports, *forward.guest_ports)
+            )
+            and forward.host_ports[0] <= forward.host_ports[1]
+            and forward.guest_ports[1] - forward.guest_ports[0]
+            == forward.host_ports[1] - forward.host_ports[0]
+            and _BRIDGE.fullmatch(forward.bridge) is not None
+            and str(ipaddress.IPv4Address(forward.guest_ip)) == forward.guest_ip
+            and str(ipaddress.IPv4Network(forward.subnet)) == forward.subnet
+            and (
+                forward.listen is None
+                or str(ipaddress.IPv4Address(forward.listen)) == forward.listen
+            )
+        )
+    except ValueError:
+        ok = False
+    if not ok:
+        raise GatewayError(f"Port forward {forward.id} is not one that can be written: {forward}")
+
+
 def rules(forward: Forward, prefix: str) -> dict[str, list[str]]:
     """The forward's lines, per table, exactly as `iptables-save` prints them back."""
+    check(forward)
     proto = forward.protocol
     match = f"-p {proto} -m {proto} --dport"
     host = _ports(*forward.host_ports, ":")
