@@ -65,6 +65,10 @@ def wanted(host: Host) -> list[firewall.Forward]:
     return [as_firewall(row) for row in rows if row.network.bridge]
 
 
+# The last failure logged per host: a survey every 2 s would repeat it endlessly.
+_told: dict[int, str] = {}
+
+
 def ensure(host: Host) -> firewall.Installed | None:
     """Make the host's firewall hold its forwards (nothing when it holds them already); None
     where this worker cannot write it. Logs, never raises: the survey's verdict says it."""
@@ -74,11 +78,16 @@ def ensure(host: Host) -> firewall.Installed | None:
     try:
         installed = firewall.read(chain_prefix())
         if firewall.in_place(forwards, installed, chain_prefix()):
+            _told.pop(host.pk, None)
             return installed
         log.warning("port forwards of %s were not in place: writing them again", host.name)
-        return firewall.apply(forwards, chain_prefix(), installed)
+        installed = firewall.apply(forwards, chain_prefix(), installed)
+        _told.pop(host.pk, None)
+        return installed
     except gateway.GatewayError as exc:
-        log.warning("cannot put the port forwards of %s in place: %s", host.name, exc)
+        if _told.get(host.pk) != exc.message:
+            log.warning("cannot put the port forwards of %s in place: %s", host.name, exc)
+            _told[host.pk] = exc.message
         return None
 
 
