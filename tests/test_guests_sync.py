@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from networks import audit, gateway
 from networks.models import AuditEntry, Guest, PortForward
-from networks.worker.sync import record_guests, record_snapshot
+from networks.worker.sync import record_guests, record_network, record_snapshot
 from networks.worker.tasks import refresh
 from tests.test_live import FACTS, info
 
@@ -111,3 +111,22 @@ def test_a_nic_leaving_its_switch_takes_its_port_forwards_along_in_the_audit_tra
     # The guest goes altogether: so does its forward on the other switch.
     record_guests(test_host, (domain("vm2"),), timezone.now())
     assert not PortForward.objects.exists()
+
+
+def test_a_switch_that_goes_takes_its_port_forwards_along_in_the_audit_trail(
+    test_host, make_network
+):
+    web = make_network(test_host, "web", bridge="vnwtweb")
+    PortForward.objects.create(
+        network=web,
+        protocol="udp",
+        host_port=5353,
+        host_port_end=5353,
+        guest_ip="10.0.0.10",
+        guest_port=53,
+    )
+    record_network(test_host, "web", None)
+    assert not PortForward.objects.exists()
+    entry = AuditEntry.objects.get(action=audit.FORWARDS_OUTSIDE)
+    assert entry.network_name == "web" and entry.before == "UDP *:5353 -> 10.0.0.10:53"
+    assert entry.message == "Port forwards removed with the switch."

@@ -185,6 +185,7 @@ def record_snapshot(host: Host, snap: gateway.HostSnapshot) -> None:
     for name, net in existing.items():
         if name not in seen:
             audit.noticed(host, name, audit.network_state(net), None)
+            _forwards_go_with(host, net)
     if gone:
         networks.filter(pk__in=gone).delete()
     networks.update(last_seen=now, leases_seen=None)
@@ -203,6 +204,7 @@ def record_network(host: Host, name: str, info: gateway.NetworkInfo | None) -> N
         rows = list(Network.objects.filter(host=host, name=name))
         for net in rows:
             audit.noticed(host, name, audit.network_state(net), None)
+            _forwards_go_with(host, net)
         gone = [net.pk for net in rows]
         Network.objects.filter(pk__in=gone).delete()
         live.publish(host.pk, networks=gone)
@@ -403,6 +405,21 @@ def _plugged(nic_lists) -> set[tuple[str, str]]:
         for nic in nics
         if nic.get("network")
     }
+
+
+def _forwards_go_with(host: Host, network: Network) -> None:
+    """The switch is gone: its port forwards go with its row, said in the audit trail (the
+    firewall follows at the next survey's ensure)."""
+    before = port_forwards.listing(network)
+    if before:
+        audit.record(
+            None,
+            audit.FORWARDS_OUTSIDE,
+            host=host,
+            network_name=network.name,
+            message="Port forwards removed with the switch.",
+            before=before,
+        )
 
 
 def _forget_forwards(host: Host, unplugged: set[tuple[str, str]]) -> None:
