@@ -8,7 +8,7 @@ module imports, so creating jobs there would close a cycle.
 
 from networks import operations, permissions
 from networks.jobs import create_job
-from networks.models import Job, Network, PortForward
+from networks.models import Job, Network
 from networks.operations import Op
 from networks.port_forwards import Wanted, refusals
 
@@ -38,9 +38,14 @@ def queue_add(user, network: Network, wanted: Wanted) -> Job | dict[str, str]:
     return create_job(user, network.host, Op.FORWARD_ADD, network=network, params=params)
 
 
-def queue_remove(user, network: Network, forward: PortForward) -> Job:
-    """A job removing one of the switch's forwards (from the firewall, then the row)."""
+def queue_remove(user, network: Network, forward_id: int) -> Job | None:
+    """A job removing one of the switch's forwards (from the firewall, then the row); None when
+    the switch has no forward `forward_id`. The role is checked first (403 before 404, as the
+    pages answer)."""
     permissions.require(user, operations.get(Op.FORWARD_REMOVE), network)
+    forward = network.forwards.filter(pk=forward_id).first()
+    if forward is None:
+        return None
     params = {"forward": forward.pk}
     return create_job(user, network.host, Op.FORWARD_REMOVE, network=network, params=params)
 
