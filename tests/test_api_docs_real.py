@@ -3,8 +3,10 @@ bash with curl and jq, against the live server, a real Celery worker and the rea
 
 Through the API only: an admin's token creates a NAT switch and waits for it, reads it, lists its
 leases (a guest in a network namespace of the test's own asks for one), finds it by subnet, adds
-a static host with If-Match, is refused the same If-Match again (412), stops and deletes it; a
-viewer's token is refused a change. libvirt itself is asked afterwards, as a witness.
+a static host with If-Match, forwards a port of the host to it and removes the forward, is
+refused the same If-Match again (412), stops and deletes it; a viewer's token is refused a
+change. libvirt itself is asked afterwards, as a witness, and the firewall: the tests' own
+forward chains (VNWT_*) are gone once the forward is.
 """
 
 import os
@@ -13,8 +15,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from networks import tokens
+from networks.gateway import forwards as firewall
 from networks.models import AuditEntry, Host, Lease, Network
 from tests.real import free_subnet, random_mac, virsh, wait_for
 from tests.test_browser import member
@@ -39,7 +43,8 @@ def sh_blocks() -> list[str]:
 
 def test_the_docs_have_the_examples_the_issue_asks_for():
     text = "\n".join(sh_blocks())
-    for needle in ("?wait=60", "/leases/", "If-Match", "actions/stop/", "-X DELETE", "VIEWER"):
+    needles = ("?wait=60", "/leases/", "If-Match", "/forwards/", "actions/stop/", "-X DELETE")
+    for needle in (*needles, "VIEWER"):
         assert needle in text, needle
 
 
@@ -73,7 +78,38 @@ def test_the_docs_examples_run_as_written_against_the_real_host(
         "NAME": name,
         "SUBNET": f"10.213.{subnet}",
     }
-    outputs = []
+    try:
+        outputs, guest_mac = _run_blocks(real_host, name, env, namespace_guest, tmp_path)
+    finally:
+        # Whatever failed, no forward of the test's outlives it in the host's firewall.
+        left = firewall.read(settings.VNETWEB_FORWARD_CHAINS)
+        if not left.empty:
+            firewall.apply([], settings.VNETWEB_FORWARD_CHAINS, left)
+    created, detail, leases, found, pinned, forwarded, stale, removed, refused = outputs
+    assert '"state": "succeeded"' in created
+    assert '"active": true' in detail and f"10.213.{subnet}.1/24" in detail
+    assert guest_mac in leases and "vnwt-apiguest" in leases
+    assert name in found.split()
+    # The static host is in the definition the edit left (the audit trail keeps it: the switch
+    # itself is gone by now), and the change names the token it was made with.
+    edit = AuditEntry.objects.get(network_name=name, action="update")
+    assert "web1" in edit.after and edit.token == "docs" and edit.result == "succeeded", pinned
+    assert f"TCP *:8080 -> web1 10.213.{subnet}.10:80" in forwarded
+    added = AuditEntry.objects.get(network_name=name, action="forward_add")
+    assert added.result == "succeeded" and "8080" in added.after, added.message
+    assert left.empty, "the removed forward's rules were still in the host's firewall"
+    assert "412" in stale and "static host" in stale
+    assert "true" in removed
+    assert refused.strip() == "403"
+    assert name not in virsh("net-list", "--all", "--name").split()
+
+
+def _run_blocks(real_host, name: str, env: dict, namespace_guest, tmp_path):
+    """Each sh block in turn in one terminal, what the next needs of the host made ready first:
+    a guest's lease for the lease list, the worker's first look at the switch's host side (it
+    writes the firewall only there) for the port forward. Returns what each printed, and the
+    guest's MAC."""
+    outputs, guest = [], None
     for block in sh_blocks():
         if "/leases/" in block:
             # A guest on the new switch asks for an address; the worker's monitor sees the lease.
@@ -83,6 +119,12 @@ def test_the_docs_examples_run_as_written_against_the_real_host(
                 lambda mac=guest.mac: Lease.objects.filter(network__name=name, mac=mac).exists(),
                 timeout=30,
                 message="the guest's lease did not reach the database within 30 s",
+            )
+        if "/forwards/" in block:
+            wait_for(
+                lambda: Network.objects.get(host=real_host, name=name).switch.get("local"),
+                timeout=30,
+                message="the worker did not read the switch's host side within 30 s",
             )
         done = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", ONE_TERMINAL.format(block=block)],
@@ -94,16 +136,4 @@ def test_the_docs_examples_run_as_written_against_the_real_host(
         )
         assert done.returncode == 0, f"{block}\n--- out:\n{done.stdout}\n--- err:\n{done.stderr}"
         outputs.append(done.stdout)
-    created, detail, leases, found, pinned, stale, removed, refused = outputs
-    assert '"state": "succeeded"' in created
-    assert '"active": true' in detail and f"10.213.{subnet}.1/24" in detail
-    assert guest.mac in leases and "vnwt-apiguest" in leases
-    assert name in found.split()
-    # The static host is in the definition the edit left (the audit trail keeps it: the switch
-    # itself is gone by now), and the change names the token it was made with.
-    edit = AuditEntry.objects.get(network_name=name, action="update")
-    assert "web1" in edit.after and edit.token == "docs" and edit.result == "succeeded", pinned
-    assert "412" in stale and "static host" in stale
-    assert "true" in removed
-    assert refused.strip() == "403"
-    assert name not in virsh("net-list", "--all", "--name").split()
+    return outputs, guest.mac if guest else ""

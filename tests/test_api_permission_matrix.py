@@ -15,6 +15,7 @@ from django.test import Client
 
 from networks import tokens
 from networks.api.site import api
+from networks.models import PortForward
 from networks.spec import parse
 from networks.versions import definition_version
 from tests import test_permission_matrix as pages
@@ -22,7 +23,21 @@ from tests.test_permission_matrix import ROLES, A, B, _counts
 
 pytestmark = pytest.mark.postgres
 
-two_hosts = pages.two_hosts  # the pages' matrix's world, as a fixture of this module
+pages_world = pages.two_hosts  # the pages' matrix's world, as a fixture of this module
+
+
+@pytest.fixture
+def two_hosts(pages_world):
+    """The pages' world and a port forward on A/lab-1 (what a removal aims at)."""
+    pages_world["forward"] = PortForward.objects.create(
+        network=pages_world[f"{A}/lab-1"],
+        host_port=8080,
+        host_port_end=8080,
+        guest_ip="10.0.0.10",
+        guest_port=80,
+    )
+    return pages_world
+
 
 # Shorthands, in ROLES' order.
 READ_ALL = [401, *[200] * 7]
@@ -43,6 +58,8 @@ NEW_SWITCH = {
     "spec": {"name": "new-1", "mode": "nat", "ips": [{"address": "10.77.0.1", "prefix": 24}]}
 }
 DNS_RECORD = {"dns_hosts": [{"ip": "10.0.0.5", "hostnames": ["nas"]}]}
+FORWARD = {"protocol": "tcp", "host_port": 8081, "guest_ip": "10.0.0.50", "guest_port": 80}
+FORWARD_LAB = [401, 404, 403, 422, 422, 403, 422, 422]
 # (method, path template): (path arguments, JSON body or None, statuses)
 # fmt: off
 MATRIX: dict[tuple[str, str], tuple[dict, dict | None, list[int]]] = {
@@ -78,6 +95,16 @@ MATRIX: dict[tuple[str, str], tuple[dict, dict | None, list[int]]] = {
         LAB, {"mac": "52:54:00:00:00:99", "ip": "10.0.0.50"},
         [401, 404, 403, 409, 409, 403, 409, 409]),
     ("get", "/api/v1/leases/"): ({}, None, READ_ALL),
+    # Port forwards (networks/api/forwards.py): no worker has read lab-1's host side (it is not
+    # `local`), so an add is refused (422) for who may ask; it is stopped: nothing to put
+    # back (409).
+    ("get", "/api/v1/networks/{host}/{name}/forwards/"): (LAB, None, READ_A),
+    ("get", "/api/v1/networks/{host}/{name}/forwards/guests/"): (LAB, None, READ_A),
+    ("post", "/api/v1/networks/{host}/{name}/forwards/"): (LAB, FORWARD, FORWARD_LAB),
+    ("delete", "/api/v1/networks/{host}/{name}/forwards/{forward_id}/"): (
+        {**LAB, "forward_id": "forward"}, None, OPERATE_LAB),
+    ("post", "/api/v1/networks/{host}/{name}/forwards/apply/"): (
+        LAB, None, [401, 404, 403, 409, 409, 403, 409, 409]),
     # Guests (networks/api/guests.py) need a role on the whole host: net-operator gets 404.
     ("get", "/api/v1/hosts/{host}/guests/"): ({"host": A}, None, GUESTS_OF_A),
     ("get", "/api/v1/hosts/{host}/guests/{name}/"): (VM, None, GUESTS_OF_A),
@@ -112,6 +139,9 @@ VARIANTS: dict[str, tuple[str, str, dict, dict | None, list[int]]] = {
         "post", "/api/v1/networks/{host}/{name}/actions/{action}/",
         {"host": B, "name": "lab-1", "action": "start"}, None,
         [401, 404, 403, 202, 202, 404, 404, 404]),
+    "add a forward on A/prod-1 (netop's pattern misses it)": (
+        "post", "/api/v1/networks/{host}/{name}/forwards/", {"host": A, "name": "prod-1"},
+        FORWARD, [*FORWARD_LAB[:7], 404]),
 }
 # fmt: on
 CASES = [(f"{m.upper()} {p}", m, p, *row) for (m, p), row in MATRIX.items()] + [
@@ -138,6 +168,7 @@ def test_the_table_names_every_operation_of_the_api_and_every_role():
 def _path(template: str, args: dict, world: dict) -> str:
     objects = {"job": world["jobs"][f"{A}/lab-1"].pk, "target": world["target"].pk}
     objects["grant"] = world["grant"].pk
+    objects["forward"] = world["forward"].pk
     values = {k: objects.get(v, v) if isinstance(v, str) else v for k, v in args.items()}
     return template.format(**values)
 

@@ -45,6 +45,7 @@ SHARED = (
     "networks.spec_compare",
     "networks.stale",
     "networks.port_forwards",
+    "networks.forwards_jobs",
 )
 # Which layers each layer may import (its own included).
 MAY_IMPORT = {

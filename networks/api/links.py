@@ -14,9 +14,15 @@ _NETWORK_OPERATIONS = (
     "networks_network_action",
     "leases_network_leases",
     "leases_lease_pin",
+    "forwards_forward_list",
+    "forwards_forward_guests",
+    "forwards_forward_add",
+    "forwards_forwards_apply",
 )
 _GUEST = {"host": "$response.body#/host", "name": "$response.body#/name"}
 _FIRST_NIC = {**_GUEST, "mac": "$response.body#/nics/0/mac"}
+# A switch's forwards, from a request on its path.
+_SWITCH = {"host": "$request.path.host", "name": "$request.path.name"}
 
 # operation (without ninja's "networks_api_" prefix), status -> {link name: (to, parameters)}
 LINKS: dict[tuple[str, str], dict[str, tuple[str, dict]]] = {
@@ -27,6 +33,13 @@ LINKS: dict[tuple[str, str], dict[str, tuple[str, dict]]] = {
         ),
     },
     ("networks_network_detail", "200"): {op: (op, _NETWORK) for op in _NETWORK_OPERATIONS},
+    ("forwards_forward_list", "200"): {
+        "remove": (
+            "forwards_forward_remove",
+            {**_SWITCH, "forward_id": "$response.body#/results/0/id"},
+        ),
+    },
+    ("forwards_forward_add", "202"): {"forwards": ("forwards_forward_list", _SWITCH)},
     ("hosts_host_add", "201"): {"host": ("hosts_host_detail", {"name": "$request.body#/name"})},
     ("hosts_host_detail", "200"): {
         "check": ("hosts_host_probe", {"name": "$response.body#/name"}),

@@ -15,6 +15,7 @@ from ninja import NinjaAPI
 
 from networks.api import audit as audit_api
 from networks.api import auth, errors, links
+from networks.api import forwards as forwards_api
 from networks.api import guests as guests_api
 from networks.api import hosts as hosts_api
 from networks.api import jobs as jobs_api
@@ -51,6 +52,7 @@ api.add_router("/users/", users_api.router, tags=["users"])
 api.add_router("/networks/", leases_api.network_router, tags=["leases"])
 api.add_router("/leases/", leases_api.router, tags=["leases"])
 api.add_router("/hosts/", guests_api.router, tags=["guests"])
+api.add_router("/networks/", forwards_api.router, tags=["forwards"])
 
 
 def _nul_refusal(request: HttpRequest, kwargs: dict) -> JsonResponse | None:
