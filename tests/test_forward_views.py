@@ -521,9 +521,10 @@ def test_changes_only_answer_post_and_the_part_only_get(world, operator, client_
     assert not Job.objects.exists()
 
 
-def test_the_live_part_alone_for_htmx_and_a_page_for_a_link(world, viewer, client_as):
-    client = client_as(viewer)
+def test_the_live_part_alone_for_htmx_and_a_page_for_a_link(world, operator, client_as):
+    client = client_as(operator)
     part = client.get(part_url(world["lab"]), **HTMX)
+    assert 'id="forward-add"' not in text(part), "a refresh leaves the form alone"
     assert (
         text(part)
         .lstrip()
@@ -532,6 +533,7 @@ def test_the_live_part_alone_for_htmx_and_a_page_for_a_link(world, viewer, clien
     assert "HX-Request" in part["Vary"]
     page = client.get(part_url(world["lab"]))
     assert "<h1>Port forwards of lab</h1>" in text(page) and 'id="net-forwards"' in text(page)
+    assert 'id="forward-add"' in text(page)
 
 
 def test_the_part_of_a_switch_gone_meanwhile_is_empty_for_htmx(world, viewer, client_as):
@@ -539,3 +541,10 @@ def test_the_part_of_a_switch_gone_meanwhile_is_empty_for_htmx(world, viewer, cl
     world["lab"].delete()
     response = client_as(viewer).get(url, **HTMX)
     assert (response.status_code, response.content) == (200, b"")
+
+
+def test_without_the_lease_table_make_permanent_is_a_plain_form(world, operator, client_as):
+    response = client_as(operator).post(add_url(world["lab"]), wanted(guest="10.213.5.120"))
+    assert response.status_code == 422
+    assert "<h1>Port forwards of lab</h1>" in text(response)
+    assert '<div class="notice" data-pin-first hx-disable>' in text(response)

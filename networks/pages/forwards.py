@@ -74,12 +74,10 @@ def rows(network: Network, jobs: list[Job]) -> list[Row]:
         for job in jobs
         if job.operation == Op.FORWARD_REMOVE and job.is_pending
     }
-    return [
-        Row(
-            forward,
-            found[forward.pk].get("in_place") if forward.pk in found else None,
-            found[forward.pk].get("connections") if forward.pk in found else None,
-            forward.pk in removing,
+    rows = []
+    for forward in network.forwards.all():
+        seen = found.get(forward.pk, {})  # none yet: added since the last survey
+        rows.append(
+            Row(forward, seen.get("in_place"), seen.get("connections"), forward.pk in removing)
         )
-        for forward in network.forwards.all()
-    ]
+    return rows

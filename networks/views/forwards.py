@@ -19,7 +19,7 @@ from networks.pages import forwards
 from networks.versions import definition_version
 from networks.views.gone import gone_is_empty
 from networks.views.leases import may_pin
-from networks.views.live import render_live
+from networks.views.live import is_fragment
 
 INVALID = 422  # a form with field errors comes back with them, as the other forms do
 # The page of their own (a refused form without JavaScript), the section, the live part.
@@ -33,12 +33,18 @@ def may_add_here(network: Network) -> bool:
     return network.mode_info.forwards and bool((network.switch or {}).get("local"))
 
 
-def forwards_context(request: HttpRequest, network: Network, form: ForwardForm | None = None):
+def forwards_context(
+    request: HttpRequest,
+    network: Network,
+    form: ForwardForm | None = None,
+    with_form: bool = True,
+) -> dict:
     """What the forwards section shows this user: the table, the forward jobs of the last
-    minutes, and for operators the form (`form`: the one just refused)."""
+    minutes, and for operators the form (`form`: the one just refused; none for the live part
+    alone, `with_form` False, which a refresh asks for every few seconds)."""
     user, jobs = request.user, forwards.recent_jobs(network)
     may_add = permissions.allowed(user, operations.get(Op.FORWARD_ADD), network)
-    if form is None and may_add and may_add_here(network):
+    if form is None and with_form and may_add and may_add_here(network):
         form = ForwardForm(network=network)
     return {
         "network": network,
@@ -79,7 +85,14 @@ def _answer(request: HttpRequest, network: Network, template: str) -> HttpRespon
     """After a job was queued: htmx gets `template` drawn again (with the job), a form the page."""
     if not request.htmx:
         return redirect(network)
-    return render(request, template, forwards_context(request, network))
+    context = forwards_context(request, network, with_form=template == SECTION)
+    return render(request, template, context)
+
+
+def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
+    # Alone on a page, without the lease table: Make permanent posts as a plain form (hx-disable)
+    # and comes back to the network's page.
+    return render(request, PAGE, {**context, "alone": True}, status=status)
 
 
 @require_GET
@@ -87,7 +100,11 @@ def _answer(request: HttpRequest, network: Network, template: str) -> HttpRespon
 def network_forwards(request: HttpRequest, host: str, name: str) -> HttpResponse:
     """The live part (an htmx request), else the forwards on a page of their own."""
     network = permissions.get_network(request.user, host, name)
-    return render_live(request, PAGE, LIVE, forwards_context(request, network))
+    if not is_fragment(request):
+        return _page(request, forwards_context(request, network))
+    response = render(request, LIVE, forwards_context(request, network, with_form=False))
+    response["Vary"] = "HX-Request"
+    return response
 
 
 @require_POST
@@ -96,7 +113,9 @@ def forward_add(request: HttpRequest, host: str, name: str) -> HttpResponse:
     form = ForwardForm(request.POST, network=network)
     if not form.is_valid():
         context = forwards_context(request, network, form)
-        return render(request, SECTION if request.htmx else PAGE, context, status=INVALID)
+        if request.htmx:
+            return render(request, SECTION, context, status=INVALID)
+        return _page(request, context, status=INVALID)
     forwards.queue_add(request.user, network, form.wanted)
     return _answer(request, network, SECTION)
 
