@@ -286,7 +286,7 @@ def test_a_lease_arriving_on_the_open_network_page_has_none(live_server, browser
     page.context.close()
 
 
-def test_the_port_forwards_and_a_forward_refused_for_a_dynamic_lease_have_none(
+def test_the_port_forwards_a_forward_refused_for_a_dynamic_lease_and_one_queued_have_none(
     live_server, browser, site, admin
 ):
     lab = site["lab"]
@@ -314,4 +314,9 @@ def test_the_port_forwards_and_a_forward_refused_for_a_dynamic_lease_have_none(
     # The person lands on the field to change; its error is read with it.
     assert page.evaluate("document.activeElement.id") == "forward-guest"
     assert_accessible(page, "a port forward refused for a dynamic lease")
+    page.select_option("#forward-guest", "10.9.50.10")  # web1: reserved
+    page.click("button[data-action=forward-add]")
+    page.locator("#net-forwards .job-queued").wait_for(timeout=5000)
+    assert page.input_value("#forward-host_port") == "", "the form is empty again"
+    assert_accessible(page, "a port forward queued")
     page.context.close()
