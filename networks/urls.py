@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from networks.live import EVENTS_PATH
 from networks.views import (
     audit,
+    forwards,
     guest_nics,
     guests,
     healthz,
@@ -108,6 +109,14 @@ urlpatterns = [
         lease_pin.lease_pin,
         name="lease-pin",
     ),
+    path(NETWORK + "forwards/", forwards.network_forwards, name="network-forwards"),
+    path(NETWORK + "forwards/add/", forwards.forward_add, name="forward-add"),
+    path(
+        NETWORK + "forwards/<int:forward>/remove/",
+        forwards.forward_remove,
+        name="forward-remove",
+    ),
+    path(NETWORK + "forwards/apply/", forwards.forwards_apply, name="forwards-apply"),
     path(
         "hosts/<slug:host>/networks/<str:name>/<str:action>/",
         networks.network_action,

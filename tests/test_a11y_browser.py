@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from networks import live
-from networks.models import AuditEntry, Host, Job, Lease, Network
+from networks.models import AuditEntry, Host, Job, Lease, Network, PortForward
 from networks.operations import Op
 from networks.spec import to_xml
 from tests.a11y import assert_accessible, axe_violations
@@ -283,4 +283,40 @@ def test_a_lease_arriving_on_the_open_network_page_has_none(live_server, browser
     live.send(lab.host_id, [lab.pk])
     page.locator("#leases tr[data-mac='52:54:00:00:00:42']").wait_for(timeout=5000)
     assert_accessible(page, "a network page after a lease arrived")
+    page.context.close()
+
+
+def test_the_port_forwards_a_forward_refused_for_a_dynamic_lease_and_one_queued_have_none(
+    live_server, browser, site, admin
+):
+    lab = site["lab"]
+    lab.switch = {
+        "local": True,
+        "device": lab.bridge,
+        "link": None,
+        "ports": [],
+        "dnsmasq": {"expected": True, "pid": 4242},
+        "firewall": [],
+        "problems": [],
+    }
+    lab.save()
+    PortForward.objects.create(
+        network=lab, protocol="tcp", host_port=8080, host_port_end=8080,
+        guest_ip="10.9.50.10", guest_port=80, guest_name="web",
+    )  # fmt: skip
+    page = _admin_at(browser, live_server, admin, lab.get_absolute_url())
+    assert_accessible(page, "a network page with port forwards")
+    page.select_option("#forward-guest", "10.9.50.120")  # laptop: a dynamic lease
+    page.fill("#forward-host_port", "8081")
+    page.fill("#forward-guest_port", "80")
+    page.click("button[data-action=forward-add]")
+    page.locator("[data-pin-first] button[data-action=pin-lease]").wait_for(timeout=5000)
+    # The person lands on the field to change; its error is read with it.
+    assert page.evaluate("document.activeElement.id") == "forward-guest"
+    assert_accessible(page, "a port forward refused for a dynamic lease")
+    page.select_option("#forward-guest", "10.9.50.10")  # web1: reserved
+    page.click("button[data-action=forward-add]")
+    page.locator("#net-forwards .job-queued").wait_for(timeout=5000)
+    assert page.input_value("#forward-host_port") == "", "the form is empty again"
+    assert_accessible(page, "a port forward queued")
     page.context.close()

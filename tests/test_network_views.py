@@ -438,13 +438,14 @@ def test_the_network_page_is_live_regions_for_this_network(with_leases, viewer, 
     content = client_as(viewer).get(with_leases.get_absolute_url()).content.decode()
     assert f'data-live-networks="{with_leases.pk}" data-live-pending' in content
     assert f'data-job="{job.pk}"' in content
-    # The summary, the switch, the lease table and the rest follow this network, each on its own,
-    # in this order on the page; nothing polls.
+    # The summary, the switch, its port forwards (a NAT switch), the lease table and the rest
+    # follow this network, each on its own, in this order on the page; nothing polls.
     assert re.findall(
         r'<(?:div|section) id="([\w-]+)" data-live="[^"]*" data-live-networks="(\d+)"', content
     ) == [
         ("net-live", str(with_leases.pk)),
         ("net-switch", str(with_leases.pk)),
+        ("net-forwards", str(with_leases.pk)),
         ("net-leases", str(with_leases.pk)),
         ("net-more", str(with_leases.pk)),
     ]

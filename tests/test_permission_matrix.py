@@ -3,7 +3,8 @@
 Two hosts, A and B, each with networks lab-1 and prod-1, a guest, jobs, leases and audit entries.
 The cast: anonymous, outsider (no role), the three global roles, and three grants on host A:
 host-viewer and host-operator (the whole host), net-operator (operator on `lab-*` only).
-A refused request (and any GET) changes no row of Job, Network, Host, Grant, User, AuditEntry.
+A refused request (and any GET) changes no row of Job, Network, Host, Grant, User, AuditEntry,
+PortForward.
 """
 
 import csv
@@ -19,13 +20,13 @@ from django.utils import timezone
 
 from networks import tokens
 from networks import urls as network_urls
-from networks.models import AuditEntry, Grant, Host, Job, Lease, Network
+from networks.models import AuditEntry, Grant, Host, Job, Lease, Network, PortForward
 from networks.operations import Op
 
 pytestmark = pytest.mark.postgres
 
 ROLES = ("anon", "outsider", "viewer", "operator", "admin", "hviewer", "hoperator", "netop")
-MODELS = (Job, Network, Host, Grant, User, AuditEntry)
+MODELS = (Job, Network, Host, Grant, User, AuditEntry, PortForward)
 
 # What each URL is asked about: its name, a label for variants, and its arguments (names; the
 # fixture's primary keys are filled in by _url). Network URLs aim at A/lab-1, which every role
@@ -95,6 +96,16 @@ MATRIX: dict[str, list[tuple[int, int]]] = {
     # lab-1 is not running: nothing to pin (400) for whoever may pin.
     "lease-pin": [(302, 302), (405, 404), (405, 403), (405, 400), (405, 400),
                   (405, 403), (405, 400), (405, 400)],
+    # Port forwards: operators of the network (net-operator on lab-1 too). An empty form is
+    # refused (422); lab-1 is not running, so its forwards cannot be put back (400); a forward of
+    # lab-1 is removed (a job, 302).
+    "network-forwards": READ_A,
+    "forward-add": [(302, 302), (405, 404), (405, 403), (405, 422), (405, 422),
+                    (405, 403), (405, 422), (405, 422)],
+    "forward-remove": [(302, 302), (405, 404), (405, 403), (405, 302), (405, 302),
+                       (405, 403), (405, 302), (405, 302)],
+    "forwards-apply": [(302, 302), (405, 404), (405, 403), (405, 400), (405, 400),
+                       (405, 403), (405, 400), (405, 400)],
     "network-action": [(302, 302), (405, 404), (405, 403), (405, 302), (405, 302),
                        (405, 403), (405, 302), (405, 302)],
     "network-action-part": [(302, 302), (405, 404), (405, 403), (405, 302), (405, 302),
@@ -140,6 +151,7 @@ URL_ARGS = {
     "host-topology-connect": {"host": A},
     "switch-create": {"host": A},
     "network-action": {**LAB, "action": "start"},
+    "forward-remove": {**LAB, "forward": "forward"},
     "network-action-part": {**LAB, "action": "start", "fragment": "panel"},
     "host-network-rows": {"name": A},
     "job-followed": {"pk": "job"},
@@ -162,7 +174,8 @@ URL_ARGS = {
 }
 for _name in ("network-detail", "switch-edit", "switch-xml", "switch-delete", "network-switch",
               "network-leases", "network-leases-csv", "lease-pin", "network-summary",
-              "network-more", "network-panel", "network-row", "network-host-row"):  # fmt: skip
+              "network-more", "network-panel", "network-row", "network-host-row",
+              "network-forwards", "forward-add", "forwards-apply"):  # fmt: skip
     URL_ARGS[_name] = LAB
 
 # Variants: the same URLs aimed at what some grants do not reach.
@@ -177,6 +190,8 @@ VARIANTS: dict[str, tuple[str, dict, list[tuple[int, int]]]] = {
         [*MATRIX["network-action"][:7], (405, 404)],
     ),
     "switch-edit@A/prod-1": ("switch-edit", PROD, [*MATRIX["switch-edit"][:7], (404, 404)]),
+    # net-operator operates lab-* only: prod-1's forwards are not even seen.
+    "forward-add@A/prod-1": ("forward-add", PROD, [*MATRIX["forward-add"][:7], (405, 404)]),
     "host-detail@B": ("host-detail", {"name": B}, GLOBAL_ONLY_READ),
     "host-topology@B": ("host-topology", {"host": B}, GLOBAL_ONLY_READ),
     "network-detail@B/lab-1": ("network-detail", B_LAB, GLOBAL_ONLY_READ),
@@ -220,7 +235,8 @@ def _user(username: str, group: str | None = None) -> User:
 @pytest.fixture
 def two_hosts(db, make_network, make_guest):
     """Hosts A and B, each with lab-1 and prod-1 (one lease each), a stopped guest on lab-1, a
-    job per network and a probe of A, an audit entry per network and one about host A."""
+    job per network and a probe of A, an audit entry per network and one about host A, and a
+    port forward on A's lab-1."""
     world = {"jobs": {}, "leases": {}}
     users = {role: _user(role, role) for role in ("viewer", "operator", "admin")}
     users["outsider"] = _user("outsider")
@@ -259,6 +275,10 @@ def two_hosts(db, make_network, make_guest):
             )
         guest_mac = f"52:54:00:{'aa' if name == A else 'bb'}:00:01"
         make_guest(host, f"vm-{name[-1]}", nics=[("lab-1", guest_mac)], state="shut off")
+    world["forward"] = PortForward.objects.create(
+        network=world[f"{A}/lab-1"], host_port=8080, host_port_end=8080,
+        guest_ip="10.0.0.10", guest_port=80,
+    )  # fmt: skip
     world["jobs"][A] = Job.objects.create(
         user=users["admin"], username="admin", host=world[A], operation=Op.PROBE
     )
@@ -279,6 +299,8 @@ def _url(name: str, args: dict, world: dict) -> str:
         kwargs["pk"] = world["jobs"][f"{A}/lab-1"].pk
     elif kwargs.get("pk") == "target":
         kwargs["pk"] = world["target"].pk
+    if kwargs.get("forward") == "forward":
+        kwargs["forward"] = world["forward"].pk
     if kwargs.get("grant") == "grant":
         kwargs["grant"] = world["grant"].pk
     if kwargs.get("token") == "token":

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from networks.models import Guest, Host, Job, Lease, Network
+from networks.models import Guest, Host, Job, Lease, Network, PortForward
 from networks.pages import topology
 from networks.pages.topology import GuestIn, NicIn, Pending, SwitchIn, Uplink
 
@@ -390,11 +390,36 @@ def _grow(host: Host, make_network, switches: int, guests: int) -> None:
     for i in range(switches):
         network = make_network(host, f"sw{i:02d}", active=i % 2 == 0, ipv4=f"10.{i}.0.1/24")
         Lease.objects.create(network=network, mac=f"52:54:00:01:{i:02x}:00", ip=f"10.{i}.0.9")
+        PortForward.objects.create(
+            network=network, host_port=8000 + i, host_port_end=8000 + i, guest_port=80,
+            guest_ip=f"10.{i}.0.9", guest_mac=f"52:54:00:01:{i:02x}:00",
+        )  # fmt: skip
     for i in range(guests):
         nics = [nic(f"sw{i % switches:02d}", f"52:54:00:01:{i % switches:02x}:{i // 256:02x}")]
         if i % 3 == 0:
             nics.append(nic(f"sw{(i + 1) % switches:02d}", f"52:54:00:02:{i:02x}:00"))
         make_guest(host, f"g{i:03d}", *nics)
+
+
+def test_a_guest_reached_by_port_forwards_bears_a_marker(lab, viewer, client_as):
+    nat, quiet = lab["nat"], lab["iso"]
+    for port, mac, ip in ((8080, "52:54:00:00:00:01", "10.0.0.5"), (8443, "", "10.0.0.5")):
+        PortForward.objects.create(
+            network=nat, host_port=port, host_port_end=port, guest_port=80, guest_ip=ip,
+            guest_mac=mac,
+        )  # fmt: skip
+    # Another guest's address on another switch reaches nobody drawn here.
+    PortForward.objects.create(
+        network=quiet, host_port=9000, host_port_end=9000, guest_port=80, guest_ip="10.9.0.5"
+    )
+    html = client_as(viewer).get(page_url(lab["host"])).content.decode()
+    web = re.search(r'<g class="guest up" data-guest="web".*?</g>', html, re.S).group(0)
+    assert '<text x="176" y="17" class="forwards" text-anchor="end">⇄ 2</text>' in web
+    assert "Guest web: running, 10.0.0.5/24, reached by 2 port forwards;" in web
+    spare = re.search(r'<g class="guest down in-tray" data-guest="spare vm".*?</g>', html, re.S)
+    assert 'class="forwards"' not in spare.group(0)
+    table = client_as(viewer).get(page_url(lab["host"]) + "?view=table").content.decode()
+    assert '<span class="pill" data-forwards>2 port forwards</span>' in table
 
 
 @pytest.mark.parametrize("size", [(2, 3), (30, 90)])
@@ -410,11 +435,12 @@ def test_the_page_asks_the_database_the_same_number_of_times_at_any_size(
         operation="nic_attach",
     )
     client = client_as(operator)
-    # session, user, host, the user's role, its grants, networks, leases, guests, NIC jobs
-    with django_assert_num_queries(9):
+    # session, user, host, the user's role, its grants, networks, leases, port forwards,
+    # guests, NIC jobs
+    with django_assert_num_queries(10):
         response = client.get(page_url(test_host))
     assert response.content.decode().count('<g class="guest') == size[1]
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         client.get(part_url(test_host))
 
 

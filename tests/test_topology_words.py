@@ -178,6 +178,7 @@ def test_the_table_asks_the_database_as_often_as_the_drawing(
     lab, operator, client_as, django_assert_num_queries
 ):
     client = client_as(operator)
-    # session, user, host, the user's role, its grants, networks, leases, guests, NIC jobs
-    with django_assert_num_queries(9):
+    # session, user, host, the user's role, its grants, networks, leases, port forwards,
+    # guests, NIC jobs
+    with django_assert_num_queries(10):
         page(client, lab["host"], "table")

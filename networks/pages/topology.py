@@ -65,6 +65,7 @@ class GuestIn:
     state: str
     nics: tuple[NicIn, ...] = ()
     version: str = ""  # of its NICs (networks.stale.nics), sent back with a change from here
+    forwards: int = 0  # port forwards of its switches that reach it (a marker on it)
 
     @property
     def running(self) -> bool:
@@ -215,6 +216,16 @@ def nics_of(nics: list[dict], leases: dict[tuple[str, str], list[str]]) -> tuple
         link_up = nic.get("link", "up") != "down"
         found.append(NicIn(mac, network, tuple(addresses), link_up, nic.get("source") or ""))
     return tuple(found)
+
+
+def forwards_to(nics: tuple[NicIn, ...], counted: dict[tuple[str, str], int]) -> int:
+    """How many port forwards reach a guest by its NICs: `counted` by (switch, lower-case MAC),
+    or by (switch, address) for a forward that knew no MAC (networks.models.PortForward)."""
+    total = 0
+    for nic in nics:
+        total += counted.get((nic.network, nic.mac), 0)
+        total += sum(counted.get((nic.network, a.split("/")[0]), 0) for a in nic.addresses)
+    return total
 
 
 def _same_link(a: str, b: str, masters: dict[str, str]) -> bool:

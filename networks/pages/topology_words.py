@@ -74,12 +74,20 @@ def guest_sub(node: GuestNode) -> str:
     )
 
 
+def forwards(node: GuestNode) -> str:
+    """ "2 port forwards": what its marker stands for ("" without one)."""
+    count = node.guest.forwards
+    return f"{count} port forward{'' if count == 1 else 's'}" if count else ""
+
+
 def guest_name(node: GuestNode) -> str:
     """ "Guest web: running, 10.0.0.5/24; NIC 52:54:00:00:00:01 on lan (10.0.0.5/24)": what is
     drawn inside it first, as for a switch."""
     head = ", ".join((node.guest.state, *node.addresses))
     if node.in_tray:
         head += ", not connected to any switch"
+    if node.guest.forwards:
+        head += f", reached by {forwards(node)}"
     nics = [_nic_words(row) for row in nic_rows(node)] or ["no NIC"]
     return f"Guest {node.guest.name}: {head}; " + "; ".join(nics)
 

@@ -19,6 +19,7 @@ from networks.jobs import create_job
 from networks.models import Job, Network
 from networks.pages.buttons import Button
 from networks.views.audit import with_diffs
+from networks.views.forwards import forwards_context
 from networks.views.gone import gone_is_empty
 from networks.views.leases import lease_context
 from networks.views.live import render_live
@@ -247,6 +248,8 @@ def network_detail(request: HttpRequest, host: str, name: str) -> HttpResponse:
     context = _detail_context(request, network, history=True)
     context.update(switch_context(network, request.user))
     context.update(lease_context(request, network, context["recent_jobs"]))
+    if network.mode_info.forwards:
+        context.update(forwards_context(request, network))
     return render(request, "networks/detail.html", context)
 
 

@@ -3,9 +3,11 @@ operators connect a guest to a switch by dragging it there or from the keyboard
 (static/vnetweb/topology.js). `?view=table` shows the same layout as tables, without script.
 
 The drawing is read from the database in a fixed number of queries whatever the size of the host
-(networks, guests, every lease of the host, the NIC jobs in progress), laid out by
+(networks, guests, every lease and port forward of the host, the NIC jobs in progress), laid out by
 networks.pages.topology and rendered with Jinja2 (a few hundred nodes and lines).
 """
+
+from collections import Counter
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -15,7 +17,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
 from networks import permissions
-from networks.models import Host, Job
+from networks.models import Host, Job, PortForward
 from networks.operations import Op
 from networks.pages import topology, topology_words
 from networks.pages.guest_rows import lease_addresses
@@ -49,6 +51,16 @@ def _pending(host: Host) -> list[topology.Pending]:
     ]
 
 
+def _forwards(host: Host) -> Counter[tuple[str, str]]:
+    """The host's port forwards counted by (switch, guest MAC), or (switch, guest address) for
+    one that knew no MAC: one query, whatever the number of guests."""
+    rows = PortForward.objects.filter(network__host=host).order_by()
+    return Counter(
+        (network, mac.lower() or ip)
+        for network, mac, ip in rows.values_list("network__name", "guest_mac", "guest_ip")
+    )
+
+
 def drawing(host: Host, user) -> topology.Layout:
     """The host as this user sees it: its visible switches; guests only for a user who sees the
     host whole (a guest's role is its host's, networks.permissions)."""
@@ -56,17 +68,16 @@ def drawing(host: Host, user) -> topology.Layout:
     switches = [topology.SwitchIn(**row) for row in networks.values(*SWITCH_FIELDS)]
     guests, pending = [], []
     if permissions.sees_whole(user, host):
-        leases = lease_addresses(host)
+        leases, forwards = lease_addresses(host), _forwards(host)
         found = permissions.visible_guests(user).filter(host=host)
         found = found.annotate(last_nic_job=last_job_of_each())
-        guests = [
-            topology.GuestIn(
-                name, state, topology.nics_of(nics, leases), nics_version(nics, last_job)
-            )
-            for name, state, nics, last_job in found.values_list(
-                "name", "state", "nics", "last_nic_job"
-            )
-        ]
+        for name, state, nics, last_job in found.values_list(
+            "name", "state", "nics", "last_nic_job"
+        ):
+            drawn = topology.nics_of(nics, leases)
+            version = nics_version(nics, last_job)
+            count = topology.forwards_to(drawn, forwards)
+            guests.append(topology.GuestIn(name, state, drawn, version, count))
         pending = _pending(host)
     uplink = topology.uplink_of(host.interfaces, host.routes)
     return topology.layout(uplink, switches, guests, pending, host.interfaces)

@@ -166,13 +166,14 @@ document.addEventListener("htmx:configRequest", function (event) {
 });
 
 // A form inside [data-show-errors] shows the server's refusal (400: why nothing was queued; 409:
-// made on a page older than someone else's change, and what changed) where its answer goes,
-// instead of htmx's default of dropping error responses.
+// made on a page older than someone else's change, and what changed; 422: the form again, with
+// its fields' errors) where its answer goes, instead of htmx's default of dropping error responses.
 document.addEventListener("htmx:beforeSwap", function (event) {
   var status = event.detail.xhr.status;
   // The event's `elt` is the swap's target; the form that asked is the request's.
   var asker = event.detail.requestConfig ? event.detail.requestConfig.elt : event.detail.elt;
-  if ((status === 400 || status === 409) && asker && asker.closest("[data-show-errors]")) {
+  var refused = status === 400 || status === 409 || status === 422;
+  if (refused && asker && asker.closest("[data-show-errors]")) {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }
