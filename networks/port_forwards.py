@@ -143,7 +143,7 @@ def refusals(network: Network, wanted: Wanted) -> dict[str, str]:
     spec = spec_of(network)
     if not network.mode_info.forwards:
         return {
-            "": f"{network.name} is a {network.mode_info.label} switch: port forwards need a NAT "
+            "": f"{network.name}'s mode is {network.mode_info.label}: port forwards need a NAT "
             "or routed switch, whose traffic passes through the host."
         }
     if not (network.switch or {}).get("local"):

@@ -312,7 +312,7 @@ def test_a_reserved_guest_is_not_offered_make_permanent(world, operator, client_
 @pytest.mark.parametrize(
     ("name", "switch", "words"),
     [
-        ("iso", None, "iso is a Isolated switch: port forwards need a NAT or routed switch"),
+        ("iso", None, "iso's mode is Isolated: port forwards need a NAT or routed switch"),
         ("lab", {"local": False, "reason": "far away"}, "by a worker running on that host"),
     ],
 )
@@ -443,7 +443,9 @@ def test_forwards_of_a_stopped_switch_are_not_put_back(world, operator, client_a
     world["lab"].save()
     response = client_as(operator).post(apply_url(world["lab"]))
     assert response.status_code == 400
-    assert response.content == b"lab is not running: its forwards wait for it; nothing was queued."
+    assert response.content == (
+        b"lab is not running: its port forwards are put back when it starts; nothing was sent."
+    )
     assert not Job.objects.exists()
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from networks import operations, permissions
+from networks import forwards_jobs, operations, permissions
 from networks.forms.forwards import ForwardForm
 from networks.models import Network
 from networks.operations import Op
@@ -112,21 +112,27 @@ def forward_add(request: HttpRequest, host: str, name: str) -> HttpResponse:
     network = _network(request, host, name, Op.FORWARD_ADD)
     form = ForwardForm(request.POST, network=network)
     if not form.is_valid():
-        context = forwards_context(request, network, form)
-        if request.htmx:
-            return render(request, SECTION, context, status=INVALID)
-        return _page(request, context, status=INVALID)
-    forwards.queue_add(request.user, network, form.wanted)
+        return forward_add_refused(request, network, form)
+    queued = forwards_jobs.queue_add(request.user, network, form.wanted)
+    if isinstance(queued, dict):  # taken between the form's check and now
+        for field, message in queued.items():
+            form.add_error(field if field in form.fields else None, message)
+        return forward_add_refused(request, network, form)
     return _answer(request, network, SECTION)
+
+
+def forward_add_refused(request: HttpRequest, network: Network, form: ForwardForm) -> HttpResponse:
+    context = forwards_context(request, network, form)
+    if request.htmx:
+        return render(request, SECTION, context, status=INVALID)
+    return _page(request, context, status=INVALID)
 
 
 @require_POST
 def forward_remove(request: HttpRequest, host: str, name: str, forward: int) -> HttpResponse:
     network = _network(request, host, name, Op.FORWARD_REMOVE)
-    row = network.forwards.filter(pk=forward).first()
-    if row is None:
+    if forwards_jobs.queue_remove(request.user, network, forward) is None:
         raise Http404("No such port forward on this switch")
-    forwards.queue_remove(request.user, network, row)
     return _answer(request, network, LIVE)
 
 
@@ -134,8 +140,7 @@ def forward_remove(request: HttpRequest, host: str, name: str, forward: int) -> 
 def forwards_apply(request: HttpRequest, host: str, name: str) -> HttpResponse:
     """The health verdict's Fix: the worker writes the host's forwards again."""
     network = _network(request, host, name, Op.FORWARDS_APPLY)
-    if not operations.get(Op.FORWARDS_APPLY).available(network):
-        why = f"{network.name} is not running: its forwards wait for it; nothing was queued."
-        return HttpResponse(why, status=400, content_type="text/plain; charset=utf-8")
-    forwards.queue_apply(request.user, network)
+    queued = forwards_jobs.queue_apply(request.user, network)
+    if isinstance(queued, str):
+        return HttpResponse(queued, status=400, content_type="text/plain; charset=utf-8")
     return _answer(request, network, LIVE)
