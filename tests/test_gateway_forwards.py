@@ -115,3 +115,12 @@ def test_a_value_that_would_be_a_rule_of_its_own_is_never_written():
     ):
         with pytest.raises(GatewayError):
             fw.rules(dataclasses.replace(WEB, **bad), "VNWT")
+
+
+def test_iptables_complaint_reaches_people_as_one_line_of_words():
+    said = fw._said(
+        "iptables-restore v1.8.9 (nf_tables): \n"
+        "line 15: CHAIN_DEL failed (Device or resource busy): chain VNWT_FWD\n"
+        "Try `iptables-restore -h' or 'iptables-restore --help' for more information.\n"
+    )
+    assert said == "line 15: CHAIN_DEL failed (Device or resource busy): chain VNWT_FWD"

@@ -34,6 +34,7 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .errors import GatewayError
 
@@ -191,9 +192,19 @@ def _run(args: list[str], stdin: str | None = None) -> str:
     except (OSError, subprocess.SubprocessError) as exc:
         raise GatewayError(f"{args[0]} could not be run: {exc}", transient=True) from exc
     if done.returncode != 0:
-        said = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
-        raise GatewayError(f"{' '.join(args[:2])} failed: {said}", transient=False)
+        said = _said(done.stderr or done.stdout) or f"exit status {done.returncode}"
+        raise GatewayError(f"{Path(args[0]).name} failed: {said}", transient=False)
     return done.stdout
+
+
+_BANNER = re.compile(r"^\S+ v[\d.]+ \([^)]*\):\s*")
+
+
+def _said(text: str) -> str:
+    """iptables' complaint as one line of words: without its version banner, its blank lines
+    and its advice to read --help (the message ends up in a job's outcome, for people)."""
+    lines = (_BANNER.sub("", line).strip() for line in text.splitlines())
+    return "; ".join(line for line in lines if line and not line.startswith("Try `"))
 
 
 def parse(table: str, text: str, installed: Installed, prefix: str) -> None:
