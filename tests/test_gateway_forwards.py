@@ -124,3 +124,17 @@ def test_iptables_complaint_reaches_people_as_one_line_of_words():
         "Try `iptables-restore -h' or 'iptables-restore --help' for more information.\n"
     )
     assert said == "line 15: CHAIN_DEL failed (Device or resource busy): chain VNWT_FWD"
+
+
+def test_a_refused_restore_puts_back_only_the_tables_it_had_changed():
+    before = installed_nat()
+    now = fw.Installed()  # iptables took the nat part (chains gone), then refused the filter part
+    fw.parse("nat", "*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n", now, "VNWT")
+    fw.parse("filter", "*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n", now, "VNWT")
+
+    text = fw.put_back_text(before, now, "VNWT")
+
+    assert text.startswith("*nat\n") and "*filter" not in text
+    assert all(line in text for line in before.rules["nat"])
+    assert "-I PREROUTING 1 -j VNWT_PRE" in text and "-X" not in text
+    assert fw.put_back_text(before, before, "VNWT") == ""

@@ -21,7 +21,8 @@ rules at their top; vnetweb's chains and jumps stay where they are (measured: a 
 and a libvirtd restart leave them first). Every rule carries the comment "vnetweb forward N"
 (N: the forward's id), and the chain names are vnetweb's: vnetweb finds, checks and removes only
 its own. The whole set is written at once with `iptables-restore --noflush` (one transaction
-per table, declaring a chain empties it): the firewall never holds half a change.
+per table, declaring a chain empties it); when iptables refuses a table after committing an
+earlier one, that one is put back: the firewall never holds half a change.
 
 The check reads `iptables-save -c` (nft's JSON shows iptables' DNAT targets and comments only
 as "xt" without their values) and compares our chains, line by line, with the lines wanted; the
@@ -283,27 +284,73 @@ def in_place(forwards: list[Forward], installed: Installed, prefix: str) -> bool
 # --- writing -----------------------------------------------------------------------------------
 
 
+def _table_text(table: str, lines: list[str] | None, installed: Installed, prefix: str) -> str:
+    """One table's restore input: our chains holding `lines`, reached first; None: none of our
+    chains at all. "" when the table holds none and none is wanted."""
+    if lines is None and not installed.chains.get(table):
+        return ""
+    body = [f":{chain} - [0:0]" for _parent, chain in jumps(prefix)[table]]
+    body += lines or []
+    for parent, chain in jumps(prefix)[table]:
+        places = installed.jumps.get(chain, [])
+        if lines is not None and places == [1]:
+            continue
+        body += [f"-D {parent} -j {chain}"] * len(places)
+        body.append(f"-X {chain}" if lines is None else f"-I {parent} 1 -j {chain}")
+    return "\n".join([f"*{table}", *body, "COMMIT"])
+
+
+def _joined(parts: list[str]) -> str:
+    return "".join(part + "\n" for part in parts if part)
+
+
 def restore_text(forwards: list[Forward], installed: Installed, prefix: str) -> str:
     """The iptables-restore input that leaves exactly `forwards` (none: nothing of ours)."""
-    wanted = wanted_rules(forwards, prefix)
-    parts = []
-    for table in TABLES:
-        if not forwards and not installed.chains.get(table):
-            continue
-        body = [f":{chain} - [0:0]" for _parent, chain in jumps(prefix)[table]]
-        if forwards:
-            body += wanted[table]
-        for parent, chain in jumps(prefix)[table]:
-            places = installed.jumps.get(chain, [])
-            if forwards and places == [1]:
-                continue
-            body += [f"-D {parent} -j {chain}"] * len(places)
-            if forwards:
-                body.append(f"-I {parent} 1 -j {chain}")
-            else:
-                body.append(f"-X {chain}")
-        parts.append("\n".join([f"*{table}", *body, "COMMIT"]))
-    return "\n".join(parts) + "\n" if parts else ""
+    wanted = wanted_rules(forwards, prefix) if forwards else {}
+    return _joined([_table_text(table, wanted.get(table), installed, prefix) for table in TABLES])
+
+
+def _table_state(installed: Installed, table: str, prefix: str) -> tuple:
+    ours = [chain for _parent, chain in jumps(prefix)[table]]
+    return (
+        sorted(installed.rules.get(table, [])),
+        installed.chains.get(table, set()),
+        [installed.jumps.get(chain, []) for chain in ours],
+    )
+
+
+def put_back_text(before: Installed, now: Installed, prefix: str) -> str:
+    """The restore input that makes the tables that changed hold what they held `before` (its
+    rules, reached first)."""
+    return _joined(
+        [
+            _table_text(
+                table,
+                before.rules.get(table, []) if before.chains.get(table) else None,
+                now,
+                prefix,
+            )
+            for table in TABLES
+            if _table_state(before, table, prefix) != _table_state(now, table, prefix)
+        ]
+    )
+
+
+def _restore(tool: str, text: str, before: Installed, prefix: str) -> None:
+    """iptables-restore commits each table at its COMMIT: when it refuses the filter table, the
+    nat table is already changed (measured: iptables 1.8.9 on nf_tables). What changed is put
+    back as it was, so a refused change leaves the firewall as before."""
+    try:
+        _run([tool, "--noflush", "--wait"], stdin=text)
+    except GatewayError as refused:
+        try:
+            if back := put_back_text(before, read(prefix), prefix):
+                _run([tool, "--noflush", "--wait"], stdin=back)
+        except GatewayError as exc:
+            raise GatewayError(
+                f"{refused}; what it had changed could not be put back either: {exc}"
+            ) from refused
+        raise
 
 
 def apply(forwards: list[Forward], prefix: str, installed: Installed | None = None) -> Installed:
@@ -315,7 +362,7 @@ def apply(forwards: list[Forward], prefix: str, installed: Installed | None = No
         return installed
     text = restore_text(forwards, installed, prefix)
     if text:
-        _run([restore, "--noflush", "--wait"], stdin=text)
+        _restore(restore, text, installed, prefix)
     after = read(prefix)
     if not in_place(forwards, after, prefix):
         raise GatewayError(
