@@ -3,6 +3,8 @@ the lines written, how iptables-save's answer is read, what a restore changes. T
 trip is tests/test_gateway_forwards_real.py's."""
 
 import dataclasses
+import tempfile
+import threading
 
 import pytest
 
@@ -138,3 +140,21 @@ def test_a_refused_restore_puts_back_only_the_tables_it_had_changed():
     assert all(line in text for line in before.rules["nat"])
     assert "-I PREROUTING 1 -j VNWT_PRE" in text and "-X" not in text
     assert fw.put_back_text(before, before, "VNWT") == ""
+
+
+def test_one_writer_at_a_time_and_the_holder_may_take_it_again(monkeypatch, tmp_path):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the lock's file goes
+    taken = threading.Event()
+
+    def other() -> None:
+        with fw.held("VNWTLOCK"):
+            taken.set()
+
+    with fw.held("VNWTLOCK"):
+        with fw.held("VNWTLOCK"):  # re-entrant: ensure() inside a job's hold
+            pass
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert not taken.wait(0.2)
+    assert taken.wait(5)
+    thread.join()

@@ -30,10 +30,15 @@ counters of the nat rules count connections (only a connection's first packet pa
 chain).
 """
 
+import contextlib
+import fcntl
 import ipaddress
 import re
 import shutil
 import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -282,6 +287,32 @@ def in_place(forwards: list[Forward], installed: Installed, prefix: str) -> bool
 
 
 # --- writing -----------------------------------------------------------------------------------
+
+_holding = threading.local()
+
+
+@contextlib.contextmanager
+def held(prefix: str) -> Iterator[None]:
+    """This machine's lock on our chains: one writer at a time, across the worker's threads and
+    processes (the survey's re-apply and the jobs). Whoever decides what the chains must hold
+    from the database and writes them holds it until that is committed, so no one writes back
+    a set read before another's change was committed. Re-entrant within a thread."""
+    depth = getattr(_holding, "depth", 0)
+    if depth:
+        _holding.depth = depth + 1
+        try:
+            yield
+        finally:
+            _holding.depth = depth
+        return
+    path = Path(tempfile.gettempdir()) / f"vnetweb-forwards-{prefix}.lock"
+    with path.open("a") as handle:  # closing it releases the lock
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        _holding.depth = 1
+        try:
+            yield
+        finally:
+            _holding.depth = 0
 
 
 def _table_text(table: str, lines: list[str] | None, installed: Installed, prefix: str) -> str:
