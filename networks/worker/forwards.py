@@ -115,7 +115,7 @@ def _write(host: Host, forwards: list[firewall.Forward]) -> None:
         firewall.apply(forwards, chain_prefix())
     except gateway.GatewayError as exc:
         raise Refused(
-            f"The host's firewall refused the change: {exc}. Nothing was changed."
+            f"The host's firewall refused the change: {str(exc).rstrip('.')}. Nothing was changed."
         ) from exc
 
 
