@@ -76,6 +76,13 @@ def candidates(network: Network, spec: NetworkSpec | None = None) -> list[Candid
     the domain whose NIC has the MAC when there is one), reserved ones first, one per address."""
     spec = spec or spec_of(network)
     domains = {nic.get("mac", "").lower(): nic.get("domain", "") for nic in network.guests or []}
+    leases = {
+        lease.ip: lease
+        for lease in Lease.objects.filter(network=network).only(
+            "ip", "mac", "hostname", "guest", "static"
+        )
+        if ":" not in lease.ip
+    }
     found: dict[str, Candidate] = {}
     for ip in spec.ips if spec else []:
         if ip.family != "ipv4":
@@ -83,15 +90,16 @@ def candidates(network: Network, spec: NetworkSpec | None = None) -> list[Candid
         for host in ip.dhcp_hosts:
             if host.ip:
                 mac = host.mac.lower()
-                name = domains.get(mac) or host.name
+                # A reservation without a name (its client's name was taken) is named by its lease.
+                lease = leases.get(host.ip)
+                name = domains.get(mac) or host.name or (lease.hostname if lease else "")
                 found.setdefault(host.ip, Candidate(host.ip, name, mac, True))
-    leases = Lease.objects.filter(network=network).only("ip", "mac", "hostname", "guest", "static")
-    for lease in leases:
-        if ":" in lease.ip or lease.ip in found:
+    for address, lease in leases.items():
+        if address in found:
             continue
         mac = lease.mac.lower()
         name = lease.guest or domains.get(mac) or lease.hostname
-        found[lease.ip] = Candidate(lease.ip, name, mac, lease.static)
+        found[address] = Candidate(address, name, mac, lease.static)
     return sorted(found.values(), key=lambda c: (not c.static, ipaddress.ip_address(c.ip)))
 
 

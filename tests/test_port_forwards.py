@@ -198,3 +198,20 @@ def test_the_listing_is_the_audit_entrys_before_and_after(switch):
         guest_name="web",
     )
     assert port_forwards.listing(net) == "UDP *:9000-9002 -> web 10.9.1.10:7000-7002"
+
+
+def test_a_reservation_without_a_name_is_named_by_its_lease(switch, make_network, test_host):
+    net = make_network(
+        test_host,
+        "pf9",
+        active=True,
+        bridge="vnwtpf9",
+        switch={"local": True},
+        xml="<network><name>pf9</name><forward mode='nat'/><bridge name='vnwtpf9'/>"
+        "<ip address='10.9.9.1' prefix='24'><dhcp><host mac='52:54:00:00:09:10' ip='10.9.9.10'/>"
+        "</dhcp></ip></network>",
+    )
+    lease(net, "10.9.9.10", "52:54:00:00:09:10", static=True, hostname="laptop")
+    assert [(c.ip, c.name, c.static) for c in port_forwards.candidates(net)] == [
+        ("10.9.9.10", "laptop", True)
+    ]
