@@ -33,6 +33,7 @@ chain).
 import contextlib
 import fcntl
 import ipaddress
+import os
 import re
 import shutil
 import subprocess
@@ -306,13 +307,17 @@ def held(prefix: str) -> Iterator[None]:
             _holding.depth = depth
         return
     path = Path(tempfile.gettempdir()) / f"vnetweb-forwards-{prefix}.lock"
-    with path.open("a") as handle:  # closing it releases the lock
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    # Never through a link: root opening a name in /tmp that someone else put there.
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
         _holding.depth = 1
         try:
             yield
         finally:
             _holding.depth = 0
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def _table_text(table: str, lines: list[str] | None, installed: Installed, prefix: str) -> str:

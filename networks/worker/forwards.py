@@ -130,18 +130,19 @@ def forward_add(job: Job) -> str:
         guest_port=int(params["guest_port"]),
         guest_port_end=params.get("guest_port_end"),
     )
+    fields = {
+        "protocol": wanted_forward.protocol,
+        "listen": wanted_forward.listen,
+        "host_port": wanted_forward.host_port,
+        "host_port_end": wanted_forward.last_host_port,
+        "guest_ip": wanted_forward.guest_ip,
+        "guest_port": wanted_forward.guest_port,
+    }
     # The lock outside the transaction: released only once the row is committed (firewall.held).
     with firewall.held(chain_prefix()), transaction.atomic():
         list(Host.objects.select_for_update().filter(pk=job.host_id).values_list("pk"))
         network = _network(job)
-        same = network.forwards.filter(
-            protocol=wanted_forward.protocol,
-            listen=wanted_forward.listen,
-            host_port=wanted_forward.host_port,
-            host_port_end=wanted_forward.last_host_port,
-            guest_ip=wanted_forward.guest_ip,
-            guest_port=wanted_forward.guest_port,
-        ).first()
+        same = network.forwards.filter(**fields).first()
         if same is not None:
             ensure(job.host)
             return f"{same.text} is already forwarded; nothing to do."
@@ -150,12 +151,7 @@ def forward_add(job: Job) -> str:
         guest = port_forwards.guest_of(network, wanted_forward.guest_ip)
         row = PortForward.objects.create(
             network=network,
-            protocol=wanted_forward.protocol,
-            listen=wanted_forward.listen,
-            host_port=wanted_forward.host_port,
-            host_port_end=wanted_forward.last_host_port,
-            guest_ip=wanted_forward.guest_ip,
-            guest_port=wanted_forward.guest_port,
+            **fields,
             guest_name=guest.name if guest else "",
             guest_mac=guest.mac if guest else "",
             username=job.username,
@@ -186,12 +182,3 @@ def forwards_apply(job: Job) -> str:
         _write(job.host, forwards)
     mine = sum(1 for forward in forwards if forward.bridge == network.bridge)
     return f"The port forwards of {job.host.name} are in place ({mine} of {network.name})."
-
-
-def forget_guest(network: Network, macs: set[str]) -> int:
-    """The guest's NIC left the switch: its forwards go (the firewall follows at the next
-    ensure). Returns how many went."""
-    if not macs:
-        return 0
-    gone, _ = network.forwards.filter(guest_mac__in={mac.lower() for mac in macs}).delete()
-    return gone
