@@ -38,6 +38,10 @@ URL_KWARGS = {
     "network-leases": {"host": "testdrv", "name": "net1"},
     "network-switch": {"host": "testdrv", "name": "net1"},
     "network-leases-csv": {"host": "testdrv", "name": "net1"},
+    "network-forwards": {"host": "testdrv", "name": "net1"},
+    "forward-add": {"host": "testdrv", "name": "net1"},
+    "forward-remove": {"host": "testdrv", "name": "net1", "forward": 1},
+    "forwards-apply": {"host": "testdrv", "name": "net1"},
     "lease-pin": {"host": "testdrv", "name": "net1"},
     "network-action": {"host": "testdrv", "name": "net1", "action": "start"},
     "network-action-part": {
