@@ -16,6 +16,9 @@ from networks.models import Job, Lease, PortForward
 from networks.operations import Op
 from networks.spec import DhcpHost, DhcpRange, IpSpec, NetworkSpec, to_xml
 
+# The clash and guest queries, and the views' reads, on PostgreSQL too (inet columns).
+pytestmark = pytest.mark.postgres
+
 HTMX = {"HTTP_HX_REQUEST": "true"}
 WEB_MAC, DYN_MAC = "52:54:00:00:05:10", "52:54:00:00:05:20"
 SIDE = {

@@ -8,6 +8,9 @@ from networks import port_forwards
 from networks.models import Lease, PortForward
 from networks.port_forwards import Wanted
 
+# The clash and guest queries, and the views' reads, on PostgreSQL too (inet columns).
+pytestmark = pytest.mark.postgres
+
 XML = """<network><name>{name}</name><forward mode='{mode}'/><bridge name='{bridge}'/>
 <ip address='10.9.{n}.1' prefix='24'><dhcp><range start='10.9.{n}.100' end='10.9.{n}.200'/>
 <host mac='52:54:00:00:0{n}:10' name='web' ip='10.9.{n}.10'/></dhcp></ip></network>"""
