@@ -20,6 +20,7 @@ with surveys back to back: 7 of 50 add and remove jobs failed, and the survey re
 
 import ipaddress
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -65,37 +66,57 @@ def as_firewall(row: PortForward) -> firewall.Forward:
     )
 
 
+def _rows(host: Host) -> list[PortForward]:
+    rows = PortForward.objects.filter(network__host=host).select_related("network")
+    return [row for row in rows if row.network.bridge]
+
+
 def wanted(host: Host) -> list[firewall.Forward]:
     """Every forward of the host's switches, as its firewall must hold them."""
-    rows = PortForward.objects.filter(network__host=host).select_related("network")
-    return [as_firewall(row) for row in rows if row.network.bridge]
+    return [as_firewall(row) for row in _rows(host)]
 
 
 # The last failure logged per host: a survey every 2 s would repeat it endlessly.
 _told: dict[int, str] = {}
 
 
-def ensure(host: Host) -> firewall.Installed | None:
-    """Make the host's firewall hold its forwards (nothing when it holds them already); None
-    where this worker cannot write it. Logs, never raises: the survey's verdict says it."""
+@dataclass(frozen=True)
+class Checked:
+    """What `ensure` found: the rows it went by, and the firewall after (None: not readable or
+    not writable here)."""
+
+    rows: list[PortForward]
+    installed: firewall.Installed | None
+
+    def missing(self) -> set[int]:
+        """The ids of the rows whose rules are not all in place."""
+        if self.installed is None:
+            return {row.pk for row in self.rows}
+        forwards = [as_firewall(row) for row in self.rows]
+        return {f.id for f in firewall.missing(forwards, self.installed, chain_prefix())}
+
+
+def ensure(host: Host) -> Checked:
+    """Make the host's firewall hold its forwards (nothing when it holds them already). Reads
+    the rows under the machine's lock (firewall.held). Logs, never raises: the survey's verdict
+    says it."""
     if not writes_here(host):
-        return None
+        return Checked(_rows(host), None)
     try:
         with firewall.held(chain_prefix()):
-            forwards = wanted(host)
+            rows = _rows(host)
+            forwards = [as_firewall(row) for row in rows]
             installed = firewall.read(chain_prefix())
-            if firewall.in_place(forwards, installed, chain_prefix()):
-                _told.pop(host.pk, None)
-                return installed
-            log.warning("port forwards of %s were not in place: writing them again", host.name)
-            installed = firewall.apply(forwards, chain_prefix(), installed)
+            if not firewall.in_place(forwards, installed, chain_prefix()):
+                log.warning("port forwards of %s were not in place: writing them again", host.name)
+                installed = firewall.apply(forwards, chain_prefix(), installed)
         _told.pop(host.pk, None)
-        return installed
+        return Checked(rows, installed)
     except gateway.GatewayError as exc:
         if _told.get(host.pk) != exc.message:
             log.warning("cannot put the port forwards of %s in place: %s", host.name, exc)
             _told[host.pk] = exc.message
-        return None
+        return Checked(_rows(host), None)
 
 
 def _network(job: Job) -> Network:

@@ -142,22 +142,12 @@ def forwards_state(host: Host, machine: hostside.HostNetworking) -> dict[int, li
     """Each switch's forwards as the host's firewall holds them, by network id: put back first
     where they are not in place (networks.worker.forwards.ensure), so a flush by hand is mended
     within one survey; the verdict says it when they could not be."""
-    rows = list(PortForward.objects.filter(network__host=host).select_related("network"))
     mine = forward_rules.chains(forwards.chain_prefix())
     ours = any(item.get("chain", {}).get("name") in mine for item in machine.ruleset or [])
-    if not rows and not ours:
+    if not ours and not PortForward.objects.filter(network__host=host).exists():
         return {}
-    installed = forwards.ensure(host)
-    missing = (
-        {
-            f.id
-            for f in forward_rules.missing(
-                forwards.wanted(host), installed, forwards.chain_prefix()
-            )
-        }
-        if installed is not None
-        else {row.pk for row in rows}
-    )
+    checked = forwards.ensure(host)
+    rows, installed, missing = checked.rows, checked.installed, checked.missing()
     found: dict[int, list[dict]] = {}
     for row in rows:
         found.setdefault(row.network_id, []).append(
