@@ -1,9 +1,10 @@
 """The form that adds a port forward to a switch (networks.views.forwards).
 
-It only reads the fields; whether the forward may be added is `port_forwards.refusals`, the rule
-the API and the worker ask too, and each of its answers goes to the field it names. The guest
-and the listen address are plain text behind their widgets, so that a value no longer offered
-(a lease gone meanwhile, a hand-made POST) is refused in that rule's words, not Django's.
+It only reads the fields into a `Wanted`; whether the forward may be added is
+`port_forwards.refusals`, asked once by networks.forwards_jobs.queue_add (as for the API; the
+worker asks again), whose answers the view puts on the fields they name. The guest and the
+listen address are plain text behind their widgets, so that a value no longer offered (a lease
+gone meanwhile, a hand-made POST) is refused in that rule's words, not Django's.
 """
 
 from django import forms
@@ -60,9 +61,12 @@ class ForwardForm(forms.Form):
             guest_port=data["guest_port"],
             guest_port_end=data["guest_port_end"],
         )
-        for field, message in port_forwards.refusals(self.network, self.wanted).items():
-            self.add_error(field or None, message)
         return data
+
+    def refused(self, errors: dict[str, str]) -> None:
+        """`port_forwards.refusals`' answers, each on its field ("" on the whole form)."""
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields else None, message)
 
     def dynamic_guest(self) -> port_forwards.Candidate | None:
         """The guest chosen, when only a dynamic lease gives it its address (to pin it first)."""

@@ -114,9 +114,8 @@ def forward_add(request: HttpRequest, host: str, name: str) -> HttpResponse:
     if not form.is_valid():
         return forward_add_refused(request, network, form)
     queued = forwards_jobs.queue_add(request.user, network, form.wanted)
-    if isinstance(queued, dict):  # taken between the form's check and now
-        for field, message in queued.items():
-            form.add_error(field if field in form.fields else None, message)
+    if isinstance(queued, dict):
+        form.refused(queued)
         return forward_add_refused(request, network, form)
     return _answer(request, network, SECTION)
 
