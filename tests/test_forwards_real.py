@@ -118,6 +118,17 @@ def test_a_forward_reaches_the_guest_from_everywhere_and_survives_restarts_and_f
     assert mended(), "the rules came back, but not by the survey"
     answers_everywhere(world)
 
+    # As after a reboot: none of our chains and no jumps to them; the survey makes them again.
+    with survey_mends(world) as mended:
+        fw.apply([], PREFIX)
+        assert ours_in_firewall() == []
+        started = time.monotonic()
+        timings["no chain of ours (as after a reboot) -> TCP answer from the LAN"] = until_reached(
+            world, started, "tcp", timeout=2 * SWITCH_SECONDS + 2
+        )
+    assert mended(), "the rules came back, but not by the survey"
+    answers_everywhere(world)
+
     # The switch says so, with the connections each forward translated since it was written
     # again (the counters of its new rules): at least the five calls just made.
     def said() -> list[dict]:
