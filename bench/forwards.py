@@ -23,15 +23,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[1:1] = [str(REPO)]
+from networks.gateway import forward_rules as fr  # noqa: E402
 from networks.gateway import forwards as fw  # noqa: E402
 
 PREFIX = "VNWTB"
 
 
-def forwards(n: int) -> list[fw.Forward]:
+def forwards(n: int) -> list[fr.Forward]:
     """N forwards, 1000 + i on the host to 10.213.250.10:80 + i on bridge vnwtbench0."""
     return [
-        fw.Forward(i + 1, "tcp", None, (1000 + i, 1000 + i), "10.213.250.10", (80 + i, 80 + i),
+        fr.Forward(i + 1, "tcp", None, (1000 + i, 1000 + i), "10.213.250.10", (80 + i, 80 + i),
                    "vnwtbench0", "10.213.250.0/24")
         for i in range(n)
     ]  # fmt: skip
@@ -47,8 +48,8 @@ def timed(action) -> float:
     return time.perf_counter() - started
 
 
-def check(wanted: list[fw.Forward]) -> None:
-    assert fw.in_place(wanted, fw.read(PREFIX), PREFIX)
+def check(wanted: list[fr.Forward]) -> None:
+    assert fr.in_place(wanted, fw.read(PREFIX), PREFIX)
 
 
 def site_rules() -> list[str]:

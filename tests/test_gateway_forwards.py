@@ -9,16 +9,17 @@ import threading
 import pytest
 
 from networks.gateway import GatewayError
+from networks.gateway import forward_rules as fr
 from networks.gateway import forwards as fw
 
-WEB = fw.Forward(1, "tcp", None, (8080, 8080), "10.9.1.10", (80, 80), "vnwtpf1", "10.9.1.0/24")
-DNS = fw.Forward(
+WEB = fr.Forward(1, "tcp", None, (8080, 8080), "10.9.1.10", (80, 80), "vnwtpf1", "10.9.1.0/24")
+DNS = fr.Forward(
     2, "udp", "192.0.2.5", (9000, 9002), "10.9.1.10", (7000, 7002), "vnwtpf1", "10.9.1.0/24"
 )
 
 
 def test_a_forward_is_four_rules_marked_with_its_id():
-    lines = fw.rules(WEB, "VNWT")
+    lines = fr.rules(WEB, "VNWT")
     assert lines["nat"] == [
         "-A VNWT_PRE -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 8080 "
         '-m comment --comment "vnetweb forward 1" -j DNAT --to-destination 10.9.1.10:80',
@@ -34,7 +35,7 @@ def test_a_forward_is_four_rules_marked_with_its_id():
 
 
 def test_a_range_keeps_each_port_apart_and_a_listen_address_replaces_every_local_one():
-    pre, out, _post = fw.rules(DNS, "VNWT")["nat"]
+    pre, out, _post = fr.rules(DNS, "VNWT")["nat"]
     assert pre.startswith("-A VNWT_PRE -d 192.0.2.5/32 -p udp -m udp --dport 9000:9002 ")
     assert out.startswith("-A VNWT_OUT -d 192.0.2.5/32 -p udp -m udp --dport 9000:9002 ")
     assert pre.endswith("--to-destination 10.9.1.10:7000-7002/9000")
@@ -60,11 +61,11 @@ COMMIT
 """
 
 
-def installed_nat(forward=WEB) -> fw.Installed:
-    pre, out, post = fw.rules(forward, "VNWT")["nat"]
-    installed = fw.Installed()
-    fw.parse("nat", SAVED_NAT.format(pre=pre, out=out, post=post), installed, "VNWT")
-    fw.parse("filter", "*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n", installed, "VNWT")
+def installed_nat(forward=WEB) -> fr.Installed:
+    pre, out, post = fr.rules(forward, "VNWT")["nat"]
+    installed = fr.Installed()
+    fr.parse("nat", SAVED_NAT.format(pre=pre, out=out, post=post), installed, "VNWT")
+    fr.parse("filter", "*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n", installed, "VNWT")
     return installed
 
 
@@ -77,33 +78,33 @@ def test_reading_counts_connections_and_where_each_jump_is():
 
 def test_a_jump_buried_under_libvirts_or_a_missing_rule_is_not_in_place():
     installed = installed_nat()
-    assert fw.missing([WEB], installed, "VNWT") == [WEB]
-    assert not fw.in_place([WEB], installed, "VNWT")
+    assert fr.missing([WEB], installed, "VNWT") == [WEB]
+    assert not fr.in_place([WEB], installed, "VNWT")
 
 
 def test_another_sites_chains_are_not_ours():
     installed = installed_nat()
-    other = fw.Installed()
-    fw.parse("nat", SAVED_NAT.format(pre="", out="", post=""), other, "VNETWEB")
+    other = fr.Installed()
+    fr.parse("nat", SAVED_NAT.format(pre="", out="", post=""), other, "VNETWEB")
     assert other.empty and not installed.empty
 
 
 def test_the_restore_moves_a_buried_jump_to_the_top_and_leaves_good_ones_alone():
-    text = fw.restore_text([WEB], installed_nat(), "VNWT")
+    text = fr.restore_text([WEB], installed_nat(), "VNWT")
     nat, filt = text.split("COMMIT\n")[:2]
-    assert ":VNWT_PRE - [0:0]" in nat and fw.rules(WEB, "VNWT")["nat"][0] in nat
+    assert ":VNWT_PRE - [0:0]" in nat and fr.rules(WEB, "VNWT")["nat"][0] in nat
     assert "-D PREROUTING -j VNWT_PRE" not in nat
     assert "-D POSTROUTING -j VNWT_POST\n-I POSTROUTING 1 -j VNWT_POST" in nat
     assert "-I FORWARD 1 -j VNWT_FWD" in filt and "-D FORWARD" not in filt
 
 
 def test_no_forwards_remove_every_chain_of_ours_and_touch_nothing_else():
-    text = fw.restore_text([], installed_nat(), "VNWT")
+    text = fr.restore_text([], installed_nat(), "VNWT")
     assert text.startswith("*nat\n") and "*filter" not in text
     for parent, chain in (("PREROUTING", "PRE"), ("OUTPUT", "OUT"), ("POSTROUTING", "POST")):
         assert f"-D {parent} -j VNWT_{chain}\n-X VNWT_{chain}" in text
     assert "LIBVIRT" not in text
-    assert fw.restore_text([], fw.Installed(), "VNWT") == ""
+    assert fr.restore_text([], fr.Installed(), "VNWT") == ""
 
 
 def test_a_value_that_would_be_a_rule_of_its_own_is_never_written():
@@ -116,7 +117,7 @@ def test_a_value_that_would_be_a_rule_of_its_own_is_never_written():
         {"subnet": "10.9.1.1/24"},
     ):
         with pytest.raises(GatewayError):
-            fw.rules(dataclasses.replace(WEB, **bad), "VNWT")
+            fr.rules(dataclasses.replace(WEB, **bad), "VNWT")
 
 
 def test_iptables_complaint_reaches_people_as_one_line_of_words():
@@ -130,16 +131,16 @@ def test_iptables_complaint_reaches_people_as_one_line_of_words():
 
 def test_a_refused_restore_puts_back_only_the_tables_it_had_changed():
     before = installed_nat()
-    now = fw.Installed()  # iptables took the nat part (chains gone), then refused the filter part
-    fw.parse("nat", "*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n", now, "VNWT")
-    fw.parse("filter", "*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n", now, "VNWT")
+    now = fr.Installed()  # iptables took the nat part (chains gone), then refused the filter part
+    fr.parse("nat", "*nat\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n", now, "VNWT")
+    fr.parse("filter", "*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n", now, "VNWT")
 
-    text = fw.put_back_text(before, now, "VNWT")
+    text = fr.put_back_text(before, now, "VNWT")
 
     assert text.startswith("*nat\n") and "*filter" not in text
     assert all(line in text for line in before.rules["nat"])
     assert "-I PREROUTING 1 -j VNWT_PRE" in text and "-X" not in text
-    assert fw.put_back_text(before, before, "VNWT") == ""
+    assert fr.put_back_text(before, before, "VNWT") == ""
 
 
 def test_one_writer_at_a_time_and_the_holder_may_take_it_again(monkeypatch, tmp_path):

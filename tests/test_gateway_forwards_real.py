@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from networks.gateway import GatewayError
+from networks.gateway import forward_rules as fr
 from networks.gateway import forwards as fw
 from tests.forward_traffic import linked_namespace, reach, remove_namespace, serve, stop
 from tests.real import free_subnet
@@ -22,7 +23,7 @@ PREFIX = "VNWT"
 HOLD = "VNWT_HOLD"  # a chain of the test's own that jumps to one of ours
 
 
-def forward(id: int, **fields) -> fw.Forward:
+def forward(id: int, **fields) -> fr.Forward:
     values = {
         "protocol": "tcp",
         "listen": None,
@@ -32,7 +33,7 @@ def forward(id: int, **fields) -> fw.Forward:
         "bridge": "vnwtpfgw",
         "subnet": "10.213.99.0/24",
     } | fields
-    return fw.Forward(id, **values)
+    return fr.Forward(id, **values)
 
 
 WEB = forward(1)
@@ -61,7 +62,7 @@ def firewall():
     try:
         yield
     finally:
-        for table in fw.TABLES:
+        for table in fr.TABLES:
             subprocess.run(["iptables", "-t", table, "-F", HOLD], capture_output=True)
             subprocess.run(["iptables", "-t", table, "-X", HOLD], capture_output=True)
         fw.apply([], PREFIX)
@@ -71,18 +72,18 @@ def firewall():
 def test_the_lines_written_are_the_lines_iptables_save_prints_back(firewall):
     installed = fw.apply([WEB, DNS], PREFIX)
 
-    for table, lines in fw.wanted_rules([WEB, DNS], PREFIX).items():
+    for table, lines in fr.wanted_rules([WEB, DNS], PREFIX).items():
         ours = [line for line in saved(table) if line.startswith(f"-A {PREFIX}_")]
         assert sorted(ours) == sorted(lines)
         assert installed.rules[table] == ours
-    for table, pairs in fw.jumps(PREFIX).items():
+    for table, pairs in fr.jumps(PREFIX).items():
         for parent, chain in pairs:
             first = next(line for line in saved(table, "") if line.startswith(f"-A {parent} "))
             assert first == f"-A {parent} -j {chain}"
-    assert fw.in_place([WEB, DNS], fw.read(PREFIX), PREFIX)
-    assert fw.missing([WEB, DNS], fw.read(PREFIX), PREFIX) == []
+    assert fr.in_place([WEB, DNS], fw.read(PREFIX), PREFIX)
+    assert fr.missing([WEB, DNS], fw.read(PREFIX), PREFIX) == []
     # A forward left over (removed elsewhere) is not "in place" either.
-    assert not fw.in_place([WEB], fw.read(PREFIX), PREFIX)
+    assert not fr.in_place([WEB], fw.read(PREFIX), PREFIX)
 
     before = saved("nat") + saved("filter")
     assert fw.apply([WEB, DNS], PREFIX).rules == installed.rules
@@ -132,7 +133,7 @@ def test_removing_every_forward_leaves_nothing_of_ours(firewall):
 
     assert installed.empty
     assert saved("nat") == [] and saved("filter") == []
-    assert fw.read(PREFIX).empty and fw.in_place([], fw.read(PREFIX), PREFIX)
+    assert fw.read(PREFIX).empty and fr.in_place([], fw.read(PREFIX), PREFIX)
 
 
 @pytest.mark.parametrize(("table", "chain"), [("nat", "VNWT_PRE"), ("filter", "VNWT_FWD")])
@@ -140,7 +141,7 @@ def test_a_restore_iptables_refuses_raises_in_words_and_leaves_the_rules_as_they
     firewall, table, chain
 ):
     fw.apply([WEB, DNS], PREFIX)
-    before = {name: saved(name) for name in fw.TABLES}
+    before = {name: saved(name) for name in fr.TABLES}
     # Another program's chain jumps to one of ours: iptables refuses to delete it (busy). The
     # nat table is written first, so a refusal in the filter table comes after nat's commit.
     subprocess.run(["iptables", "-t", table, "-N", HOLD], check=True)
@@ -152,6 +153,6 @@ def test_a_restore_iptables_refuses_raises_in_words_and_leaves_the_rules_as_they
     message = refused.value.message
     assert "iptables-restore" in message and "busy" in message and chain in message, message
     assert "\n" not in message
-    after = {name: [line for line in saved(name) if HOLD not in line] for name in fw.TABLES}
+    after = {name: [line for line in saved(name) if HOLD not in line] for name in fr.TABLES}
     assert after == before
-    assert fw.in_place([WEB, DNS], fw.read(PREFIX), PREFIX)
+    assert fr.in_place([WEB, DNS], fw.read(PREFIX), PREFIX)

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 
 from networks import gateway, port_forwards
+from networks.gateway import forward_rules
 from networks.gateway import forwards as firewall
 from networks.models import Host, Job, Network, PortForward
 from networks.port_forwards import Wanted
@@ -53,8 +54,8 @@ def _subnet(network: Network, guest_ip: str) -> str:
     return f"{guest_ip}/32"
 
 
-def as_firewall(row: PortForward) -> firewall.Forward:
-    return firewall.Forward(
+def as_firewall(row: PortForward) -> forward_rules.Forward:
+    return forward_rules.Forward(
         id=row.pk,
         protocol=row.protocol,
         listen=row.listen or None,
@@ -71,7 +72,7 @@ def _rows(host: Host) -> list[PortForward]:
     return [row for row in rows if row.network.bridge]
 
 
-def wanted(host: Host) -> list[firewall.Forward]:
+def wanted(host: Host) -> list[forward_rules.Forward]:
     """Every forward of the host's switches, as its firewall must hold them."""
     return [as_firewall(row) for row in _rows(host)]
 
@@ -86,14 +87,14 @@ class Checked:
     not writable here)."""
 
     rows: list[PortForward]
-    installed: firewall.Installed | None
+    installed: forward_rules.Installed | None
 
     def missing(self) -> set[int]:
         """The ids of the rows whose rules are not all in place."""
         if self.installed is None:
             return {row.pk for row in self.rows}
         forwards = [as_firewall(row) for row in self.rows]
-        return {f.id for f in firewall.missing(forwards, self.installed, chain_prefix())}
+        return {f.id for f in forward_rules.missing(forwards, self.installed, chain_prefix())}
 
 
 def ensure(host: Host) -> Checked:
@@ -107,7 +108,7 @@ def ensure(host: Host) -> Checked:
             rows = _rows(host)
             forwards = [as_firewall(row) for row in rows]
             installed = firewall.read(chain_prefix())
-            if not firewall.in_place(forwards, installed, chain_prefix()):
+            if not forward_rules.in_place(forwards, installed, chain_prefix()):
                 log.warning("port forwards of %s were not in place: writing them again", host.name)
                 installed = firewall.apply(forwards, chain_prefix(), installed)
         _told.pop(host.pk, None)
@@ -131,7 +132,7 @@ def _network(job: Job) -> Network:
     return network
 
 
-def _write(host: Host, forwards: list[firewall.Forward]) -> None:
+def _write(host: Host, forwards: list[forward_rules.Forward]) -> None:
     try:
         firewall.apply(forwards, chain_prefix())
     except gateway.GatewayError as exc:

@@ -19,8 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from networks import gateway, live
-from networks.gateway import firewall, hostside
-from networks.gateway import forwards as forward_rules
+from networks.gateway import firewall, forward_rules, hostside
 from networks.models import Host, Network, PortForward
 from networks.spec import NetworkSpec, SpecXMLError, modes, parse
 from networks.worker import forwards, health
