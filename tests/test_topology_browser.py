@@ -45,8 +45,15 @@ def open_topology(browser, live_server, user, host: Host):
 
 
 def centre(page, selector: str) -> tuple[float, float]:
-    box = page.locator(selector).bounding_box()
-    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    """The middle of what `selector` draws. A live refresh may swap the drawing in just as it is
+    measured (the box is then None): measured again, for up to 5 s, then a failure that says so."""
+    locator = page.locator(selector)
+    for _ in range(50):
+        box = locator.bounding_box()
+        if box is not None:
+            return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{selector} is not drawn on {page.url}")
 
 
 def drag(page, source: str, target: str) -> None:
