@@ -145,21 +145,48 @@ def clashing(network: Network, wanted: Wanted, *, exclude: int | None = None) ->
     return next((f for f in others if _same_address(wanted.listen, f.listen)), None)
 
 
+# The health verdict's problem when libvirt's own nftables tables reject what forwards let in.
+BLOCKED = "forwards-blocked"
+
+
+def libvirt_nftables(host_name: str) -> str:
+    """Why port forwards do not work on a host whose libvirt writes its firewall with its
+    nftables backend: the page's refusal and the switch's health verdict say it in these words.
+    (nftables accepts a packet only if every base chain on its hook does: libvirt's own forward
+    chain rejects new connections to guests, whatever our rules in iptables' tables accept.)"""
+    return (
+        f"libvirt on {host_name} writes its switches' firewall with nftables, in tables of its "
+        "own (libvirt_network), which reject new connections to guests whatever other tables "
+        "accept. vnetweb's port forwards are written for libvirt's iptables backend: set "
+        'firewall_backend = "iptables" in /etc/libvirt/network.conf and restart libvirtd to '
+        "use them."
+    )
+
+
+def unavailable(network: Network) -> str:
+    """Why no forward can be added to this switch now, whatever is asked; "" when one can."""
+    if not network.mode_info.forwards:
+        return (
+            f"{network.name}'s mode is {network.mode_info.label}: port forwards need a NAT "
+            "or routed switch, whose traffic passes through the host."
+        )
+    if not (network.switch or {}).get("local"):
+        return (
+            f"Port forwards are written into the firewall of {network.host.name} by a "
+            "worker running on that host. This host's worker does not see the host's side "
+            f"({(network.switch or {}).get('reason') or 'not read yet'})."
+        )
+    if (network.host.side or {}).get("libvirt_nftables"):
+        return libvirt_nftables(network.host.name)
+    return ""
+
+
 def refusals(network: Network, wanted: Wanted) -> dict[str, str]:
     """Why `wanted` cannot be added to `network`, by form field ("" key: the whole form); {}
     when it can. The database is the judge of clashes: the worker asks again, under its lock."""
+    if why := unavailable(network):
+        return {"": why}
     spec = spec_of(network)
-    if not network.mode_info.forwards:
-        return {
-            "": f"{network.name}'s mode is {network.mode_info.label}: port forwards need a NAT "
-            "or routed switch, whose traffic passes through the host."
-        }
-    if not (network.switch or {}).get("local"):
-        return {
-            "": f"Port forwards are written into the firewall of {network.host.name} by a "
-            "worker running on that host. This host's worker does not see the host's side "
-            f"({(network.switch or {}).get('reason') or 'not read yet'})."
-        }
     errors: dict[str, str] = {}
     if wanted.protocol not in PortForward.Protocol.values:
         errors["protocol"] = "Choose TCP or UDP."

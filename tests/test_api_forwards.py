@@ -146,6 +146,11 @@ def _clash(net: Network, switch) -> None:
     forward(switch("pf2", 2), 8000, n=2)
 
 
+def _libvirt_nftables(net: Network, switch) -> None:
+    net.host.side = {**net.host.side, "libvirt_nftables": True}
+    net.host.save()
+
+
 def _dynamic(net: Network, switch) -> None:
     Lease.objects.create(network=net, ip="10.9.1.150", mac="52:54:00:aa:bb:cc", static=False)
 
@@ -166,6 +171,7 @@ REFUSALS = [
     ),
     ("isolated", {"mode": "isolated"}, None, {}, "__all__", "port forwards need a NAT or routed"),
     ("not local", {"local": False}, None, {}, "__all__", "does not see the host's side (over ssh)"),
+    ("nftables", {}, _libvirt_nftables, {}, "__all__", 'firewall_backend = "iptables"'),
 ]
 
 

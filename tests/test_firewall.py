@@ -212,6 +212,16 @@ def test_libvirt_10s_native_tables_are_understood():
     assert has_masquerade(mine, "192.168.122.0/24")
 
 
+def test_libvirts_own_nftables_tables_are_told_from_its_iptables_rules():
+    assert firewall.libvirt_native(REAL) is False, "libvirt 9 writes through iptables-nft"
+    native = [
+        {"table": {"family": "ip", "name": "libvirt_network", "handle": 7}},
+        {"table": {"family": "ip6", "name": "libvirt_network", "handle": 8}},
+    ]
+    assert firewall.libvirt_native(REAL + native) is True
+    assert firewall.libvirt_native(None) is None, "not read: not known"
+
+
 def test_a_rule_survives_the_trip_through_the_database():
     [first, *_] = rules_for(REAL, bridge=BRIDGE, subnets=[SUBNET])
     assert firewall.Rule.from_dict(json.loads(json.dumps(first.to_dict()))) == first

@@ -178,8 +178,20 @@ def test_a_host_seen_from_afar_explains_instead_of_a_form(world, operator, clien
     lab.save()
     content = text(client_as(operator).get(lab.get_absolute_url()))
     assert add_url(lab) not in content
-    assert "need a vnetweb worker running on testdrv itself" in content
+    assert "written into the firewall of testdrv by a worker running on that host" in content
     assert "qemu+ssh://far/system is another machine" in content
+
+
+def test_a_host_whose_libvirt_writes_nftables_explains_instead_of_a_form(
+    world, operator, client_as
+):
+    lab = world["lab"]
+    lab.host.side = {**SIDE, "libvirt_nftables": True}
+    lab.host.save()
+    content = html.unescape(text(client_as(operator).get(lab.get_absolute_url())))
+    assert add_url(lab) not in content and "Add a port forward" not in content
+    assert "libvirt on testdrv writes its switches' firewall with nftables" in content
+    assert 'set firewall_backend = "iptables" in /etc/libvirt/network.conf' in content
 
 
 def test_a_stopped_switch_says_forwards_wait_for_it(world, operator, client_as):
@@ -313,19 +325,23 @@ def test_a_reserved_guest_is_not_offered_make_permanent(world, operator, client_
 
 
 @pytest.mark.parametrize(
-    ("name", "switch", "words"),
+    ("name", "switch", "side", "words"),
     [
-        ("iso", None, "iso's mode is Isolated: port forwards need a NAT or routed switch"),
-        ("lab", {"local": False, "reason": "far away"}, "by a worker running on that host"),
+        ("iso", None, None, "iso's mode is Isolated: port forwards need a NAT or routed switch"),
+        ("lab", {"local": False, "reason": "far away"}, None, "by a worker running on that host"),
+        ("lab", None, {"libvirt_nftables": True}, "writes its switches' firewall with nftables"),
     ],
 )
 def test_a_switch_that_cannot_have_forwards_refuses_the_whole_form(
-    world, admin, client_as, name, switch, words
+    world, admin, client_as, name, switch, side, words
 ):
     network = world["isolated"] if name == "iso" else world["lab"]
     if switch is not None:
         network.switch = switch
         network.save()
+    if side is not None:
+        network.host.side = {**SIDE, **side}
+        network.host.save()
     response = client_as(admin).post(add_url(network), wanted(guest="10.213.5.10"), **HTMX)
     assert response.status_code == 422
     summary = re.search(r'<div class="error-summary".*?</div>', text(response), re.S).group(0)
@@ -474,6 +490,21 @@ def test_missing_forwards_get_a_fix_that_puts_them_back(world, operator, viewer,
     content = text(client_as(viewer).get(url))
     fix = re.search(r'<li data-problem="forwards-missing">.*?</li>', content, re.S).group(0)
     assert "<form" not in fix and "an operator can fix it" in fix
+
+
+def test_forwards_rejected_by_libvirts_nftables_are_not_said_in_place(world, viewer, client_as):
+    row = forward(world["lab"])
+    words = "libvirt on testdrv writes … nftables"
+    blocked = {"code": "forwards-blocked", "text": words, "fix": ""}
+    switch_with(world["lab"], [{"id": row.pk, "in_place": True, "connections": 0}], [blocked])
+    content = text(client_as(viewer).get(world["lab"].get_absolute_url()))
+    problem = re.search(r'<li data-problem="forwards-blocked">.*?</li>', content, re.S).group(0)
+    assert words in problem
+    assert "<form" not in problem and "data-fix" not in problem, "nothing vnetweb runs mends it"
+    assert "Port forwards in place" not in content
+    cell = re.search(rf'<tr data-forward="{row.pk}">.*?</tr>', content, re.S).group(0)
+    assert "written, rejected by libvirt's nftables" in cell
+    assert '<span class="pill on">in place</span>' not in cell
 
 
 def test_forwards_all_in_place_are_said_so(world, viewer, client_as):

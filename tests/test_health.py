@@ -177,6 +177,21 @@ def test_port_forwards_missing_from_the_firewall_are_named_with_their_fix():
     assert "TCP *:8080 -> web 192.168.9.10:80" in problem.text
 
 
+def test_forwards_rejected_by_libvirts_nftables_are_a_problem_without_a_fix():
+    [problem] = verdict(
+        spec(),
+        machine(link()),
+        rules=None,
+        dnsmasq_pid=42,
+        persistent=True,
+        forwards_missing=[],
+        forwards_blocked="libvirt on lab writes its switches' firewall with nftables",
+    )
+    assert problem.code == "forwards-blocked"
+    assert problem.fix == ""
+    assert problem.text == "libvirt on lab writes its switches' firewall with nftables"
+
+
 def test_forwards_all_in_place_are_no_problem():
     assert (
         verdict(

@@ -45,6 +45,21 @@ def read_ruleset(timeout: float = 5.0) -> list[dict] | None:
         return None
 
 
+# libvirt 10.4 and later may write its switches' rules natively (firewall_backend = "nftables"
+# in network.conf, the build's default where nft is installed), in tables "ip libvirt_network"
+# and "ip6 libvirt_network" of their own.
+LIBVIRT_TABLE = "libvirt_network"
+
+
+def libvirt_native(ruleset: list[dict] | None) -> bool | None:
+    """Whether libvirt writes its switches' rules in nftables tables of its own (its nftables
+    backend) rather than through iptables (libvirt 9, or firewall_backend = "iptables"); None
+    when the ruleset could not be read. The tables exist while one of its switches runs."""
+    if ruleset is None:
+        return None
+    return any((item.get("table") or {}).get("name") == LIBVIRT_TABLE for item in ruleset)
+
+
 @dataclass(frozen=True)
 class Rule:
     family: str

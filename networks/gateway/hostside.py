@@ -255,7 +255,8 @@ def listening() -> list[dict]:
 
 
 def side(networking: HostNetworking) -> dict:
-    """What Host.side holds: the machine's IPv4 addresses and the ports it listens on."""
+    """What Host.side holds: the machine's IPv4 addresses, the ports it listens on, and whether
+    libvirt writes its firewall in nftables tables of its own (None: the ruleset was not read)."""
     addresses = sorted(
         {
             address.split("/")[0]
@@ -266,4 +267,8 @@ def side(networking: HostNetworking) -> dict:
         },
         key=ipaddress.ip_address,
     )
-    return {"addresses": addresses, "listening": listening()}
+    return {
+        "addresses": addresses,
+        "listening": listening(),
+        "libvirt_nftables": firewall.libvirt_native(networking.ruleset),
+    }

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from networks import forwards_jobs, operations, permissions
+from networks import forwards_jobs, operations, permissions, port_forwards
 from networks.forms.forwards import ForwardForm
 from networks.models import Network
 from networks.operations import Op
@@ -27,12 +27,6 @@ PAGE = "networks/forwards.html"
 SECTION, LIVE = "networks/_forwards.html", "networks/_forwards_live.html"
 
 
-def may_add_here(network: Network) -> bool:
-    """Whether the form makes sense on this switch now: the host's worker reads its side
-    (port_forwards.refusals says the same in words to whoever posts anyway)."""
-    return network.mode_info.forwards and bool((network.switch or {}).get("local"))
-
-
 def forwards_context(
     request: HttpRequest,
     network: Network,
@@ -44,17 +38,21 @@ def forwards_context(
     alone, `with_form` False, which a refresh asks for every few seconds)."""
     user, jobs = request.user, forwards.recent_jobs(network)
     may_add = permissions.allowed(user, operations.get(Op.FORWARD_ADD), network)
-    if form is None and with_form and may_add and may_add_here(network):
+    # Why the form makes no sense here (port_forwards.refusals says it to whoever posts anyway).
+    unavailable = port_forwards.unavailable(network)
+    if form is None and with_form and may_add and not unavailable:
         form = ForwardForm(network=network)
     return {
         "network": network,
         "forward_rows": forwards.rows(network, jobs),
+        "forwards_blocked": forwards.blocked(network),
         "forward_jobs": jobs,
         "forwards_pending": any(job.is_pending for job in jobs),
         "may_add": may_add,
         "may_remove": permissions.allowed(user, operations.get(Op.FORWARD_REMOVE), network),
         "forward_form": form,
         "forward_pin": _pin(request, network, form),
+        "forward_unavailable": unavailable,
     }
 
 

@@ -9,6 +9,7 @@ forwarding for NAT and routed networks and start its dnsmasq.
 import ipaddress
 from dataclasses import asdict, dataclass
 
+from networks import port_forwards
 from networks.gateway import firewall
 from networks.gateway.hostside import HostNetworking
 from networks.operations import Op
@@ -63,6 +64,7 @@ def verdict(
     dnsmasq_pid: int | None,
     persistent: bool,
     forwards_missing: list[str] | None = None,
+    forwards_blocked: str = "",
 ) -> list[Problem]:
     """The problems of a running network, most basic first (a missing bridge explains the rest)."""
     fix = Op.RESTART if persistent else ""
@@ -113,6 +115,9 @@ def verdict(
                 Op.FORWARDS_APPLY,
             )
         )
+    if forwards_blocked:
+        # Nothing vnetweb can run mends it: the host's libvirt must change backends.
+        problems.append(Problem(port_forwards.BLOCKED, forwards_blocked))
     for hit in collisions(spec, host):
         problems.append(
             Problem(

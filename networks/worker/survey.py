@@ -21,6 +21,7 @@ from django.utils import timezone
 from networks import gateway, live
 from networks.gateway import firewall, forward_rules, hostside
 from networks.models import Host, Network, PortForward
+from networks.port_forwards import libvirt_nftables
 from networks.spec import NetworkSpec, SpecXMLError, modes, parse
 from networks.worker import forwards, health
 
@@ -92,8 +93,10 @@ def describe(
     host: hostside.HostNetworking,
     ruleset: firewall.Ruleset | None = None,
     port_forwards: list[dict] | None = None,
+    forwards_blocked: str = "",
 ) -> dict:
-    """What `Network.switch` holds for a running network on this machine."""
+    """What `Network.switch` holds for a running network on this machine; `forwards_blocked`:
+    why no port forward can work on this machine (its libvirt's nftables backend), if so."""
     try:
         spec = _spec(net)
     except SpecXMLError as exc:
@@ -116,6 +119,7 @@ def describe(
         dnsmasq_pid=pid,
         persistent=net.persistent,
         forwards_missing=[f["text"] for f in port_forwards or [] if not f["in_place"]],
+        forwards_blocked=forwards_blocked if port_forwards else "",
     )
     state = {
         "local": True,
@@ -213,9 +217,12 @@ def survey(host: Host) -> list[int]:
     ruleset = firewall.Ruleset(machine.ruleset) if machine.ruleset is not None else None
     _side(host, machine)
     by_network = forwards_state(host, machine)
+    blocked = libvirt_nftables(host.name) if firewall.libvirt_native(machine.ruleset) else ""
     switches, traffic = {}, {}
     for net in networks:
-        state = describe(net, machine, ruleset, by_network.get(net.pk)) if net.active else {}
+        state = (
+            describe(net, machine, ruleset, by_network.get(net.pk), blocked) if net.active else {}
+        )
         if state != net.switch:
             switches[net] = state
         link = machine.links.get(state.get("device", "")) if state else None
