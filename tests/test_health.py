@@ -163,44 +163,25 @@ def test_an_unreadable_firewall_is_no_verdict_on_the_rules():
     assert verdict(probe(), host, rules=None, dnsmasq_pid=7, persistent=True) == []
 
 
+def forwards_verdict(**forwards) -> list:
+    """The verdict of a healthy running NAT switch, with what the survey found of its forwards."""
+    return verdict(spec(), machine(link()), rules=None, dnsmasq_pid=42, persistent=True, **forwards)
+
+
 def test_port_forwards_missing_from_the_firewall_are_named_with_their_fix():
-    [problem] = verdict(
-        spec(),
-        machine(link()),
-        rules=None,
-        dnsmasq_pid=42,
-        persistent=True,
-        forwards_missing=["TCP *:8080 -> web 192.168.9.10:80"],
-    )
+    [problem] = forwards_verdict(forwards_missing=["TCP *:8080 -> web 192.168.9.10:80"])
     assert problem.code == "forwards-missing"
     assert problem.fix == "forwards_apply"
     assert "TCP *:8080 -> web 192.168.9.10:80" in problem.text
 
 
 def test_forwards_rejected_by_libvirts_nftables_are_a_problem_without_a_fix():
-    [problem] = verdict(
-        spec(),
-        machine(link()),
-        rules=None,
-        dnsmasq_pid=42,
-        persistent=True,
-        forwards_missing=[],
-        forwards_blocked="libvirt on lab writes its switches' firewall with nftables",
-    )
+    words = "libvirt on lab writes its switches' firewall with nftables"
+    [problem] = forwards_verdict(forwards_missing=[], forwards_blocked=words)
     assert problem.code == "forwards-blocked"
     assert problem.fix == ""
-    assert problem.text == "libvirt on lab writes its switches' firewall with nftables"
+    assert problem.text == words
 
 
 def test_forwards_all_in_place_are_no_problem():
-    assert (
-        verdict(
-            spec(),
-            machine(link()),
-            rules=None,
-            dnsmasq_pid=42,
-            persistent=True,
-            forwards_missing=[],
-        )
-        == []
-    )
+    assert forwards_verdict(forwards_missing=[]) == []
