@@ -217,7 +217,8 @@ def survey(host: Host) -> list[int]:
     ruleset = firewall.Ruleset(machine.ruleset) if machine.ruleset is not None else None
     _side(host, machine)
     by_network = forwards_state(host, machine)
-    blocked = libvirt_nftables(host.name) if firewall.libvirt_native(machine.ruleset) else ""
+    # Host.side, just written, says whether libvirt here has nftables tables of its own.
+    blocked = libvirt_nftables(host.name) if host.side.get("libvirt_nftables") else ""
     switches, traffic = {}, {}
     for net in networks:
         state = (
