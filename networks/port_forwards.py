@@ -11,7 +11,7 @@ its worker last read it, `Host.side`).
 import ipaddress
 from dataclasses import dataclass
 
-from networks.models import Lease, Network, PortForward
+from networks.models import Host, Lease, Network, PortForward
 from networks.spec import NetworkSpec, SpecXMLError, parse
 
 PORT_MAX = 65535
@@ -145,8 +145,10 @@ def clashing(network: Network, wanted: Wanted, *, exclude: int | None = None) ->
     return next((f for f in others if _same_address(wanted.listen, f.listen)), None)
 
 
-# The health verdict's problem when libvirt's own nftables tables reject what forwards let in.
-BLOCKED = "forwards-blocked"
+def libvirt_own_tables(host: Host) -> bool:
+    """Whether the host's worker last found libvirt writing its firewall in nftables tables of
+    its own (Host.side), which no forward of ours gets past."""
+    return bool((host.side or {}).get("libvirt_nftables"))
 
 
 def libvirt_nftables(host_name: str) -> str:
@@ -176,7 +178,7 @@ def unavailable(network: Network) -> str:
             "worker running on that host. This host's worker does not see the host's side "
             f"({(network.switch or {}).get('reason') or 'not read yet'})."
         )
-    if (network.host.side or {}).get("libvirt_nftables"):
+    if libvirt_own_tables(network.host):
         return libvirt_nftables(network.host.name)
     return ""
 

@@ -497,6 +497,8 @@ def test_forwards_rejected_by_libvirts_nftables_are_not_said_in_place(world, vie
     words = "libvirt on testdrv writes … nftables"
     blocked = {"code": "forwards-blocked", "text": words, "fix": ""}
     switch_with(world["lab"], [{"id": row.pk, "in_place": True, "connections": 0}], [blocked])
+    world["lab"].host.side = {**SIDE, "libvirt_nftables": True}  # what the survey found
+    world["lab"].host.save()
     content = text(client_as(viewer).get(world["lab"].get_absolute_url()))
     problem = re.search(r'<li data-problem="forwards-blocked">.*?</li>', content, re.S).group(0)
     assert words in problem

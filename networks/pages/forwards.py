@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from networks.models import Job, Network, PortForward
 from networks.operations import Op
-from networks.port_forwards import BLOCKED
 
 OPERATIONS = (Op.FORWARD_ADD, Op.FORWARD_REMOVE, Op.FORWARDS_APPLY)
 # A forward job shows above the table as long as a network's row shows its job: a refusal the
@@ -30,13 +29,6 @@ def recent_jobs(network: Network) -> list[Job]:
     since = timezone.now() - SHOWN
     jobs = network.jobs.filter(operation__in=OPERATIONS, created__gte=since)
     return list(jobs.order_by("-created")[:5])
-
-
-def blocked(network: Network) -> bool:
-    """Whether the last survey found the switch's forwards written but rejected by libvirt's own
-    nftables tables (the health verdict's problem says why)."""
-    problems = (network.switch or {}).get("problems", [])
-    return any(problem.get("code") == BLOCKED for problem in problems)
 
 
 def rows(network: Network, jobs: list[Job]) -> list[Row]:

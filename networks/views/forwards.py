@@ -45,7 +45,7 @@ def forwards_context(
     return {
         "network": network,
         "forward_rows": forwards.rows(network, jobs),
-        "forwards_blocked": forwards.blocked(network),
+        "forwards_blocked": port_forwards.libvirt_own_tables(network.host),
         "forward_jobs": jobs,
         "forwards_pending": any(job.is_pending for job in jobs),
         "may_add": may_add,

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from networks import operations, permissions
 from networks.models import Host, Network
 from networks.operations import Op
-from networks.pages.forwards import blocked
+from networks.port_forwards import libvirt_own_tables
 from networks.views.gone import gone_is_empty
 
 CHART_WIDTH, CHART_HEIGHT = 320, 64
@@ -169,7 +169,7 @@ def switch_context(network: Network, user) -> dict:
         "can_fix_forwards": permissions.allowed(user, reapply, network)
         and reapply.available(network),
         "forwards_in_place": len(forwards)
-        if all(f.get("in_place") for f in forwards) and not blocked(network)
+        if all(f.get("in_place") for f in forwards) and not libvirt_own_tables(network.host)
         else 0,
         "firewall": _chains(switch.get("firewall")),
         "route_hints": route_hint(network, network.host),

@@ -9,7 +9,6 @@ forwarding for NAT and routed networks and start its dnsmasq.
 import ipaddress
 from dataclasses import asdict, dataclass
 
-from networks import port_forwards
 from networks.gateway import firewall
 from networks.gateway.hostside import HostNetworking
 from networks.operations import Op
@@ -117,7 +116,7 @@ def verdict(
         )
     if forwards_blocked:
         # Nothing vnetweb can run mends it: the host's libvirt must change backends.
-        problems.append(Problem(port_forwards.BLOCKED, forwards_blocked))
+        problems.append(Problem("forwards-blocked", forwards_blocked))
     for hit in collisions(spec, host):
         problems.append(
             Problem(

@@ -21,7 +21,7 @@ from django.utils import timezone
 from networks import gateway, live
 from networks.gateway import firewall, forward_rules, hostside
 from networks.models import Host, Network, PortForward
-from networks.port_forwards import libvirt_nftables
+from networks.port_forwards import libvirt_nftables, libvirt_own_tables
 from networks.spec import NetworkSpec, SpecXMLError, modes, parse
 from networks.worker import forwards, health
 
@@ -165,7 +165,8 @@ def forwards_state(host: Host, machine: hostside.HostNetworking) -> dict[int, li
 
 
 def _side(host: Host, machine: hostside.HostNetworking) -> None:
-    """Host.side: the machine's addresses and listening ports, written when they changed."""
+    """Host.side: the machine's addresses, listening ports and whether libvirt has nftables
+    tables of its own, written when they changed."""
     side = hostside.side(machine)
     if side != host.side:
         Host.objects.filter(pk=host.pk).update(side=side)
@@ -217,8 +218,7 @@ def survey(host: Host) -> list[int]:
     ruleset = firewall.Ruleset(machine.ruleset) if machine.ruleset is not None else None
     _side(host, machine)
     by_network = forwards_state(host, machine)
-    # Host.side, just written, says whether libvirt here has nftables tables of its own.
-    blocked = libvirt_nftables(host.name) if host.side.get("libvirt_nftables") else ""
+    blocked = libvirt_nftables(host.name) if libvirt_own_tables(host) else ""
     switches, traffic = {}, {}
     for net in networks:
         state = (
